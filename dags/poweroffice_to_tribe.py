@@ -1,0 +1,52 @@
+"""
+### PowerOffice Go → Tribe CRM: customers and suppliers
+
+Every 15 minutes (seed: "Updates from PowerOffice to Tribe run every 15 minutes") this DAG
+reads the customers and suppliers changed in its data interval and brings them into Tribe as
+organisations with a Customer or Supplier relationship.
+
+Per stream: **extract** (changed records → staging) → **map** (`include/mappings/poweroffice/*.yaml`)
+→ **dedupe** (PowerOffice ID, then debtor/creditor number) → **load** (write, bind the ID link).
+Records that cannot be synced are quarantined with the field and the reason; the rest lands.
+PowerOffice's customer/supplier number overwrites Tribe's debtor/creditor number.
+
+**Params** (manual runs): `from_date` / `to_date` import what changed in that range (initial
+import); `dry_run` reports what would happen without writing. Backfill a range with
+`airflow backfill create --dag-id poweroffice_to_tribe --from-date … --to-date …`.
+
+Connections: `poweroffice_default`, `tribe_default`, `tribe_sync_db`.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+
+from tribe_operators.dag_factory import stream_group
+from tribe_operators.operators import SummaryOperator
+
+with DAG(
+    dag_id="poweroffice_to_tribe",
+    description="PowerOffice customers and suppliers → Tribe organisations, every 15 minutes",
+    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "tribe-sync", "retries": 2, "retry_delay": timedelta(minutes=1),
+                  "retry_exponential_backoff": True},
+    tags=["tribe-sync", "poweroffice", "import"],
+    doc_md=__doc__,
+    params={
+        "from_date": Param(None, type=["null", "string"], format="date-time",
+                           description="Import changes from this moment (initial import); empty = incremental."),
+        "to_date": Param(None, type=["null", "string"], format="date-time",
+                         description="…up to this moment; empty = the run's data interval end."),
+        "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
+    },
+) as dag:
+    common = {"dry_run": "{{ params.dry_run }}"}
+    customers = stream_group("poweroffice", "customers", **common)
+    # Suppliers after customers: a contact that is both is then found by its customer link.
+    suppliers = stream_group("poweroffice", "suppliers", **common)
+    summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
+    customers >> suppliers >> summary

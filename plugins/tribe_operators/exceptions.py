@@ -1,0 +1,118 @@
+"""One exception tree, rooted in ``TribeSyncError``; the class says what a caller should do.
+
+* ``RetryableError`` — try again later (tenacity inside the hook, then Airflow task retries).
+* ``FatalError`` — retrying cannot help (bad credentials, a 4xx the server explained).
+* ``RecordError`` — one record is bad: quarantine it, the batch goes on.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "AmbiguousWriteError",
+    "ApiClientError",
+    "AuthError",
+    "FatalError",
+    "LinkConflictError",
+    "MappingConfigError",
+    "NetworkError",
+    "NotFoundError",
+    "RateLimitedError",
+    "RecordError",
+    "RetryableError",
+    "ServerError",
+    "TokenExpiredError",
+    "TribeSyncError",
+]
+
+
+class TribeSyncError(Exception):
+    """Root of every error tribe-sync raises on purpose."""
+
+
+class RetryableError(TribeSyncError):
+    """Transient: the same call may succeed later.
+
+    Args:
+        message: What went wrong.
+        retry_after: Seconds the server asked us to wait, if it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimitedError(RetryableError):
+    """HTTP 429: the vendor's rate limit was hit."""
+
+
+class ServerError(RetryableError):
+    """HTTP 5xx from the vendor."""
+
+
+class NetworkError(RetryableError):
+    """Connection refused, reset, broken mid-body, or timed out."""
+
+
+class TokenExpiredError(RetryableError):
+    """HTTP 401 on an API call: the cached token is stale; re-authenticate and retry."""
+
+
+class LinkConflictError(RetryableError):
+    """A unique clash in the link store: another task bound the same record concurrently."""
+
+
+class AmbiguousWriteError(RetryableError):
+    """A create may or may not have happened (lost response, 5xx, timeout after sending).
+
+    Never blindly re-send: look the record up by its import reference first.
+    """
+
+
+class FatalError(TribeSyncError):
+    """Retrying will not help; fix configuration or data first."""
+
+
+class AuthError(FatalError):
+    """The credentials were refused."""
+
+
+class ApiClientError(FatalError):
+    """A 4xx the server explained; ``message`` carries the server's own words.
+
+    Args:
+        status: HTTP status code.
+        message: The server's error message.
+        body: The decoded error body, if any.
+    """
+
+    def __init__(self, status: int, message: str, body: object = None) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+        self.body = body
+
+
+class NotFoundError(ApiClientError):
+    """HTTP 404."""
+
+
+class MappingConfigError(FatalError):
+    """A mapping or settings file is invalid (caught at load time, not mid-run)."""
+
+
+class RecordError(TribeSyncError):
+    """One record cannot be synced; it goes to quarantine with this reason.
+
+    Args:
+        field: The field at fault (source or target name), or None for the whole record.
+        reason: Human-readable and specific: what is wrong and what to do.
+        record_id: The record's id in its source system, when known.
+    """
+
+    def __init__(self, field: str | None, reason: str, *, record_id: str | None = None) -> None:
+        where = f"field {field!r}: " if field else ""
+        who = f"record {record_id}: " if record_id else ""
+        super().__init__(f"{who}{where}{reason}")
+        self.field = field
+        self.reason = reason
+        self.record_id = record_id

@@ -1,0 +1,63 @@
+"""What every vendor hook shares: connection → one cached ``ApiClient``, extras read explicitly."""
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from tribe_operators.exceptions import FatalError
+
+if TYPE_CHECKING:
+    from tribe_operators.http.client import ApiClient
+
+__all__ = ["VendorHook"]
+
+
+class VendorHook(BaseHook):
+    """Base of the vendor hooks. Subclasses implement ``_build_client``.
+
+    Only the extras a subclass names in ``known_extras`` are read; anything else in the
+    connection's extra is an error, not a silent HTTP header.
+    """
+
+    known_extras: frozenset[str] = frozenset()
+
+    def __init__(self, conn_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+
+    @cached_property
+    def connection_info(self) -> dict[str, Any]:
+        conn = self.get_connection(self.conn_id)
+        extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
+        unknown = set(extra) - self.known_extras
+        if unknown:
+            raise FatalError(f"connection {self.conn_id!r}: unknown extra field(s) {sorted(unknown)}; "
+                             f"allowed: {sorted(self.known_extras)}")
+        if not conn.host:
+            raise FatalError(f"connection {self.conn_id!r} has no host (the API base URL)")
+        host = conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
+        if conn.port:
+            host = f"{host}:{conn.port}"
+        return {"base": host.rstrip("/"), "login": conn.login or "", "password": conn.password or "",
+                "extra": extra}
+
+    @cached_property
+    def client(self) -> ApiClient:
+        """The one session-backed client of this hook instance (built on first use)."""
+        return self._build_client(self.connection_info)
+
+    def get_conn(self) -> ApiClient:
+        return self.client
+
+    def _build_client(self, info: dict[str, Any]) -> ApiClient:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            self.client.auth.token()
+        except Exception as exc:  # noqa: BLE001 - the UI wants a message, not a traceback
+            return False, str(exc)
+        return True, "token obtained"

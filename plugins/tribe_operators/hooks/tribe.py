@@ -1,0 +1,138 @@
+"""``TribeCrmHook``: Tribe CRM's OData v4 API as plain dicts.
+
+Connection: host = API root (``https://api.tribecrm.nl``), login = client id,
+password = client secret. Extras: ``token_url``, ``scope``, ``rate_per_minute`` (1000),
+``page_size`` (≤ 100), ``timeout``, ``max_attempts``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import cached_property, partial
+from typing import Any
+
+import requests
+
+from tribe_operators.hooks.base import VendorHook
+from tribe_operators.http.auth import ClientCredentialsAuth
+from tribe_operators.http.client import ApiClient
+from tribe_operators.http.pacing import shared_limiter
+from tribe_operators.http.pagination import SkipTopPaginator
+from tribe_operators.http.retry import build_retrying
+
+__all__ = ["TribeCrmHook", "odata_literal"]
+
+MAX_PAGE = 100
+
+
+def odata_literal(value: Any) -> str:
+    """Render a Python value as an OData literal (strings quoted, quotes doubled)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _odata_error(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message") or body["error"])
+    return str(body)[:500]
+
+
+class TribeCrmHook(VendorHook):
+    """Read and write Tribe CRM entity sets."""
+
+    conn_name_attr = "tribe_conn_id"
+    default_conn_name = "tribe_default"
+    conn_type = "tribe_crm"
+    hook_name = "Tribe CRM"
+    known_extras = frozenset({"token_url", "scope", "rate_per_minute", "page_size", "timeout", "max_attempts"})
+
+    def __init__(self, tribe_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(tribe_conn_id, **kwargs)
+
+    def _build_client(self, info: dict[str, Any]) -> ApiClient:
+        extra = info["extra"]
+        timeout = float(extra.get("timeout", 60))
+        auth = ClientCredentialsAuth(
+            extra.get("token_url") or f"{info['base']}/oauth2/token",
+            info["login"], info["password"], style="body", scope=extra.get("scope", "read write"),
+            session=requests.Session(), timeout=timeout,
+        )
+        rate = float(extra.get("rate_per_minute", 1000))
+        return ApiClient(
+            f"{info['base']}/v1/odata", auth,
+            limiter=shared_limiter(f"tribe:{info['base']}:{info['login']}", rate, 60.0),
+            error_message=_odata_error, timeout=timeout,
+            retrying=partial(build_retrying, max_attempts=int(extra.get("max_attempts", 6))),
+        )
+
+    @cached_property
+    def page_size(self) -> int:
+        return min(MAX_PAGE, int(self.connection_info["extra"].get("page_size", MAX_PAGE)))
+
+    # -- reads ---------------------------------------------------------------------------
+    def iter_pages(self, entity_set: str, *, filter: str | None = None, select: Iterable[str] | None = None,
+                   expand: str | None = None, orderby: str = "ID") -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of records; ``orderby`` must be stable for ``$skip`` to be safe."""
+        params: dict[str, Any] = {"$orderby": orderby}
+        if filter:
+            params["$filter"] = filter
+        if select:
+            params["$select"] = ",".join(select)
+        if expand:
+            params["$expand"] = expand
+        yield from self.client.pages(entity_set, SkipTopPaginator(self.page_size), params,
+                                     extract=lambda r: r.json().get("value", []))
+
+    def iter_records(self, entity_set: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        for page in self.iter_pages(entity_set, **kwargs):
+            yield from page
+
+    def find_by(self, entity_set: str, field: str, values: Iterable[Any], *, select: Iterable[str] | None = None,
+                expand: str | None = None, chunk: int = 40) -> list[dict[str, Any]]:
+        """Records whose ``field`` equals any of ``values`` (``or`` chains: Tribe has no ``in``)."""
+        found: list[dict[str, Any]] = []
+        distinct = list(dict.fromkeys(v for v in values if v not in (None, "")))
+        for start in range(0, len(distinct), chunk):
+            part = distinct[start:start + chunk]
+            expr = " or ".join(f"{field} eq {odata_literal(v)}" for v in part)
+            found.extend(self.iter_records(entity_set, filter=expr, select=select, expand=expand))
+        return found
+
+    def get(self, entity_set: str, entity_id: str, *, expand: str | None = None) -> dict[str, Any]:
+        params = {"$expand": expand} if expand else None
+        return self.client.request("GET", f"{entity_set}({entity_id})", params=params).json()
+
+    @cached_property
+    def identity_relation_id(self) -> str:
+        """Our own organisation: the parent ``Relation`` of every customer/supplier relationship."""
+        rows = list(self.iter_records("Relationship_Organization_Identity", expand="Relation($select=ID)"))
+        ids = {row["Relation"]["ID"] for row in rows if row.get("Relation")}
+        if len(ids) != 1:
+            raise ValueError(f"expected exactly one identity organisation in Tribe, found {len(ids)}")
+        return ids.pop()
+
+    def codes(self, entity_set: str, key: str = "Code") -> dict[str, str]:
+        """``{Code: ID}`` of a datastore (units, VAT groups, countries, phases)."""
+        return {str(row[key]): row["ID"] for row in self.iter_records(entity_set, select=["ID", key])
+                if row.get(key) is not None}
+
+    # -- writes --------------------------------------------------------------------------
+    def create(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a new record; returns it (with ``ID``)."""
+        return self.client.request("POST", entity_set, json=body).json()
+
+    def update(self, entity_set: str, entity_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Partial update (Tribe's PUT only touches the fields sent)."""
+        response = self.client.request("PUT", f"{entity_set}({entity_id})", json=body)
+        return response.json() if response.content else {"ID": entity_id}
+
+    def delete(self, entity_set: str, entity_id: str) -> None:
+        self.client.request("DELETE", f"{entity_set}({entity_id})")

@@ -1,0 +1,1 @@
+"""Transport pieces the hooks are built from: auth, pacing, paging, retry, the client."""

@@ -1,0 +1,155 @@
+"""``ApiClient``: one cached session + auth + pacing + retry + error classification.
+
+Both hooks are thin wrappers around one of these; operators never see raw HTTP.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from tribe_operators.exceptions import (
+    AmbiguousWriteError,
+    ApiClientError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TokenExpiredError,
+)
+from tribe_operators.http.retry import build_retrying
+
+if TYPE_CHECKING:
+    from tenacity import Retrying
+
+    from tribe_operators.http.auth import ClientCredentialsAuth
+    from tribe_operators.http.pacing import RateLimiter
+    from tribe_operators.http.pagination import Paginator
+
+__all__ = ["ApiClient"]
+
+log = logging.getLogger(__name__)
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class ApiClient:
+    """Send requests to one vendor API.
+
+    Args:
+        base_url: Prefix of every path (no trailing slash).
+        auth: Token provider, applied per attempt.
+        limiter: Client-side pacing shared by everyone using the same API key.
+        error_message: Pulls the server's own message out of an error response.
+        headers: Default headers (e.g. a subscription key).
+        timeout: Seconds per request (connect and read).
+        retrying: Factory of the tenacity policy; tests pass one with ``wait_none()``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: ClientCredentialsAuth,
+        *,
+        limiter: RateLimiter | None = None,
+        error_message: Callable[[requests.Response], str] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
+        retrying: Callable[[], Retrying] = build_retrying,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.limiter = limiter
+        self.error_message = error_message or (lambda r: r.text[:500])
+        self.timeout = timeout
+        self.retrying = retrying
+        self.session = auth.session
+        self.session.headers.update({"Accept": "application/json", **(headers or {})})
+        self.calls: dict[str, int] = {}
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                json: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+        """Send with retries; return the 2xx response or raise a typed error.
+
+        Creates (POST) are retried only when the server surely did not act on them (429,
+        refused connection); any other failure raises ``AmbiguousWriteError`` so the caller
+        looks the record up by its import reference before trying again.
+        """
+        method = method.upper()
+        idempotent = method in IDEMPOTENT
+        for attempt in self.retrying():
+            with attempt:
+                try:
+                    return self._send(method, path, params, json, headers)
+                except (ServerError, NetworkError) as exc:
+                    if idempotent or getattr(exc, "not_sent", False):
+                        raise
+                    raise AmbiguousWriteError(f"{method} {path}: outcome unknown ({exc})") from exc
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity re-raises
+
+    def pages(self, path: str, paginator: Paginator, params: dict[str, Any] | None = None,
+              extract: Callable[[requests.Response], list[Any]] | None = None) -> Iterator[list[Any]]:
+        """Yield one list of rows per page, lazily."""
+        extract = extract or (lambda r: r.json() if r.status_code != 204 and r.content else [])
+        query: dict[str, Any] | None = paginator.first(dict(params or {}))
+        while query is not None:
+            response = self.request("GET", path, params=query)
+            rows = extract(response)
+            paginator.guard(rows)
+            if rows:
+                yield rows
+            query = paginator.next(query, response, rows)
+
+    def _send(self, method: str, path: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None) -> requests.Response:
+        if self.limiter is not None:
+            self.limiter.acquire()
+        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
+        key = f"{method} {path.split('(')[0].split('?')[0]}"
+        self.calls[key] = self.calls.get(key, 0) + 1
+        try:
+            response = self.session.request(method, url, params=params, json=body, headers=headers,
+                                            auth=self.auth, timeout=self.timeout)
+        except requests.ConnectionError as exc:
+            error = NetworkError(f"{method} {url}: {exc}")
+            # Refused before a byte was sent: safe to retry even a create.
+            error.not_sent = "NewConnectionError" in repr(exc) or "Connection refused" in str(exc)  # type: ignore[attr-defined]
+            raise error from exc
+        except requests.RequestException as exc:  # timeouts, broken bodies
+            raise NetworkError(f"{method} {url}: {exc}") from exc
+        return self._check(method, url, response)
+
+    def _check(self, method: str, url: str, response: requests.Response) -> requests.Response:
+        status = response.status_code
+        if status < 400:
+            return response
+        if status == 401:
+            self.auth.invalidate()
+            raise TokenExpiredError(f"{method} {url}: 401, token refused; re-authenticating")
+        if status == 429:
+            retry_after = _seconds(response.headers.get("Retry-After"))
+            if self.limiter is not None:
+                self.limiter.penalise(retry_after or 1.0)
+            error = RateLimitedError(f"{method} {url}: 429 rate limited", retry_after=retry_after)
+            error.not_sent = True  # type: ignore[attr-defined]  # a 429 was never processed
+            raise error
+        if status >= 500:
+            raise ServerError(f"{method} {url}: {status} {self.error_message(response)}",
+                              retry_after=_seconds(response.headers.get("Retry-After")))
+        error_type = NotFoundError if status == 404 else ApiClientError
+        raise error_type(status, f"{method} {url}: {self.error_message(response)}", _json_or_none(response))
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

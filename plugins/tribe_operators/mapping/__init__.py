@@ -1,0 +1,1 @@
+"""Mapping is data: ``include/mappings/<system>/<stream>.yaml`` + named transforms."""

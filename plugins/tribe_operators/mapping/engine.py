@@ -1,0 +1,86 @@
+"""Apply a stream's field map: a pure ``dict → dict`` function plus a content hash."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tribe_operators.exceptions import RecordError
+from tribe_operators.mapping.spec import StreamSpec
+from tribe_operators.mapping.transforms import TRANSFORMS, MapContext, _path
+
+__all__ = ["Mapped", "Mapper", "content_hash"]
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """Stable SHA-256 of a payload (key order and whitespace do not matter)."""
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A mapped record: ``fields`` to write and the hash of what an update would write."""
+
+    fields: dict[str, Any]
+    update_hash: str
+
+
+class Mapper:
+    """Maps source records of one stream. Never mutates its input.
+
+    Args:
+        spec: The stream's validated mapping.
+        ctx: Lookup tables and settings for this run.
+    """
+
+    def __init__(self, spec: StreamSpec, ctx: MapContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self._only_create = {f.target for f in spec.fields if f.only_create}
+
+    def map(self, record: dict[str, Any]) -> Mapped:
+        """Map one record, or raise ``RecordError`` naming every bad field."""
+        record_id = str(record.get(self.spec.source.id_field))
+        out: dict[str, Any] = {}
+        errors: list[tuple[str, str]] = []
+        for fm in self.spec.fields:
+            where = fm.source or fm.target
+            try:
+                if fm.template is not None:
+                    value: Any = fm.template.format_map(_Missing(record))
+                elif fm.source is not None:
+                    value = _path(record, fm.source)
+                else:
+                    value = fm.value
+                if fm.transform:
+                    value = TRANSFORMS[fm.transform](value, self.ctx, record, **fm.args)
+                elif isinstance(value, str):
+                    value = value.strip() or None
+            except RecordError as exc:
+                errors.append((where, exc.reason))
+                continue
+            if fm.required and value in (None, "", {}):
+                errors.append((where, f"is required for {self.spec.target.entity_set}.{fm.target} but is empty"))
+                continue
+            out[fm.target] = value
+        if errors:
+            field, reason = errors[0]
+            more = "; ".join(f"{f}: {r}" for f, r in errors[1:])
+            raise RecordError(field, reason + (f" (also {more})" if more else ""), record_id=record_id)
+        updatable = {k: v for k, v in out.items() if k not in self._only_create}
+        return Mapped(fields=out, update_hash=content_hash(updatable))
+
+    def updatable(self, fields: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in fields.items() if k not in self._only_create}
+
+
+class _Missing(dict):
+    """``str.format_map`` over a record that turns absent keys into an empty string."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__(record)
+
+    def __missing__(self, key: str) -> str:
+        return ""

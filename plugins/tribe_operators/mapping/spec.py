@@ -1,0 +1,136 @@
+"""Typed schema of a stream's YAML file, validated at load time (fail before a run, not during).
+
+A stream file says where records come from, where they go, how they are matched and how
+each field is mapped. See ``include/mappings/README.md`` for the vocabulary.
+"""
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tribe_operators.exceptions import MappingConfigError
+
+__all__ = ["DedupeKey", "FieldMap", "StreamSpec", "load_stream", "mappings_root"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Strict):
+    system: str
+    resource: str
+    id_field: str = "Id"
+    modified_field: str
+    changed_since_param: str | None = None  # server-side "modified after" filter, if the API has one
+    where: dict[str, Any] = Field(default_factory=dict)  # client-side equality filter
+
+
+class RelationshipSpec(_Strict):
+    entity_set: str
+    child: Literal["Organization", "Person"]
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class TargetSpec(_Strict):
+    system: str
+    entity_set: str
+    link_entity: str
+    relationship: RelationshipSpec | None = None
+
+
+class DedupeKey(_Strict):
+    """One match key: an existing link, or equality of mapped target field(s)."""
+
+    link: str | None = None  # link entity whose binding of the same external id counts as a match
+    match: list[str] | None = None  # target fields that must all be equal
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DedupeKey:
+        if (self.link is None) == (self.match is None):
+            raise ValueError("a dedupe key has exactly one of 'link' or 'match'")
+        return self
+
+
+class FieldMap(_Strict):
+    target: str
+    source: str | None = None  # dotted path into the source record; None with template/value
+    template: str | None = None  # str.format over the source record, e.g. "poweroffice:{Id}"
+    value: Any = None
+    transform: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    required: bool = False
+    only_create: bool = False  # written on create, never on update, left out of the content hash
+
+    @model_validator(mode="after")
+    def _has_input(self) -> FieldMap:
+        if self.source is None and self.template is None and self.value is None:
+            raise ValueError(f"field {self.target!r} needs one of source, template or value")
+        return self
+
+
+class LookupSpec(_Strict):
+    """A code → id table read once per run from a system (countries, units, VAT groups)."""
+
+    system: str
+    entity_set: str
+    key: str = "Code"
+
+
+class StreamSpec(_Strict):
+    stream: str
+    integration: str
+    direction: Literal["import", "export"]
+    description: str = ""
+    source: SourceSpec
+    target: TargetSpec
+    dedupe: list[DedupeKey]
+    lookups: dict[str, LookupSpec] = Field(default_factory=dict)
+    fields: list[FieldMap]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StreamSpec:
+        targets = [f.target for f in self.fields]
+        dupes = {t for t in targets if targets.count(t) > 1}
+        if dupes:
+            raise ValueError(f"target field(s) mapped twice: {sorted(dupes)}")
+        for key in self.dedupe:
+            for name in key.match or []:
+                if name.split("/")[0] not in targets:
+                    raise ValueError(f"dedupe key uses {name!r}, which no field maps")
+        return self
+
+
+def mappings_root() -> Path:
+    """``include/mappings`` (override with ``TRIBE_SYNC_MAPPINGS`` for tests)."""
+    env = os.environ.get("TRIBE_SYNC_MAPPINGS")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "include" / "mappings"
+
+
+@cache
+def load_stream(integration: str, stream: str, root: str | None = None) -> StreamSpec:
+    """Load and validate ``<root>/<integration>/<stream>.yaml``."""
+    path = Path(root or mappings_root()) / integration / f"{stream}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MappingConfigError(f"no mapping file {path}") from exc
+    except yaml.YAMLError as exc:
+        raise MappingConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        spec = StreamSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise MappingConfigError(f"{path}: {exc}") from exc
+    if spec.integration != integration or spec.stream != stream:
+        raise MappingConfigError(f"{path}: declares {spec.integration}/{spec.stream}, expected {integration}/{stream}")
+    from tribe_operators.mapping.transforms import TRANSFORMS  # the names must exist
+
+    unknown = {f.transform for f in spec.fields if f.transform and f.transform not in TRANSFORMS}
+    if unknown:
+        raise MappingConfigError(f"{path}: unknown transform(s) {sorted(unknown)}; known: {sorted(TRANSFORMS)}")
+    return spec

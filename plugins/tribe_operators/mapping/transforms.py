@@ -1,0 +1,179 @@
+"""Named field transforms. A mapping file refers to them by name; each is a pure function.
+
+Signature: ``fn(value, ctx, record, **args) -> value``. A transform that cannot accept its
+input raises ``RecordError(None, reason)``; the engine adds the field and record id.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from stdnum.eu import vat as eu_vat
+from stdnum.no import orgnr
+
+from tribe_operators.exceptions import RecordError
+
+__all__ = ["TRANSFORMS", "MapContext", "split_street"]
+
+
+@dataclass
+class MapContext:
+    """What transforms may consult besides the record: lookup tables and settings."""
+
+    lookups: dict[str, dict[str, str]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _bad(reason: str) -> RecordError:
+    return RecordError(None, reason)
+
+
+def text(value: Any, ctx: MapContext, record: dict[str, Any], *, max_length: int | None = None) -> str | None:
+    """Trimmed text, None when empty; refuse what the target cannot hold."""
+    if value is None:
+        return None
+    if not isinstance(value, str | int | float):
+        raise _bad(f"expected text, got {type(value).__name__}")
+    result = str(value).strip()
+    if "\ufffd" in result or any(ord(ch) < 32 and ch not in "\t\n\r" for ch in result):
+        raise _bad(f"contains unreadable characters (bad encoding?): {result[:40]!r}")
+    if max_length is not None and len(result) > max_length:
+        raise _bad(f"is {len(result)} characters long; the target allows {max_length}")
+    return result or None
+
+
+def number_text(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
+    """An account number as text (``10001`` → ``"10001"``); refuses fractions and negatives."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+        raise _bad(f"{value!r} is not a whole, positive number")
+    return str(int(value))
+
+
+def email(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
+    """A syntactically valid e-mail address (no DNS lookups: runs must be deterministic)."""
+    raw = text(value, ctx, record, max_length=254)
+    if raw is None:
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise _bad(f"{raw!r} is not a valid e-mail address ({exc})") from exc
+
+
+def phone(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field: str | None = None,
+          default_region: str = "NO") -> str | None:
+    """International format when the number parses; the trimmed original otherwise."""
+    raw = text(value, ctx, record, max_length=40)
+    if raw is None:
+        return None
+    if not any(ch.isdigit() for ch in raw):
+        raise _bad(f"{raw!r} contains no digits")
+    region = (_path(record, country_field) if country_field else None) or default_region
+    try:
+        parsed = phonenumbers.parse(raw, str(region).upper())
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_valid_number(parsed):
+        return raw
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def url(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
+    raw = text(value, ctx, record, max_length=255)
+    if raw is None:
+        return None
+    if " " in raw or "." not in raw:
+        raise _bad(f"{raw!r} is not a web address")
+    return raw if re.match(r"^https?://", raw, re.I) else f"https://{raw}"
+
+
+def vat_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field: str | None = None,
+               default_country: str = "NO") -> str | None:
+    """Organisation number → VAT number: Norwegian ``123456785`` → ``NO123456785MVA``.
+
+    A Norwegian number must pass the mod-11 check; other countries need a valid EU VAT number.
+    """
+    raw = text(value, ctx, record, max_length=40)
+    if raw is None:
+        return None
+    country = str((_path(record, country_field) if country_field else None) or default_country).upper()
+    if country == "NO":
+        if not orgnr.is_valid(raw):
+            raise _bad(f"{raw!r} is not a valid Norwegian organisation number (9 digits, mod-11 check)")
+        return f"NO{orgnr.compact(raw)}MVA"
+    if eu_vat.is_valid(raw):
+        return eu_vat.compact(raw)
+    if eu_vat.is_valid(country + raw):
+        return eu_vat.compact(country + raw)
+    raise _bad(f"{raw!r} is not a valid VAT or organisation number for country {country}")
+
+
+_STREET = re.compile(r"^(?P<street>.*?\D)\s*(?P<number>\d{1,6})\s*[-/ ]?\s*(?P<suffix>[A-Za-z0-9]{0,6})$")
+
+
+def split_street(line: str) -> tuple[str, int | None, str | None]:
+    """``"Storgata 12B"`` → ``("Storgata", 12, "B")``; ``"Keizersgracht 123-2"`` → suffix ``"2"``."""
+    match = _STREET.match(line.strip())
+    if not match:
+        return line.strip(), None, None
+    return match["street"].strip().rstrip(","), int(match["number"]), match["suffix"] or None
+
+
+def address(value: Any, ctx: MapContext, record: dict[str, Any], *, countries: str = "countries",
+            default_country: str = "NO") -> dict[str, Any] | None:
+    """An accounting address block → a Tribe ``Address`` (street, number, suffix, postcode, country)."""
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise _bad(f"expected an address object, got {type(value).__name__}")
+    line1 = text(value.get("AddressLine1"), ctx, record, max_length=200)
+    street, number, suffix = split_street(line1) if line1 else (None, None, None)
+    code = str(value.get("CountryCode") or default_country).upper()
+    country_id = ctx.lookups.get(countries, {}).get(code)
+    if country_id is None:
+        raise _bad(f"country code {code!r} is not in Tribe's country list; add it in Tribe or fix the address")
+    result = {
+        "Street": street, "HouseNumber": number, "HouseNumberSuffix": suffix,
+        "Extra": text(value.get("AddressLine2"), ctx, record, max_length=200),
+        "Postalcode": text(value.get("ZipCode"), ctx, record, max_length=20),
+        "City": text(value.get("City"), ctx, record, max_length=100),
+        "Country": {"ID": country_id},
+    }
+    return result if any(v for k, v in result.items() if k != "Country") else None
+
+
+def lookup(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, what: str) -> dict[str, str] | None:
+    """A code through a lookup table to a navigation reference ``{"ID": …}``."""
+    if value in (None, ""):
+        return None
+    found = ctx.lookups.get(table, {}).get(str(value))
+    if found is None:
+        raise _bad(f"{what} {value!r} has no match in {table}; add it to the map in settings")
+    return {"ID": found}
+
+
+def _path(record: dict[str, Any], dotted: str) -> Any:
+    value: Any = record
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+TRANSFORMS: dict[str, Callable[..., Any]] = {
+    "address": address,
+    "email": email,
+    "lookup": lookup,
+    "number_text": number_text,
+    "phone": phone,
+    "text": text,
+    "url": url,
+    "vat_number": vat_number,
+}

@@ -1,0 +1,50 @@
+"""The last task of a sync DAG: one readable table of what every stream did."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
+from tribe_operators.store.runs import run_counts
+
+__all__ = ["SummaryOperator", "summarise"]
+
+COLUMNS = ("extracted", "mapped", "created", "updated", "linked", "skipped", "quarantined")
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """``{stream: {column: n}}`` from the ``sync_run`` rows of one run."""
+    table: dict[str, dict[str, int]] = {}
+    for row in rows:
+        stream = table.setdefault(row["stream"], dict.fromkeys(COLUMNS, 0))
+        counts = row["counts"]
+        for col in COLUMNS:
+            if col == "quarantined":
+                stream[col] += int(counts.get(col, 0))
+            elif col in counts:
+                stream[col] = int(counts[col])
+    return table
+
+
+def render(table: dict[str, dict[str, int]]) -> str:
+    header = f"{'stream':<14}" + "".join(f"{c:>12}" for c in COLUMNS)
+    lines = [header, "-" * len(header)]
+    lines += [f"{s:<14}" + "".join(f"{v[c]:>12}" for c in COLUMNS) for s, v in table.items()]
+    return "\n".join(lines)
+
+
+class SummaryOperator(BaseOperator):
+    """Log and return the per-stream counts of this run (read from ``sync_run``)."""
+
+    template_fields: Sequence[str] = ("db_conn_id",)
+
+    def __init__(self, *, db_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.db_conn_id = db_conn_id
+
+    def execute(self, context: Any) -> dict[str, dict[str, int]]:
+        table = summarise(run_counts(engine_for(self.db_conn_id), context["run_id"]))
+        self.log.info("sync summary for %s\n%s", context["run_id"], render(table))
+        return table

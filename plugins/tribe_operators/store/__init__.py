@@ -1,0 +1,1 @@
+"""The link database: ID links, watermarks, export ledger, staging, quarantine, run counts."""

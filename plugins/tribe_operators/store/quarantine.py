@@ -1,0 +1,67 @@
+"""Quarantine: records that could not be synced, with system, stream, id, field and reason.
+
+One open row per record: seeing the same bad record again bumps ``attempts``; a later
+successful sync resolves it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tribe_operators.store.schema import quarantine
+from tribe_operators.store.upsert import upsert
+
+__all__ = ["Quarantine"]
+
+
+class Quarantine:
+    def __init__(self, engine: sa.Engine, integration: str, scope: str = "default") -> None:
+        self.engine = engine
+        self.integration = integration
+        self.scope = scope
+
+    def add(self, rows: Iterable[dict[str, Any]], *, system: str, stream: str, run_id: str) -> int:
+        """Quarantine ``rows`` of ``{record_id, field, reason, payload}``."""
+        now = datetime.now(UTC)
+        batch = [{"integration": self.integration, "scope": self.scope, "system": system, "stream": stream,
+                  "record_id": str(r["record_id"]), "field": r.get("field"), "reason": r["reason"],
+                  "payload": r.get("payload"), "run_id": run_id, "attempts": 1,
+                  "first_seen_at": now, "last_seen_at": now, "resolved_at": None} for r in rows]
+        if not batch:
+            return 0
+        with self.engine.begin() as conn:
+            # Keep first_seen_at; bump attempts on a repeat sighting.
+            existing = {r.record_id: r.attempts for r in conn.execute(
+                sa.select(quarantine.c.record_id, quarantine.c.attempts).where(
+                    quarantine.c.integration == self.integration, quarantine.c.scope == self.scope,
+                    quarantine.c.stream == stream,
+                    quarantine.c.record_id.in_([b["record_id"] for b in batch])))}
+            for row in batch:
+                row["attempts"] = existing.get(row["record_id"], 0) + 1
+            upsert(conn, quarantine, batch, conflict=["integration", "scope", "stream", "record_id"],
+                   update=["system", "field", "reason", "payload", "run_id", "attempts", "last_seen_at",
+                           "resolved_at"])
+        return len(batch)
+
+    def resolve(self, stream: str, record_ids: Iterable[str]) -> int:
+        """Mark records as fixed (they synced fine this time)."""
+        ids = [str(i) for i in record_ids]
+        if not ids:
+            return 0
+        with self.engine.begin() as conn:
+            return conn.execute(sa.update(quarantine).where(
+                quarantine.c.integration == self.integration, quarantine.c.scope == self.scope,
+                quarantine.c.stream == stream, quarantine.c.record_id.in_(ids),
+                quarantine.c.resolved_at.is_(None)).values(resolved_at=datetime.now(UTC))).rowcount
+
+    def open(self, stream: str | None = None) -> list[dict[str, Any]]:
+        where = [quarantine.c.integration == self.integration, quarantine.c.scope == self.scope,
+                 quarantine.c.resolved_at.is_(None)]
+        if stream:
+            where.append(quarantine.c.stream == stream)
+        with self.engine.connect() as conn:
+            return [r._asdict() for r in conn.execute(sa.select(quarantine).where(*where)
+                                                      .order_by(quarantine.c.stream, quarantine.c.record_id))]

@@ -1,0 +1,113 @@
+"""SQLAlchemy Core tables of the link database (Alembic migrations mirror these)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["export_ledger", "id_link", "metadata", "quarantine", "staging", "sync_run", "watermark"]
+
+metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+
+id_link = sa.Table(
+    "id_link", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("integration", sa.String(40), nullable=False),
+    sa.Column("scope", sa.String(80), nullable=False),
+    sa.Column("entity", sa.String(60), nullable=False),
+    sa.Column("tribe_id", sa.String(64), nullable=False),
+    sa.Column("external_id", sa.String(120), nullable=False),
+    sa.Column("external_number", sa.String(60)),
+    sa.Column("tribe_hash", sa.String(64)),
+    sa.Column("external_hash", sa.String(64)),
+    sa.Column("tribe_modified_at", TS),
+    sa.Column("external_modified_at", TS),
+    sa.Column("synced_at", TS, nullable=False),
+    sa.UniqueConstraint("integration", "scope", "entity", "tribe_id", name="uq_id_link_tribe"),
+    sa.UniqueConstraint("integration", "scope", "entity", "external_id", name="uq_id_link_external"),
+)
+
+watermark = sa.Table(
+    "watermark", metadata,
+    sa.Column("integration", sa.String(40), primary_key=True),
+    sa.Column("scope", sa.String(80), primary_key=True),
+    sa.Column("entity", sa.String(60), primary_key=True),
+    sa.Column("direction", sa.String(10), primary_key=True),  # import | export
+    sa.Column("value", TS, nullable=False),
+    sa.Column("run_id", sa.String(250)),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+export_ledger = sa.Table(
+    "export_ledger", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("integration", sa.String(40), nullable=False),
+    sa.Column("scope", sa.String(80), nullable=False),
+    sa.Column("document_type", sa.String(40), nullable=False),
+    sa.Column("tribe_id", sa.String(64), nullable=False),
+    sa.Column("document_number", sa.String(60)),
+    sa.Column("external_reference", sa.String(50), nullable=False, unique=True),
+    sa.Column("state", sa.String(20), nullable=False),  # in_flight | created | sent | failed
+    sa.Column("external_id", sa.String(120)),
+    sa.Column("external_number", sa.String(60)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.UniqueConstraint("integration", "scope", "document_type", "tribe_id", name="uq_export_ledger_document"),
+)
+
+staging = sa.Table(
+    "staging", metadata,
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("integration", sa.String(40), primary_key=True),
+    sa.Column("stream", sa.String(60), primary_key=True),
+    sa.Column("source_id", sa.String(120), primary_key=True),
+    sa.Column("source_modified_at", TS),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("mapped", sa.JSON),
+    sa.Column("match_keys", sa.JSON),
+    sa.Column("decision", sa.String(20)),  # create | update | link | skip | conflict
+    sa.Column("target_id", sa.String(120)),
+    sa.Column("status", sa.String(20), nullable=False),  # extracted | mapped | decided | loaded | quarantined
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("integration", sa.String(40), nullable=False),
+    sa.Column("scope", sa.String(80), nullable=False),
+    sa.Column("system", sa.String(40), nullable=False),  # where the bad record lives
+    sa.Column("stream", sa.String(60), nullable=False),
+    sa.Column("record_id", sa.String(120), nullable=False),
+    sa.Column("field", sa.String(120)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.JSON),
+    sa.Column("run_id", sa.String(250)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("first_seen_at", TS, nullable=False),
+    sa.Column("last_seen_at", TS, nullable=False),
+    sa.Column("resolved_at", TS),
+    sa.UniqueConstraint("integration", "scope", "stream", "record_id", name="uq_quarantine_record"),
+)
+
+sync_run = sa.Table(
+    "sync_run", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("dag_id", sa.String(250)),
+    sa.Column("integration", sa.String(40), nullable=False),
+    sa.Column("stream", sa.String(60), nullable=False),
+    sa.Column("step", sa.String(20), nullable=False),  # extract | map | dedupe | load
+    sa.Column("dry_run", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("window_start", TS),
+    sa.Column("window_end", TS),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("finished_at", TS, nullable=False),
+    sa.UniqueConstraint("run_id", "integration", "stream", "step", name="uq_sync_run_step"),
+)
+
+sa.Index("ix_staging_status", staging.c.run_id, staging.c.integration, staging.c.stream, staging.c.status)
+sa.Index("ix_quarantine_open", quarantine.c.integration, quarantine.c.resolved_at)

@@ -1,0 +1,38 @@
+"""Dialect upserts: ``INSERT … ON CONFLICT`` on Postgres (and on SQLite for the demo)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = ["upsert"]
+
+
+def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], *,
+           conflict: Sequence[str], update: Sequence[str] | None = None) -> None:
+    """Insert ``rows``; on a clash of the ``conflict`` columns update ``update`` (or do nothing).
+
+    Args:
+        conn: An open connection (the caller owns the transaction).
+        table: Target table.
+        rows: Homogeneous dicts (same keys).
+        conflict: Columns of the unique constraint that decides "same row".
+        update: Columns overwritten from the new row; None or empty means DO NOTHING.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - only the two supported stores
+        raise NotImplementedError(f"no upsert for dialect {dialect!r}")
+    if update:
+        stmt = stmt.on_conflict_do_update(index_elements=list(conflict),
+                                          set_={col: stmt.excluded[col] for col in update})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    conn.execute(stmt, list(rows))

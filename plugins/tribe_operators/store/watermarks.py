@@ -1,0 +1,42 @@
+"""Watermarks: how far each (integration, scope, entity, direction) has been synced.
+
+Advanced only after a load completes, to the end of the window that was read — never to
+``now()``, so a backfill or retry replays exactly the same window.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from tribe_operators.store.schema import watermark
+from tribe_operators.store.upsert import upsert
+
+__all__ = ["Watermarks"]
+
+
+class Watermarks:
+    def __init__(self, engine: sa.Engine, integration: str, scope: str = "default") -> None:
+        self.engine = engine
+        self.integration = integration
+        self.scope = scope
+
+    def get(self, entity: str, direction: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(watermark.c.value).where(
+                watermark.c.integration == self.integration, watermark.c.scope == self.scope,
+                watermark.c.entity == entity, watermark.c.direction == direction)).scalar()
+        if value is not None and value.tzinfo is None:  # SQLite drops the zone
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def advance(self, entity: str, direction: str, value: datetime, run_id: str) -> None:
+        """Move forward to ``value``; never backwards (an old backfill must not rewind it)."""
+        current = self.get(entity, direction)
+        if current is not None and current >= value:
+            return
+        with self.engine.begin() as conn:
+            upsert(conn, watermark, [{"integration": self.integration, "scope": self.scope, "entity": entity,
+                                      "direction": direction, "value": value, "run_id": run_id,
+                                      "updated_at": datetime.now(UTC)}],
+                   conflict=["integration", "scope", "entity", "direction"], update=["value", "run_id", "updated_at"])

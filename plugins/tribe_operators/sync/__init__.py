@@ -1,0 +1,1 @@
+"""The four steps of a sync — extract, map, dedupe, load — as plain functions over staging."""

@@ -1,0 +1,68 @@
+"""Everything one step of one stream needs, built once per task."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from tribe_operators.mapping.spec import StreamSpec
+from tribe_operators.store.links import LinkStore
+from tribe_operators.store.quarantine import Quarantine
+from tribe_operators.store.staging import Staging
+from tribe_operators.store.watermarks import Watermarks
+
+__all__ = ["StepContext", "resolve_window"]
+
+
+@dataclass
+class StepContext:
+    engine: sa.Engine
+    run_id: str
+    spec: StreamSpec
+    scope: str = "default"
+    dag_id: str | None = None
+    dry_run: bool = False
+    attempt: int = 1  # Airflow's try_number: > 1 means an earlier attempt may have written
+    window: tuple[datetime | None, datetime | None] = (None, None)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def integration(self) -> str:
+        return self.spec.integration
+
+    @property
+    def staging(self) -> Staging:
+        return Staging(self.engine, self.run_id, self.integration, self.spec.stream)
+
+    @property
+    def links(self) -> LinkStore:
+        return LinkStore(self.engine, self.integration, self.scope)
+
+    @property
+    def quarantine(self) -> Quarantine:
+        return Quarantine(self.engine, self.integration, self.scope)
+
+    @property
+    def watermarks(self) -> Watermarks:
+        return Watermarks(self.engine, self.integration, self.scope)
+
+
+def resolve_window(watermark: datetime | None, interval: tuple[datetime | None, datetime | None],
+                   *, from_date: datetime | None = None, to_date: datetime | None = None,
+                   overlap: timedelta = timedelta(minutes=5)) -> tuple[datetime | None, datetime | None]:
+    """The ``(since, until]`` window of changes one run reads.
+
+    * explicit ``from_date``/``to_date`` (a manual run's Params) win;
+    * no watermark yet → the initial import: everything up to the interval's end;
+    * otherwise from the earlier of watermark and interval start, minus an overlap (remote
+      timestamps are set at transaction start, so a late commit can carry an older stamp).
+    """
+    start, end = interval
+    if from_date is not None or to_date is not None:
+        return from_date, to_date or end
+    if watermark is None:
+        return None, end
+    since = min(watermark, start) if start is not None else watermark
+    return since - overlap, end

@@ -1,0 +1,212 @@
+"""extract → map → dedupe → load over the staging table. Each returns a dict of counts.
+
+Bad records never stop a batch: they are quarantined with the field and a reason.
+Network trouble after the hook's own retries propagates (Airflow retries the task; the
+staging rows and link table make the retry pick up where it stopped).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from tribe_operators.dedupe import Deduper
+from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, RecordError
+from tribe_operators.mapping.engine import Mapper
+from tribe_operators.mapping.transforms import MapContext
+from tribe_operators.store.links import Link
+from tribe_operators.store.runs import record_step
+from tribe_operators.sync.context import StepContext
+
+__all__ = ["dedupe_step", "extract_step", "load_step", "map_step"]
+
+log = logging.getLogger(__name__)
+
+
+def _finish(ctx: StepContext, step: str, counts: dict[str, int], started: datetime) -> dict[str, int]:
+    record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=ctx.integration,
+                stream=ctx.spec.stream, step=step, counts=counts, started_at=started, dry_run=ctx.dry_run,
+                window=ctx.window)
+    log.info("%s/%s %s: %s", ctx.integration, ctx.spec.stream, step, counts)
+    return counts
+
+
+def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
+    """Stream changed records from the source into staging, one page at a time."""
+    started = datetime.now(UTC)
+    staging = ctx.staging
+    staging.clear()
+    since, until = ctx.window
+    extracted = pages = 0
+    for rows in source.extract(ctx.spec, since, until):
+        extracted += staging.put_extracted(rows)
+        pages += 1
+    return _finish(ctx, "extract", {"extracted": extracted, "pages": pages}, started)
+
+
+def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
+    """Apply the field map; quarantine records that cannot be mapped."""
+    started = datetime.now(UTC)
+    lookups = {name: adapters[lk.system].lookup_table(lk.entity_set, lk.key) for name, lk in ctx.spec.lookups.items()}
+    mapper = Mapper(ctx.spec, MapContext(lookups=lookups, settings=ctx.settings))
+    counts = {"mapped": 0, "quarantined": 0}
+    for chunk in ctx.staging.iter_rows("extracted"):
+        updates, bad = [], []
+        for row in chunk:
+            try:
+                mapped = mapper.map(row["payload"])
+            except RecordError as exc:
+                bad.append({"record_id": row["source_id"], "field": exc.field, "reason": exc.reason,
+                            "payload": row["payload"]})
+                updates.append({"source_id": row["source_id"], "status": "quarantined", "error": str(exc)})
+                continue
+            updates.append({"source_id": row["source_id"], "status": "mapped",
+                            "mapped": {"fields": mapped.fields, "update_hash": mapped.update_hash}})
+        ctx.staging.update_rows(updates)
+        if not ctx.dry_run:
+            ctx.quarantine.add(bad, system=ctx.spec.source.system, stream=ctx.spec.stream, run_id=ctx.run_id)
+        counts["mapped"] += len(updates) - len(bad)
+        counts["quarantined"] += len(bad)
+    return _finish(ctx, "map", counts, started)
+
+
+def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
+    """Decide create / update / link / skip for every mapped record."""
+    started = datetime.now(UTC)
+    deduper = Deduper(ctx.spec, ctx.links, target)
+    counts = {"create": 0, "update": 0, "link": 0, "skip": 0, "quarantined": 0}
+    for chunk in ctx.staging.iter_rows("mapped", chunk=500):
+        updates, bad = [], []
+        by_id = {row["source_id"]: row for row in chunk}
+        for decision in deduper.decide(chunk):
+            if decision.decision is None:
+                field, reason = decision.error or (None, "no decision")
+                bad.append({"record_id": decision.source_id, "field": field, "reason": reason,
+                            "payload": by_id[decision.source_id]["payload"]})
+                updates.append({"source_id": decision.source_id, "status": "quarantined", "error": reason})
+                counts["quarantined"] += 1
+                continue
+            counts[decision.decision] += 1
+            updates.append({"source_id": decision.source_id, "status": "decided", "decision": decision.decision,
+                            "target_id": decision.target_id, "match_keys": decision.matched_by})
+        ctx.staging.update_rows(updates)
+        if not ctx.dry_run:
+            ctx.quarantine.add(bad, system=ctx.spec.target.system, stream=ctx.spec.stream, run_id=ctx.run_id)
+    return _finish(ctx, "dedupe", counts, started)
+
+
+def load_step(ctx: StepContext, target: Any) -> dict[str, int]:
+    """Carry out the decisions; bind each link the moment its record exists remotely."""
+    started = datetime.now(UTC)
+    counts = {"created": 0, "updated": 0, "linked": 0, "skipped": 0, "quarantined": 0}
+    spec, links, loaded = ctx.spec, ctx.links, []
+    own = spec.target.link_entity
+    for chunk in ctx.staging.iter_rows("decided", chunk=200):
+        if ctx.dry_run:
+            for row in chunk:
+                counts[_PAST[row["decision"]]] += 1
+            continue
+        if ctx.attempt > 1:  # an earlier attempt may have created some of these already
+            chunk = _reconcile_retry(ctx, target, chunk)
+        updating = [r["target_id"] for r in chunk if r["decision"] == "update"]
+        current = target.fetch(spec, updating) if updating else {}
+        done, bad = [], []
+        for row in chunk:
+            try:
+                tribe_id = _apply(ctx, target, row, current)
+            except (RecordError, ApiClientError) as exc:
+                reason = exc.reason if isinstance(exc, RecordError) else exc.message
+                bad.append({"record_id": row["source_id"], "field": getattr(exc, "field", None),
+                            "reason": f"{spec.target.system} refused the record: {reason}", "payload": row["payload"]})
+                done.append({"source_id": row["source_id"], "status": "quarantined", "error": reason})
+                counts["quarantined"] += 1
+                continue
+            counts[_PAST[row["decision"]]] += 1
+            if row["decision"] != "skip":
+                links.bind(_link(ctx, row, tribe_id))
+            _ensure_relationship(ctx, target, row, tribe_id)
+            done.append({"source_id": row["source_id"], "status": "loaded", "target_id": tribe_id})
+            loaded.append(row["source_id"])
+        ctx.staging.update_rows(done)
+        ctx.quarantine.add(bad, system=spec.target.system, stream=spec.stream, run_id=ctx.run_id)
+    if not ctx.dry_run:
+        ctx.quarantine.resolve(spec.stream, loaded)
+        if ctx.window[1] is not None:
+            ctx.watermarks.advance(spec.stream, spec.direction, ctx.window[1], ctx.run_id)
+    log.info("%s links now bound for %s", links.count(own), own)
+    return _finish(ctx, "load", counts, started)
+
+
+_PAST = {"create": "created", "update": "updated", "link": "linked", "skip": "skipped"}
+
+
+def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str, dict[str, Any]]) -> str:
+    fields = row["mapped"]["fields"]
+    decision = row["decision"]
+    if decision == "create":
+        try:
+            return target.create(ctx.spec, fields)
+        except AmbiguousWriteError:
+            # The create may have landed: look for it by its import reference before retrying.
+            found = _find_created(ctx, target, fields)
+            return found if found is not None else target.create(ctx.spec, fields)
+    if decision == "update":
+        if row["target_id"] not in current:
+            raise RecordError(None, f"linked {ctx.spec.target.entity_set} {row['target_id']} no longer exists "
+                              "in Tribe (deleted there?); the link was kept for review")
+        target.update(ctx.spec, row["target_id"], Mapper(ctx.spec, MapContext()).updatable(fields),
+                      current[row["target_id"]])
+    return row["target_id"]
+
+
+def _reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Turn creates that already happened (bound, or findable by import reference) into links."""
+    creates = {r["source_id"]: r for r in chunk if r["decision"] == "create"}
+    if not creates:
+        return chunk
+    bound = ctx.links.bulk_to_internal(ctx.spec.target.link_entity, list(creates))
+    key = next((k.match for k in ctx.spec.dedupe if k.match), None)
+    unbound = {sid: r for sid, r in creates.items() if sid not in bound}
+    found: dict[str, str] = {}
+    if key and unbound:
+        values = {sid: tuple(r["mapped"]["fields"].get(f) for f in key) for sid, r in unbound.items()}
+        matches = target.find(ctx.spec, key, list(values.values()))
+        found = {sid: ms[0]["ID"] for sid, v in values.items() if len(ms := matches.get(v, [])) == 1}
+    out = []
+    for row in chunk:
+        sid = row["source_id"]
+        if sid in bound or sid in found:
+            row = {**row, "decision": "link", "target_id": bound.get(sid) or found[sid]}
+            log.warning("record %s was created by an earlier attempt; linking, not creating again", sid)
+        out.append(row)
+    return out
+
+
+def _find_created(ctx: StepContext, target: Any, fields: dict[str, Any]) -> str | None:
+    for key in ctx.spec.dedupe:
+        if key.match and all(fields.get(f) not in (None, "") for f in key.match):
+            value = tuple(fields[f] for f in key.match)
+            records = target.find(ctx.spec, key.match, [value]).get(value, [])
+            if len(records) == 1:
+                return records[0]["ID"]
+    return None
+
+
+def _link(ctx: StepContext, row: dict[str, Any], tribe_id: str) -> Link:
+    number_field = next((k.match[0] for k in ctx.spec.dedupe if k.match and k.match[0].endswith("Number")), None)
+    return Link(entity=ctx.spec.target.link_entity, tribe_id=tribe_id, external_id=row["source_id"],
+                external_number=row["mapped"]["fields"].get(number_field) if number_field else None,
+                tribe_hash=row["mapped"]["update_hash"], external_modified_at=row["source_modified_at"])
+
+
+def _ensure_relationship(ctx: StepContext, target: Any, row: dict[str, Any], tribe_id: str) -> None:
+    """Give the organisation its role (customer / supplier) once; remember it as a link."""
+    if ctx.spec.target.relationship is None:
+        return
+    entity = f"{ctx.spec.target.link_entity}_relationship"
+    if ctx.links.to_internal(entity, row["source_id"]) is not None:
+        return
+    rel_id = None if row["decision"] == "create" else target.find_relationship(ctx.spec, tribe_id)
+    if rel_id is None:
+        rel_id = target.create_relationship(ctx.spec, tribe_id)
+    ctx.links.bind(Link(entity=entity, tribe_id=rel_id, external_id=row["source_id"]))

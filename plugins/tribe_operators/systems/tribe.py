@@ -1,0 +1,114 @@
+"""Tribe CRM as a *target*: find existing records, create, update, ensure relationships.
+
+Navigation fields in a mapped record are either references (``{"ID": …}``) or nested
+records (an address). Nested records are created in the same POST (deep insert) and, on
+update, written to the existing nested record so addresses never pile up.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from tribe_operators.hooks.tribe import odata_literal
+
+if TYPE_CHECKING:
+    from tribe_operators.hooks.tribe import TribeCrmHook
+    from tribe_operators.mapping.spec import StreamSpec
+
+__all__ = ["TribeTarget", "nested_fields"]
+
+
+def nested_fields(fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Navigations that carry a nested record (not a bare ``{"ID"}`` reference)."""
+    return {k: v for k, v in fields.items() if isinstance(v, dict) and set(v) != {"ID"}}
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    if isinstance(wanted, dict):
+        if not isinstance(current, dict):
+            return False
+        return all(_same(current.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, int | float) and isinstance(current, int | float) and not isinstance(wanted, bool):
+        return float(current) == float(wanted)
+    return current == wanted
+
+
+class TribeTarget:
+    system = "tribe"
+
+    def __init__(self, hook: TribeCrmHook) -> None:
+        self.hook = hook
+
+    def lookup_table(self, entity_set: str, key: str) -> dict[str, str]:
+        return self.hook.codes(entity_set, key)
+
+    def _expand_for(self, spec: StreamSpec) -> str | None:
+        # Nested records come back with their reference navigations, so they compare equal.
+        navs = [f"{f.target}($expand=Country($select=ID))" for f in spec.fields if f.transform == "address"]
+        return ",".join(navs) or None
+
+    # -- finding ---------------------------------------------------------------------------
+    def fetch(self, spec: StreamSpec, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Current records by Tribe id (nested records expanded), missing ids left out."""
+        rows = self.hook.find_by(spec.target.entity_set, "ID", list(ids), expand=self._expand_for(spec))
+        return {row["ID"]: row for row in rows}
+
+    def find(self, spec: StreamSpec, fields: list[str], values: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+        """Records whose ``fields`` equal each tuple of ``values`` → ``{values: [records]}``."""
+        found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        wanted = [v for v in dict.fromkeys(values) if all(x not in (None, "") for x in v)]
+        expand = self._expand_for(spec)
+        if len(fields) == 1:
+            for row in self.hook.find_by(spec.target.entity_set, fields[0], [v[0] for v in wanted], expand=expand):
+                found.setdefault((row.get(fields[0]),), []).append(row)
+            return found
+        for value in wanted:  # composite keys: one query each (Tribe has no tuple filter)
+            expr = " and ".join(f"{f} eq {odata_literal(x)}" for f, x in zip(fields, value, strict=True))
+            found[value] = list(self.hook.iter_records(spec.target.entity_set, filter=expr, expand=expand))
+        return found
+
+    def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:
+        """Would writing ``fields`` change ``current``?"""
+        return not all(_same(current.get(k), v) for k, v in fields.items())
+
+    # -- writing ---------------------------------------------------------------------------
+    def create(self, spec: StreamSpec, fields: dict[str, Any]) -> str:
+        """POST the record, nested records included (deep insert); returns the new id."""
+        return self.hook.create(spec.target.entity_set, fields)["ID"]
+
+    def update(self, spec: StreamSpec, tribe_id: str, fields: dict[str, Any], current: dict[str, Any] | None) -> None:
+        """Write only what changed; nested records are updated in place or created once."""
+        current = current or {}
+        flat = {k: v for k, v in fields.items() if k not in nested_fields(fields) and not _same(current.get(k), v)}
+        for nav, nested in nested_fields(fields).items():
+            existing = current.get(nav)
+            if isinstance(existing, dict) and existing.get("ID"):
+                if not _same(existing, nested):
+                    self.hook.update(self._nav_set(nav), existing["ID"], nested)
+            else:
+                created = self.hook.create(self._nav_set(nav), nested)
+                flat[nav] = {"ID": created["ID"]}
+        if flat:
+            self.hook.update(spec.target.entity_set, tribe_id, flat)
+
+    @staticmethod
+    def _nav_set(nav: str) -> str:
+        # Every nested record we write today is an address (Visiting/Postal/Invoice/Address).
+        if nav.endswith("Address"):
+            return "Address"
+        raise ValueError(f"no entity set known for nested navigation {nav!r}")
+
+    def find_relationship(self, spec: StreamSpec, tribe_id: str) -> str | None:
+        rel = spec.target.relationship
+        if rel is None:
+            return None
+        rows = list(self.hook.iter_records(rel.entity_set, filter=f"{rel.child}/ID eq {tribe_id}", select=["ID"]))
+        return rows[0]["ID"] if rows else None
+
+    def create_relationship(self, spec: StreamSpec, tribe_id: str) -> str | None:
+        """The role (customer, supplier) of the organisation towards our own organisation."""
+        rel = spec.target.relationship
+        if rel is None:
+            return None
+        body = {**rel.fields, "Relation": {"ID": self.hook.identity_relation_id}, rel.child: {"ID": tribe_id}}
+        return self.hook.create(rel.entity_set, body)["ID"]

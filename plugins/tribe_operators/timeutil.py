@@ -1,0 +1,32 @@
+"""Timestamps as the vendors write them, parsed to aware UTC datetimes."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+__all__ = ["odata_timestamp", "parse_timestamp", "po_timestamp"]
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def parse_timestamp(value: str | datetime | None) -> datetime | None:
+    """ISO-8601 with any number of fraction digits (PowerOffice sends 7) → aware UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = value.strip().replace(" ", "T", 1).replace("Z", "+00:00")
+        text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
+        dt = datetime.fromisoformat(text)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def po_timestamp(dt: datetime) -> str:
+    """PowerOffice filter value: ISO-8601 with offset."""
+    return dt.astimezone(UTC).isoformat()
+
+
+def odata_timestamp(dt: datetime) -> str:
+    """OData literal (unquoted) for Tribe's ``$filter``."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

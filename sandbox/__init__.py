@@ -1,0 +1,1 @@
+"""Local simulators of the vendor APIs tribe-sync talks to (real HTTP servers)."""

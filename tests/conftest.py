@@ -1,0 +1,31 @@
+"""Test environment: a throwaway Airflow home, the link database, the simulators.
+
+Airflow reads its configuration at import, so the environment is set before anything
+imports it. The link database is real PostgreSQL (127.0.0.1:5432, database
+``tribe_sync_test``); when it is unreachable the Postgres tests skip locally and **fail**
+in CI (``CI=true``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AIRFLOW_HOME = Path(os.environ.get("TRIBE_SYNC_TEST_AIRFLOW_HOME", ROOT / ".airflow-test"))
+for key, value in {
+    "AIRFLOW_HOME": str(AIRFLOW_HOME),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
+    "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+}.items():
+    os.environ.setdefault(key, value)
+AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+for path in (ROOT, ROOT / "plugins"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+pytest_plugins = ["tests.fixtures.airflow_env", "tests.fixtures.database", "tests.fixtures.simulators"]

@@ -1,0 +1,97 @@
+"""The link store on real PostgreSQL: constraints, upserts, bulk variants, migrations."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from tribe_operators.exceptions import LinkConflictError
+from tribe_operators.store.engine import migrate
+from tribe_operators.store.links import Link, LinkStore
+from tribe_operators.store.quarantine import Quarantine
+from tribe_operators.store.schema import id_link, metadata
+from tribe_operators.store.watermarks import Watermarks
+
+pytestmark = pytest.mark.postgres
+
+
+def test_migrations_match_the_tables_and_upgrade_twice_is_a_no_op(link_db):
+    migrate(link_db)  # second time: nothing to do, no error
+    with link_db.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert diff == []
+    assert version == "0001"
+
+
+def test_bind_and_look_up_both_ways(link_db):
+    links = LinkStore(link_db, "poweroffice")
+    assert links.to_internal("customer", "1") is None  # missing is None, not an exception
+    links.bind(Link("customer", tribe_id="t-1", external_id="1", external_number="10001", tribe_hash="h"))
+    assert links.to_internal("customer", "1") == "t-1"
+    assert links.to_external("customer", "t-1") == "1"
+    assert links.links_by_external("customer", ["1"])["1"].external_number == "10001"
+
+
+def test_rebind_updates_in_place(link_db):
+    links = LinkStore(link_db, "poweroffice")
+    links.bind(Link("customer", "t-1", "1", tribe_hash="a"))
+    links.bind(Link("customer", "t-1", "1", tribe_hash="b"))
+    assert links.count("customer") == 1
+    assert links.links_by_external("customer", ["1"])["1"].tribe_hash == "b"
+
+
+def test_one_tribe_record_cannot_be_bound_to_two_external_records(link_db):
+    links = LinkStore(link_db, "poweroffice")
+    links.bind(Link("customer", "t-1", "1"))
+    with pytest.raises(LinkConflictError):
+        links.bind(Link("customer", "t-1", "2"))
+    assert links.to_external("customer", "t-1") == "1"
+
+
+def test_scopes_and_entities_are_separate(link_db):
+    a = LinkStore(link_db, "poweroffice", scope="client-a")
+    b = LinkStore(link_db, "poweroffice", scope="client-b")
+    a.bind(Link("customer", "t-1", "1"))
+    b.bind(Link("customer", "t-1", "1"))
+    a.bind(Link("supplier", "t-1", "1"))
+    with link_db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(id_link)).scalar_one() == 3
+
+
+def test_unbind_keeps_nothing_behind(link_db):
+    links = LinkStore(link_db, "poweroffice")
+    links.bind(Link("customer", "t-1", "1"))
+    assert links.unbind("customer", external_id="1") is True
+    assert links.unbind("customer", tribe_id="t-1") is False
+    assert links.to_internal("customer", "1") is None
+
+
+def test_bulk_bind_and_lookup(link_db):
+    links = LinkStore(link_db, "poweroffice")
+    links.bulk_bind([Link("customer", f"t-{i}", str(i)) for i in range(1200)])
+    found = links.bulk_to_internal("customer", [str(i) for i in range(0, 1200, 7)] + ["missing"])
+    assert len(found) == len(range(0, 1200, 7)) and found["7"] == "t-7"
+    assert links.bulk_to_external("customer", ["t-3", "t-9999"]) == {"t-3": "3"}
+
+
+def test_watermark_never_moves_back(link_db):
+    from datetime import UTC, datetime, timedelta
+
+    marks = Watermarks(link_db, "poweroffice")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    marks.advance("customers", "import", now, "run-1")
+    marks.advance("customers", "import", now - timedelta(days=1), "backfill")
+    assert marks.get("customers", "import") == now
+
+
+def test_quarantine_counts_repeat_sightings_and_resolves(link_db):
+    q = Quarantine(link_db, "poweroffice")
+    row = {"record_id": "7", "field": "Name", "reason": "empty"}
+    q.add([row], system="poweroffice", stream="customers", run_id="r1")
+    q.add([row], system="poweroffice", stream="customers", run_id="r2")
+    (open_row,) = q.open("customers")
+    assert open_row["attempts"] == 2 and open_row["run_id"] == "r2"
+    assert q.resolve("customers", ["7"]) == 1
+    assert q.open() == []

@@ -1,0 +1,69 @@
+"""Retry policy and client-side pacing, measured on the real objects."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from tenacity import wait_none
+
+from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, RateLimitedError, ServerError
+from tribe_operators.http.pacing import RateLimiter
+from tribe_operators.http.retry import WaitRetryAfter, build_retrying
+
+
+def run(fn, **kw):
+    for attempt in build_retrying(wait=wait_none(), **kw):
+        with attempt:
+            return fn()
+
+
+def test_retryable_errors_are_retried_until_success():
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ServerError("boom")
+        return "ok"
+
+    assert run(flaky, max_attempts=5) == "ok"
+    assert len(calls) == 3
+
+
+def test_fatal_and_ambiguous_errors_are_not_retried():
+    for error in (ApiClientError(400, "bad"), AmbiguousWriteError("maybe")):
+        calls = []
+
+        def fail(error=error):
+            calls.append(1)
+            raise error
+
+        with pytest.raises(type(error)):
+            run(fail, max_attempts=5)
+        assert len(calls) == 1
+
+
+def test_last_error_is_reraised_typed_after_max_attempts():
+    with pytest.raises(RateLimitedError):
+        run(lambda: (_ for _ in ()).throw(RateLimitedError("429", retry_after=0)), max_attempts=2)
+
+
+def test_wait_honours_retry_after_and_clamps_it():
+    class State:
+        def __init__(self, exc):
+            self.outcome = type("O", (), {"exception": lambda s: exc})()
+            self.attempt_number = 1
+
+    wait = WaitRetryAfter(fallback=lambda rs: 0.25, max_wait=5)
+    assert wait(State(RateLimitedError("x", retry_after=3))) == 3
+    assert wait(State(RateLimitedError("x", retry_after=500))) == 5
+    assert wait(State(ServerError("x"))) == 0.25
+
+
+def test_rate_limiter_spaces_requests_at_the_published_rate():
+    limiter = RateLimiter(50, 1.0, margin=1.0)  # 20 ms apart
+    start = time.monotonic()
+    for _ in range(11):
+        limiter.acquire()
+    elapsed = time.monotonic() - start
+    assert 0.19 <= elapsed < 0.4

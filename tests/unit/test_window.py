@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tribe_operators.sync.context import resolve_window
+from tribe_operators.timeutil import parse_timestamp
+
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+T1 = T0 + timedelta(minutes=15)
+
+
+def test_initial_import_reads_everything_up_to_the_interval_end():
+    assert resolve_window(None, (T0, T1)) == (None, T1)
+
+
+def test_incremental_run_reads_from_the_watermark_minus_overlap():
+    assert resolve_window(T0, (T0, T1), overlap=timedelta(minutes=5)) == (T0 - timedelta(minutes=5), T1)
+
+
+def test_backfill_window_in_the_past_reads_its_own_interval():
+    later = T1 + timedelta(days=3)
+    assert resolve_window(later, (T0, T1), overlap=timedelta(0)) == (T0, T1)
+
+
+def test_params_win():
+    a, b = T0 - timedelta(days=2), T0 - timedelta(days=1)
+    assert resolve_window(T0, (T0, T1), from_date=a, to_date=b) == (a, b)
+    assert resolve_window(T0, (T0, T1), from_date=a) == (a, T1)
+
+
+def test_parse_timestamp_handles_seven_fraction_digits_and_offsets():
+    assert parse_timestamp("2026-11-01T10:00:00.1234567+01:00") == datetime(2026, 11, 1, 9, 0, 0, 123456, tzinfo=UTC)
+    assert parse_timestamp("2026-11-01 10:00:00Z") == T0
