@@ -5,7 +5,6 @@ import json
 
 import pytest
 import requests
-
 from tribe_operators.http.pagination import PageNumberPaginator, PaginationLoopError, SkipTopPaginator
 
 

@@ -1,0 +1,84 @@
+"""docker-compose.yaml cannot be run here (no Docker engine): check that it hangs together."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
+                    "airflow-triggerer", "airflow-init"}
+
+
+def _plain(volume: str) -> str:
+    """``${AIRFLOW_PROJ_DIR:-.}/dags:/opt/…`` → ``./dags:/opt/…`` (the default of the variable)."""
+    return re.sub(r"\$\{[^}:]*:-([^}]*)\}", r"\1", volume)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+
+
+def test_services_of_the_official_file_plus_link_db_and_simulators(compose):
+    services = compose["services"]
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "link-db", "tribe-sim", "poweroffice-sim"} <= set(services)
+    assert services["tribe-sim"]["profiles"] == ["sandbox"]
+    assert services["poweroffice-sim"]["profiles"] == ["sandbox"]
+
+
+def test_airflow_services_share_one_environment_with_celery_and_connections(compose):
+    for name in AIRFLOW_SERVICES:
+        env = compose["services"][name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
+        for conn in ("AIRFLOW_CONN_TRIBE_SYNC_DB", "AIRFLOW_CONN_TRIBE_DEFAULT", "AIRFLOW_CONN_POWEROFFICE_DEFAULT"):
+            assert conn in env, (name, conn)
+
+
+def test_connections_point_at_services_that_exist(compose):
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    link_db = env["AIRFLOW_CONN_TRIBE_SYNC_DB"]
+    host = re.search(r"@([\w-]+):", link_db).group(1)
+    assert host in compose["services"]
+    creds = re.search(r"//(\w+):(\w+)@[\w-]+:\d+/(\w+)", link_db).groups()
+    db_env = compose["services"][host]["environment"]
+    assert creds == (db_env["POSTGRES_USER"], db_env["POSTGRES_PASSWORD"], db_env["POSTGRES_DB"])
+    for conn in ("AIRFLOW_CONN_TRIBE_DEFAULT", "AIRFLOW_CONN_POWEROFFICE_DEFAULT"):
+        url = json.loads(env[conn])["host"]
+        service, port = re.match(r"https?://([\w-]+):(\d+)", url).groups()
+        assert service in compose["services"], conn
+        assert f"{port}:{port}" in compose["services"][service]["ports"], conn
+
+
+def test_volumes_are_declared_and_project_folders_mounted(compose):
+    declared = set(compose["volumes"])
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = _plain(volume).split(":")[0]
+            if not source.startswith(("$", ".", "/")):
+                assert source in declared, (name, source)
+    mounts = {_plain(v).split(":")[1] for v in compose["services"]["airflow-scheduler"]["volumes"]}
+    assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include"} <= mounts
+    for folder in ("dags", "plugins", "include", "migrations", "sandbox"):
+        assert (ROOT / folder).is_dir(), folder
+
+
+def test_dependencies_refer_to_real_services_and_init_migrates_both_databases(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        for dep in service.get("depends_on", {}) or {}:
+            assert dep in services, (name, dep)
+    init = "\n".join(services["airflow-init"]["command"])
+    assert "airflow db migrate" in init and "alembic" in init and "upgrade head" in init
+
+
+def test_images_are_pinned_and_the_build_uses_our_requirements(compose):
+    for name, service in compose["services"].items():
+        image = service.get("image", "")
+        assert ":" in image and not image.endswith(":latest"), name
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "apache/airflow:3.3.2" in dockerfile and "requirements.txt" in dockerfile
