@@ -45,13 +45,14 @@ class FaultConfig:
         return data
 
     def clear(self) -> None:
-        fresh = FaultConfig()
-        for key, value in asdict(fresh).items():
+        for key, value in asdict(FaultConfig()).items():
             setattr(self, key, value)
+        self._rng = random.Random()
 
-    # One RNG per config so a seeded run is repeatable.
-    _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    def __post_init__(self) -> None:
+        # One RNG per config so a seeded run is repeatable (plain attributes, not fields).
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
 
     def draw(self, method: str, path: str) -> str | None:
         """Pick the fault for one request, or None."""

@@ -59,10 +59,21 @@ def test_wait_honours_retry_after_and_clamps_it():
     assert wait(State(ServerError("x"))) == 0.25
 
 
-def test_rate_limiter_spaces_requests_at_the_published_rate():
-    limiter = RateLimiter(50, 1.0, margin=1.0)  # 20 ms apart
+def test_rate_limiter_never_allows_more_than_the_limit_in_any_window():
+    limiter = RateLimiter(5, 0.2, safety=0.05)  # 5 per 250 ms
+    sent = []
     start = time.monotonic()
-    for _ in range(11):
+    for _ in range(16):
         limiter.acquire()
-    elapsed = time.monotonic() - start
-    assert 0.19 <= elapsed < 0.4
+        sent.append(time.monotonic())
+    for i in range(len(sent) - 5):
+        assert sent[i + 5] - sent[i] >= 0.25 - 0.002  # the 6th is a full window after the 1st
+    assert time.monotonic() - start < 1.2  # …but no slower than needed (3 full windows)
+
+
+def test_penalty_holds_every_request():
+    limiter = RateLimiter(100, 1.0)
+    limiter.penalise(0.2)
+    start = time.monotonic()
+    limiter.acquire()
+    assert time.monotonic() - start >= 0.19

@@ -60,14 +60,14 @@ class PowerOfficeHook(VendorHook):
         mask(key)  # its name is not on Airflow's sensitive list
         headers = {SUBSCRIPTION_HEADER: key}
         timeout = float(extra.get("timeout", 60))
+        # The limit is per subscription key, whatever client keys share it; the token call counts.
+        limiter = shared_limiter(f"poweroffice:{key}", float(extra.get("rate_per_second", 10)), 1.0)
         auth = ClientCredentialsAuth(
             info["base"] + extra.get("token_path", "/OAuth/Token"), info["login"], info["password"],
-            style="basic", extra_headers=headers, session=requests.Session(), timeout=timeout,
+            style="basic", extra_headers=headers, session=requests.Session(), timeout=timeout, limiter=limiter,
         )
         return ApiClient(
-            info["base"] + extra.get("api_path", "/v2"), auth,
-            # The limit is per subscription key, whatever client keys share it.
-            limiter=shared_limiter(f"poweroffice:{key}", float(extra.get("rate_per_second", 10)), 1.0),
+            info["base"] + extra.get("api_path", "/v2"), auth, limiter=limiter,
             error_message=_problem, headers=headers, timeout=timeout,
             retrying=partial(build_retrying, max_attempts=int(extra.get("max_attempts", 6))),
         )

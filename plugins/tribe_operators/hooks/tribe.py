@@ -1,11 +1,13 @@
 """``TribeCrmHook``: Tribe CRM's OData v4 API as plain dicts.
 
 Connection: host = API root (``https://api.tribecrm.nl``), login = client id,
-password = client secret. Extras: ``token_url``, ``scope``, ``rate_per_minute`` (1000),
+password = client secret. Extras: ``token_url``, ``scope``, ``rate_limit`` / ``rate_window_s``
+(1000 per 60 s),
 ``page_size`` (≤ 100), ``timeout``, ``max_attempts``.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from functools import cached_property, partial
 from typing import Any
@@ -24,8 +26,10 @@ __all__ = ["TribeCrmHook", "odata_literal"]
 MAX_PAGE = 100
 
 
-def odata_literal(value: Any) -> str:
-    """Render a Python value as an OData literal (strings quoted, quotes doubled)."""
+def odata_literal(value: Any, *, guid: bool = False) -> str:
+    """Render a Python value as an OData literal (strings quoted, quotes doubled; GUIDs bare)."""
+    if guid:
+        return str(uuid.UUID(str(value)))  # validates, and Edm.Guid literals are unquoted
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -52,7 +56,8 @@ class TribeCrmHook(VendorHook):
     default_conn_name = "tribe_default"
     conn_type = "tribe_crm"
     hook_name = "Tribe CRM"
-    known_extras = frozenset({"token_url", "scope", "rate_per_minute", "page_size", "timeout", "max_attempts"})
+    known_extras = frozenset({"token_url", "scope", "rate_limit", "rate_window_s", "page_size", "timeout",
+                              "max_attempts"})
 
     def __init__(self, tribe_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(tribe_conn_id, **kwargs)
@@ -60,15 +65,15 @@ class TribeCrmHook(VendorHook):
     def _build_client(self, info: dict[str, Any]) -> ApiClient:
         extra = info["extra"]
         timeout = float(extra.get("timeout", 60))
+        limiter = shared_limiter(f"tribe:{info['base']}:{info['login']}", float(extra.get("rate_limit", 1000)),
+                                 float(extra.get("rate_window_s", 60)))
         auth = ClientCredentialsAuth(
             extra.get("token_url") or f"{info['base']}/oauth2/token",
             info["login"], info["password"], style="body", scope=extra.get("scope", "read write"),
-            session=requests.Session(), timeout=timeout,
+            session=requests.Session(), timeout=timeout, limiter=limiter,
         )
-        rate = float(extra.get("rate_per_minute", 1000))
         return ApiClient(
-            f"{info['base']}/v1/odata", auth,
-            limiter=shared_limiter(f"tribe:{info['base']}:{info['login']}", rate, 60.0),
+            f"{info['base']}/v1/odata", auth, limiter=limiter,
             error_message=_odata_error, timeout=timeout,
             retrying=partial(build_retrying, max_attempts=int(extra.get("max_attempts", 6))),
         )
@@ -102,7 +107,8 @@ class TribeCrmHook(VendorHook):
         distinct = list(dict.fromkeys(v for v in values if v not in (None, "")))
         for start in range(0, len(distinct), chunk):
             part = distinct[start:start + chunk]
-            expr = " or ".join(f"{field} eq {odata_literal(v)}" for v in part)
+            is_guid = field == "ID" or field.endswith("/ID")
+            expr = " or ".join(f"{field} eq {odata_literal(v, guid=is_guid)}" for v in part)
             found.extend(self.iter_records(entity_set, filter=expr, select=select, expand=expand))
         return found
 

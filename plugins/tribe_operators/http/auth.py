@@ -18,6 +18,8 @@ from tribe_operators.exceptions import AuthError, NetworkError, RateLimitedError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from tribe_operators.http.pacing import RateLimiter
+
 __all__ = ["ClientCredentialsAuth", "mask"]
 
 
@@ -46,6 +48,7 @@ class ClientCredentialsAuth(AuthBase):
         renew_before_s: Renew this many seconds before the token's stated expiry.
         session: Session used for the token call (shares the connection pool).
         timeout: Seconds for the token call.
+        limiter: Pacing shared with the API calls (the token call counts against the limit).
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class ClientCredentialsAuth(AuthBase):
         renew_before_s: float = 60.0,
         session: requests.Session | None = None,
         timeout: float = 30.0,
+        limiter: RateLimiter | None = None,
     ) -> None:
         if style not in {"body", "basic"}:
             raise ValueError(f"unknown credentials style {style!r}")
@@ -73,6 +77,7 @@ class ClientCredentialsAuth(AuthBase):
         self.renew_before_s = renew_before_s
         self.session = session or requests.Session()
         self.timeout = timeout
+        self.limiter = limiter
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
@@ -106,6 +111,8 @@ class ClientCredentialsAuth(AuthBase):
             form |= {"client_id": self.client_id, "client_secret": self._client_secret}
         if self.scope:
             form["scope"] = self.scope
+        if self.limiter is not None:
+            self.limiter.acquire()
         try:
             resp = self.session.post(self.token_url, data=form, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
