@@ -25,6 +25,11 @@ class Clock:
             return now
 
     def advance(self, seconds: float) -> None:
-        """Move simulated time forward, e.g. past a token's expiry."""
+        """Move simulated time, e.g. forward past a token's expiry, or back to seed old data.
+
+        Moving back is explicit, so the strictly-increasing guard starts over from there.
+        """
         with self._lock:
             self._offset += timedelta(seconds=seconds)
+            if seconds < 0:
+                self._last = None

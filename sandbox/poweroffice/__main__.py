@@ -8,15 +8,15 @@ import uvicorn
 from sandbox.poweroffice import PowerOfficeState, create_app, seed
 
 
-def main() -> None:
-    """Parse arguments, optionally seed, and serve until interrupted."""
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments (``sys.argv`` by default), optionally seed, and serve until interrupted."""
     parser = argparse.ArgumentParser(description="PowerOffice Go v2 API simulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8082)
     parser.add_argument("--seed", action="store_true", help="load deterministic demo data")
     parser.add_argument("--rng-seed", type=int, default=2)
     parser.add_argument("--rate-limit", type=int, default=10, help="requests per second; 0 disables")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     state = PowerOfficeState(rate_limit=args.rate_limit)
     if args.seed:
         created = seed(state, rng_seed=args.rng_seed)

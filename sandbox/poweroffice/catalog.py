@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.poweroffice import dto
 from sandbox.poweroffice import validation as v
-from sandbox.poweroffice.contacts import _native
 from sandbox.poweroffice.jsonpatch import apply_patch
 from sandbox.poweroffice.problems import conflict, not_found
 
@@ -69,7 +68,7 @@ def _derive(state: PowerOfficeState, rec: dict[str, Any]) -> None:
 
 
 def _insert(state: PowerOfficeState, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-    fields = _native(fields)
+    fields = dto.native(fields)
     _resolve_refs(state, fields)
     cfg = _CFG[kind]
     now = state.now()

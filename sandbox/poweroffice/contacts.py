@@ -12,7 +12,6 @@ from sandbox.poweroffice import dto
 from sandbox.poweroffice import validation as v
 from sandbox.poweroffice.jsonpatch import apply_patch
 from sandbox.poweroffice.problems import ApiError, conflict, not_found
-from sandbox.poweroffice.timefmt import parse_date, parse_ts
 
 if TYPE_CHECKING:
     from sandbox.poweroffice.state import PowerOfficeState
@@ -40,21 +39,11 @@ def _title(kind: str) -> str:
     return f"{LABEL[kind]} validation error(s)"
 
 
-def _native(fields: dict[str, Any]) -> dict[str, Any]:
-    """Accept ISO strings for timestamps/dates in trusted inserts."""
-    for name, value in fields.items():
-        if isinstance(value, str) and name.endswith("DateTimeOffset"):
-            fields[name] = parse_ts(value)
-        elif isinstance(value, str) and dto.field_type(name) == "date":
-            fields[name] = parse_date(value)
-    return fields
-
-
 def _address(state: PowerOfficeState, address: dict[str, Any] | None, old: dict[str, Any] | None = None
              ) -> dict[str, Any] | None:
     if address is None:
         return None
-    out = {k: None for k in dto.CONTACT_ADDRESS} | (old or {}) | _native(dict(address))
+    out = {k: None for k in dto.CONTACT_ADDRESS} | (old or {}) | dto.native(dict(address))
     out["Id"] = (old or {}).get("Id") or state.next_id("address")
     out["CountryCode"] = (out.get("CountryCode") or "NO").upper()
     out["LastChangedDateTimeOffset"] = state.now()
@@ -78,7 +67,7 @@ def _next_number(state: PowerOfficeState, kind: str) -> int:
 
 def insert_contact(state: PowerOfficeState, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Store a customer or supplier as given (trusted: seeders, tests, and the API after validation)."""
-    fields = _native(fields)
+    fields = dto.native(fields)
     table = state.table(kind)
     cid = fields.pop("Id", None) or state.next_id("contact")
     state.bump_series("contact", cid)
@@ -207,7 +196,7 @@ def _contact_exists(state: PowerOfficeState, cid: int) -> bool:
 
 def insert_person(state: PowerOfficeState, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Store a contact person as given (``ContactId`` must name a customer or supplier)."""
-    fields = _native(fields)
+    fields = dto.native(fields)
     cid = fields.get("ContactId")
     if not _contact_exists(state, cid):
         raise ValueError(f"contact {cid} does not exist")

@@ -10,9 +10,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sandbox.poweroffice.problems import ApiError
-from sandbox.poweroffice.timefmt import fmt_date, fmt_ts, parse_date
+from sandbox.poweroffice.timefmt import fmt_date, fmt_ts, parse_date, parse_ts
 
-__all__ = ["ENUMS", "UNITS", "coerce", "field_type", "render", "writable"]
+__all__ = ["ENUMS", "UNITS", "coerce", "field_type", "native", "render", "writable"]
 
 
 def _f(text: str) -> tuple[str, ...]:
@@ -293,6 +293,16 @@ def writable(body: Any, allowed: tuple[str, ...], title: str) -> dict[str, Any]:
 # would not validate; like the non-nullable objects, they are omitted when unset.
 _OMIT_WHEN_NULL = frozenset(ENUMS) | {"MailAddress", "Accrual", "AgricultureDepartment", "Unit1", "Unit2",
                                       "VoucherType", "GeneralLedgerAccountType"}
+
+
+def native(fields: dict[str, Any]) -> dict[str, Any]:
+    """Turn ISO strings into ``datetime``/``date`` for trusted inserts (seeders, tests); in place."""
+    for name, value in fields.items():
+        if isinstance(value, str) and name.endswith(("DateTimeOffset", "DatetimeOffset")):
+            fields[name] = parse_ts(value)
+        elif isinstance(value, str) and field_type(name) == "date":
+            fields[name] = parse_date(value)
+    return fields
 
 
 def _plain(value: Any) -> Any:

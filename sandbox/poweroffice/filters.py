@@ -131,6 +131,13 @@ class Query:
             return None
         return {p.strip().lower() for p in value.split(",") if p.strip()}
 
+    def dimension_codes(self, name: str) -> None:
+        """``departmentCodes``/``projectCodes``: nothing here carries one, so only ``-1`` ("none") matches."""
+        unknown = sorted(c for c in self.texts(name) or () if c != "-1")
+        if unknown:
+            raise ApiError(404, "Object(s) not found",
+                           f"Could not find {name[:-5]}(s) with code = {', '.join(unknown)}.")
+
     # --- applying filters to rows -------------------------------------------------------------
     def number_filter(self, rows: Iterable[Row], name: str, field: str) -> list[Row]:
         """Keep rows whose ``field`` matches a range list such as ``"10000-11000, 13000-"``."""

@@ -73,7 +73,7 @@ class ApiGate:
             await self.app(scope, receive, send)
             return
         state = self.state
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         key = headers.get("ocp-apim-subscription-key")
         if key is None:  # APIM also takes the key as a query parameter
             for part in scope.get("query_string", b"").decode().split("&"):
@@ -147,7 +147,7 @@ class TrafficRecorder:
         await self.app(scope, replay, capture)
         request_headers = {}
         for raw_key, raw_value in scope["headers"]:
-            name, value = raw_key.decode().lower(), raw_value.decode()
+            name, value = raw_key.decode("latin-1").lower(), raw_value.decode("latin-1")
             if name in _REDACT:
                 value = (value.split(" ", 1)[0] + " ***") if " " in value else "***"
             request_headers[name] = value

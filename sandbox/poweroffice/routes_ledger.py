@@ -13,7 +13,6 @@ from sandbox.poweroffice.filters import Query
 from sandbox.poweroffice.httputil import int_id, uuid_id
 from sandbox.poweroffice.paging import json_response, list_response
 from sandbox.poweroffice.problems import ApiError, not_found
-from sandbox.poweroffice.routes_sales import _dimension_codes
 from sandbox.poweroffice.validation import check_contact_groups
 
 if TYPE_CHECKING:
@@ -30,8 +29,8 @@ def _invoice_routes(r: APIRouter, state: PowerOfficeState) -> None:
     @r.get("/v2/outgoinginvoices")
     async def list_invoices(request: Request) -> Response:
         q = Query(request)
-        _dimension_codes(q, "departmentCodes")
-        _dimension_codes(q, "projectCodes")
+        q.dimension_codes("departmentCodes")
+        q.dimension_codes("projectCodes")
         start, end = q.day("fromDate"), q.day("toDate")
         ids = q.uuids("invoiceIds")
         with state.lock:
@@ -78,8 +77,8 @@ def _invoice_routes(r: APIRouter, state: PowerOfficeState) -> None:
 
 def _entry_filters(state: PowerOfficeState, q: Query, rows: Rows) -> Rows:
     """Filters shared by OpenItems and Statement."""
-    _dimension_codes(q, "departmentCodes")
-    _dimension_codes(q, "projectCodes")
+    q.dimension_codes("departmentCodes")
+    q.dimension_codes("projectCodes")
     groups = q.ids("contactGroupIds")
     if groups is not None:
         check_contact_groups(state, sorted(groups))

@@ -21,14 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["router"]
 
 
-def _dimension_codes(q: Query, name: str) -> None:
-    """Orders here never carry departments/projects: only ``-1`` ("none") can match."""
-    codes = q.texts(name)
-    unknown = sorted(c for c in codes or () if c != "-1")
-    if unknown:
-        raise not_found(f"Could not find {name[:-5]}(s) with code = {', '.join(unknown)}.")
-
-
 def _find_line(state: PowerOfficeState, order_id: str, line_id: str) -> dict[str, Any]:
     line = state.table("sales_order_lines").get(line_id)
     if line is None or line["SalesOrderId"] != order_id:
@@ -40,8 +32,8 @@ def _order_routes(r: APIRouter, state: PowerOfficeState) -> None:
     @r.get("/v2/salesorders")
     async def list_orders(request: Request) -> Response:
         q = Query(request)
-        _dimension_codes(q, "departmentCodes")
-        _dimension_codes(q, "projectCodes")
+        q.dimension_codes("departmentCodes")
+        q.dimension_codes("projectCodes")
         status = q.raw("orderStatus")
         if status is not None and status.lower() not in {"draft", "confirmed"}:
             raise ApiError(400, "Unable to cast object(s)", f"orderStatus '{status}' is not Draft or Confirmed.")

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.poweroffice import dto, ledger
 from sandbox.poweroffice import validation as v
-from sandbox.poweroffice.contacts import _native
 from sandbox.poweroffice.jsonpatch import apply_patch
 from sandbox.poweroffice.orderlines import build_line, money, order_lines, validate_line
 from sandbox.poweroffice.problems import ApiError, conflict, not_found
@@ -73,7 +72,7 @@ def recalc_order(state: PowerOfficeState, order: dict[str, Any], touch: bool = T
 
 def insert_order(state: PowerOfficeState, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Store an order with its ``SalesOrderLines`` (trusted path; lines are dicts of line fields)."""
-    fields = _native(fields)
+    fields = dto.native(fields)
     lines = fields.pop("SalesOrderLines", None) or []
     customer = _customer(state, fields)
     now = state.now()
@@ -88,7 +87,7 @@ def insert_order(state: PowerOfficeState, kind: str, fields: dict[str, Any]) -> 
                  IsCreatedByCurrentIntegration=fields.get("IsCreatedByCurrentIntegration", True))
     state.table("sales_orders")[order["Id"]] = order
     for line in lines:
-        build_line(state, order, _native(dict(line)))
+        build_line(state, order, dto.native(dict(line)))
     recalc_order(state, order)
     return order
 

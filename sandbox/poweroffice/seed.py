@@ -47,7 +47,7 @@ def valid_orgnr(rng: random.Random) -> str:
     """
     while True:
         digits = [rng.choice((8, 9))] + [rng.randrange(10) for _ in range(7)]
-        check = (11 - sum(w * d for w, d in zip(_WEIGHTS, digits)) % 11) % 11
+        check = (11 - sum(w * d for w, d in zip(_WEIGHTS, digits, strict=True)) % 11) % 11
         if check == 10:
             continue
         number = "".join(map(str, digits)) + str(check)

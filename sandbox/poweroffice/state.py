@@ -184,7 +184,10 @@ class PowerOfficeState:
 
     def insert_sales_order(self, **fields: Any) -> dict[str, Any]:
         """Insert a sales order; ``SalesOrderLines`` may hold line dicts. Returns the Complete DTO."""
-        return self.insert("sales_orders", fields)
+        from sandbox.poweroffice import sales
+        with self.lock:
+            order = self.insert("sales_orders", fields)
+            return sales.complete_view(self, self.table("sales_orders")[order["Id"]])
 
     def account_by_no(self, number: int) -> dict[str, Any]:
         """Raw GL account record by account number (KeyError when missing)."""
@@ -235,7 +238,10 @@ class PowerOfficeState:
         now = self.clock.now()
         claims = {"goClientId": self.client_id, "goClientName": self.client_name,
                   "iat": int(now.timestamp()), "nbf": int(now.timestamp()),
-                  "exp": int(now.timestamp()) + self.token_ttl_s, "jti": secrets.token_hex(8)}
+                  "exp": int(now.timestamp()) + self.token_ttl_s, "jti": secrets.token_hex(8),
+                  "role": ["Customer_Full", "Supplier_Full", "ContactPerson_Full", "Product_Full",
+                           "SalesOrders_Full", "OutgoingInvoice", "CustomerLedger", "GeneralLedgerAccount",
+                           "CommonServices"]}
         parts = [{"alg": "HS256", "typ": "JWT"}, claims]
         token = ".".join(_b64(json.dumps(p).encode()) for p in parts) + "." + _b64(secrets.token_bytes(32))
         with self.lock:

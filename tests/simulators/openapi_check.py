@@ -28,7 +28,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["load_openapi", "spec_path_or_skip", "validate_exchange"]
+__all__ = ["load_openapi", "match_operation", "spec_path_or_skip", "validate_exchange"]
 
 ENV_VAR = "POWEROFFICE_OPENAPI_SPEC"
 
@@ -87,8 +87,17 @@ def _spec_path(path: str, templates: list[tuple[re.Pattern[str], str]]) -> tuple
     if not matches:
         return None
     template = min(matches, key=lambda t: t.count("{"))
-    canon = [seg if "{" in tpl else tpl for seg, tpl in zip(path.split("/"), template.split("/"))]
+    canon = [seg if "{" in tpl else tpl for seg, tpl in zip(path.split("/"), template.split("/"), strict=True)]
     return "/".join(canon), template
+
+
+def match_operation(spec_path: str, method: str, path: str) -> tuple[str, str] | None:
+    """The spec operation ``(METHOD, template)`` a recorded call maps to, or None (e.g. the token call)."""
+    _, spec, templates = _load(spec_path)
+    mapped = _spec_path(path, templates)
+    if mapped is None or method.lower() not in spec["paths"][mapped[1]]:
+        return None
+    return method.upper(), mapped[1]
 
 
 def _messages(exc: Exception) -> list[str]:

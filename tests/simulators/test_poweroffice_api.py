@@ -11,13 +11,13 @@ import requests
 
 from sandbox.common import ServerThread
 from sandbox.poweroffice import PowerOfficeState, create_app, valid_orgnr
-from tests.simulators.test_poweroffice_support import (  # noqa: F401  (fixtures)
+from tests.simulators.test_poweroffice_support import (  # noqa: F401  (fixtures: po, api)
     BASIC,
     SUB_KEY,
     Api,
-    api,
+    api_fixture,
     fetch_token,
-    po,
+    po_fixture,
     problem,
     replace,
 )

@@ -5,7 +5,12 @@ from datetime import date, timedelta
 
 import requests
 
-from tests.simulators.test_poweroffice_support import api, po, problem, replace  # noqa: F401  (fixtures)
+from tests.simulators.test_poweroffice_support import (  # noqa: F401  (fixtures: po, api)
+    api_fixture,
+    po_fixture,
+    problem,
+    replace,
+)
 
 
 def _customer(api, name: str, **extra) -> dict:

@@ -1,7 +1,7 @@
 """Shared helpers for the PowerOffice simulator tests (a real server per test module).
 
-Import the fixtures into a test module (``from ...test_poweroffice_support import po, api``)
-to get a module-scoped seeded server and an authenticated client.
+Import the fixtures into a test module (``from ...test_poweroffice_support import po_fixture,
+api_fixture``) to get ``po`` (a module-scoped seeded server) and ``api`` (an authenticated client).
 """
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ def replace(path: str, value: Any) -> list[dict[str, Any]]:
     return [{"op": "replace", "path": path, "value": value}]
 
 
-@pytest.fixture(scope="module")
-def po() -> Iterator[tuple[PowerOfficeState, str, dict[str, Any]]]:
+@pytest.fixture(scope="module", name="po")
+def po_fixture() -> Iterator[tuple[PowerOfficeState, str, dict[str, Any]]]:
     """A seeded simulator on a real socket; the rate limiter is off unless a test turns it on."""
     state = PowerOfficeState(rate_limit=0)
     created = seed(state, customers=120, suppliers=30, persons=30, products=30, invoices=12, rng_seed=2)
@@ -78,6 +78,6 @@ def po() -> Iterator[tuple[PowerOfficeState, str, dict[str, Any]]]:
         yield state, server.url, created
 
 
-@pytest.fixture(scope="module")
-def api(po) -> Api:
+@pytest.fixture(scope="module", name="api")
+def api_fixture(po) -> Api:
     return Api(po[1])

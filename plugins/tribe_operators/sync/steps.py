@@ -98,7 +98,7 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
 def load_step(ctx: StepContext, target: Any) -> dict[str, int]:
     """Carry out the decisions; bind each link the moment its record exists remotely."""
     started = datetime.now(UTC)
-    counts = {"created": 0, "updated": 0, "linked": 0, "skipped": 0, "quarantined": 0}
+    counts = {"created": 0, "updated": 0, "linked": 0, "skipped": 0, "matched": 0, "quarantined": 0}
     spec, links, loaded = ctx.spec, ctx.links, []
     own = spec.target.link_entity
     for chunk in ctx.staging.iter_rows("decided", chunk=200):
@@ -122,6 +122,7 @@ def load_step(ctx: StepContext, target: Any) -> dict[str, int]:
                 counts["quarantined"] += 1
                 continue
             counts[_PAST[row["decision"]]] += 1
+            counts["matched"] += str(row.get("match_keys") or "").startswith("match:")  # found, not created
             if row["decision"] != "skip":
                 links.bind(_link(ctx, row, tribe_id))
             _ensure_relationship(ctx, target, row, tribe_id)

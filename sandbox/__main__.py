@@ -1,0 +1,65 @@
+"""Start simulators: ``python -m sandbox {tribe|poweroffice|serve} [options]``.
+
+``serve`` runs both in one process, seeded with the demo scenario (``sandbox/scenario.py``).
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from sandbox.common import ServerThread
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, port in (("tribe", 8081), ("poweroffice", 8082)):
+        one = sub.add_parser(name, help=f"the {name} simulator alone")
+        one.add_argument("--host", default="127.0.0.1")
+        one.add_argument("--port", type=int, default=port)
+        one.add_argument("--seed", action="store_true", help="fill it with sample data")
+    both = sub.add_parser("serve", help="both simulators, seeded with the demo scenario")
+    both.add_argument("--host", default="127.0.0.1")
+    both.add_argument("--tribe-port", type=int, default=8081)
+    both.add_argument("--poweroffice-port", type=int, default=8082)
+    both.add_argument("--latency-ms", type=float, nargs=2, default=(0.0, 0.0), metavar=("MIN", "MAX"))
+    args = parser.parse_args(argv)
+
+    if args.command == "tribe":
+        from sandbox.tribe.__main__ import main as tribe_main
+
+        tribe_main(["--host", args.host, "--port", str(args.port)] + (["--seed"] if args.seed else []))
+    elif args.command == "poweroffice":
+        from sandbox.poweroffice.__main__ import main as po_main
+
+        po_main(["--host", args.host, "--port", str(args.port)] + (["--seed"] if args.seed else []))
+    else:
+        serve(args)
+
+
+def serve(args: argparse.Namespace) -> None:
+    from sandbox.poweroffice import PowerOfficeState
+    from sandbox.poweroffice import create_app as po_app
+    from sandbox.scenario import seed_demo
+    from sandbox.tribe import TribeState
+    from sandbox.tribe import create_app as tribe_app
+
+    tribe, po = TribeState(), PowerOfficeState()
+    planted = seed_demo(tribe, po)
+    for state in (tribe, po):
+        state.faults.update({"latency_ms": list(args.latency_ms)})
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with ServerThread(tribe_app(tribe), host=args.host, port=args.tribe_port), \
+            ServerThread(po_app(po), host=args.host, port=args.poweroffice_port):
+        print(f"tribe on http://{args.host}:{args.tribe_port}, poweroffice on http://{args.host}:"
+              f"{args.poweroffice_port}; seeded {planted}", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

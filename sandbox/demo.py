@@ -1,0 +1,166 @@
+"""The main job on a fresh machine: simulators + link database + the PowerOffice import DAG.
+
+``python -m sandbox.demo`` (wrapped by ``scripts/demo.sh``):
+
+1. starts the simulators in the background (``python -m sandbox serve``), seeded with the
+   demo scenario, unless they are already running from an earlier demo;
+2. picks the link database: local PostgreSQL when reachable (database ``tribe_sync_demo``),
+   otherwise an embedded SQLite file under ``.demo/``; migrates it;
+3. runs ``poweroffice_to_tribe`` with ``dag.test()`` on a throwaway Airflow home;
+4. prints what was created, updated, linked, skipped and quarantined.
+
+Run it again and the second run finds nothing new. ``--reset`` starts over; ``--stop``
+stops the background simulators.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = Path(os.environ.get("TRIBE_SYNC_DEMO_DIR", ROOT / ".demo"))
+PIDFILE = DEMO / "sandbox.pid"
+TRIBE_PORT, PO_PORT = 8081, 8082
+PG_URL = os.environ.get("TRIBE_SYNC_DEMO_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _running() -> bool:
+    import requests
+
+    try:
+        pid = int(PIDFILE.read_text())
+        os.kill(pid, 0)
+        return all(requests.get(f"http://127.0.0.1:{p}/_sandbox/state", timeout=2).ok for p in (TRIBE_PORT, PO_PORT))
+    except (OSError, ValueError, requests.RequestException):
+        return False
+
+
+def start_simulators() -> bool:
+    """Start them unless running; True when they were started fresh (new data)."""
+    if _running():
+        return False
+    log = open(DEMO / "sandbox.log", "w")  # noqa: SIM115 - lives as long as the child
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--tribe-port", str(TRIBE_PORT),
+                             "--poweroffice-port", str(PO_PORT)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    PIDFILE.write_text(str(proc.pid))
+    deadline = time.monotonic() + 120
+    while not _running():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"simulators did not start; see {DEMO / 'sandbox.log'}")
+        time.sleep(0.3)
+    return True
+
+
+def stop_simulators() -> None:
+    try:
+        os.killpg(int(PIDFILE.read_text()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+    PIDFILE.unlink(missing_ok=True)
+
+
+def link_database_url() -> str:
+    """Local PostgreSQL if reachable (database tribe_sync_demo), else SQLite under .demo/."""
+    import sqlalchemy as sa
+
+    try:
+        admin = sa.create_engine(sa.make_url(PG_URL).set(drivername="postgresql+psycopg2"),
+                                 isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
+        with admin.connect() as conn:
+            if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname='tribe_sync_demo'")).scalar():
+                conn.execute(sa.text("CREATE DATABASE tribe_sync_demo"))
+        admin.dispose()
+        return str(sa.make_url(PG_URL).set(database="tribe_sync_demo").render_as_string(hide_password=False))
+    except sa.exc.OperationalError:
+        return f"sqlite:///{DEMO / 'links.db'}"
+
+
+def configure_environment(db_url: str) -> None:
+    """Airflow home, DAG folder and connections — all before Airflow is imported."""
+    home = DEMO / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    conn_db = {"conn_type": "sqlite", "host": db_url.removeprefix("sqlite:///")} if db_url.startswith("sqlite") \
+        else db_url
+    os.environ.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW_CONN_TRIBE_SYNC_DB": json.dumps(conn_db) if isinstance(conn_db, dict) else conn_db,
+        "AIRFLOW_CONN_TRIBE_DEFAULT": json.dumps({
+            "conn_type": "tribe_crm", "host": f"http://127.0.0.1:{TRIBE_PORT}", "login": "tribe-sync",
+            "password": "tribe-secret"}),
+        "AIRFLOW_CONN_POWEROFFICE_DEFAULT": json.dumps({
+            "conn_type": "poweroffice_go", "host": f"http://127.0.0.1:{PO_PORT}", "login": "po-app-key",
+            "password": "po-client-key", "extra": {"subscription_key": "po-subscription-key"}}),
+    })
+    for path in (ROOT, ROOT / "plugins"):
+        sys.path.insert(0, str(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reset", action="store_true", help="fresh simulators and an empty link database")
+    parser.add_argument("--stop", action="store_true", help="stop the background simulators and exit")
+    args = parser.parse_args(argv)
+    DEMO.mkdir(parents=True, exist_ok=True)
+    if args.stop or args.reset:
+        stop_simulators()
+        if args.stop:
+            print("simulators stopped")
+            return 0
+    fresh = start_simulators()
+    db_url = link_database_url()
+    configure_environment(db_url)
+
+    from tribe_operators.store.engine import engine_for, migrate
+    from tribe_operators.store.schema import metadata
+
+    engine = engine_for(url=db_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    migrate(engine)
+    if fresh:  # new simulator data: old links would point at records that no longer exist
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+    subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
+                   capture_output=True, env=os.environ.copy())
+    print(f"link database: {engine.url.render_as_string(hide_password=True)}")
+    print(f"simulators:    tribe :{TRIBE_PORT}, poweroffice :{PO_PORT} ({'started' if fresh else 'reused'})")
+    return run_and_report(engine)
+
+
+def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tribe_operators.operators.summary import render, summarise
+    from tribe_operators.store.links import LinkStore
+    from tribe_operators.store.quarantine import Quarantine
+    from tribe_operators.store.runs import run_counts
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["poweroffice_to_tribe"]
+    started = time.monotonic()
+    run = dag.test(logical_date=datetime.now(UTC))
+    print(f"\nDAG poweroffice_to_tribe run {run.run_id}: {run.state} in {time.monotonic() - started:.1f} s\n")
+    print(render(summarise(run_counts(engine, run.run_id))))
+    links = LinkStore(engine, "poweroffice")
+    print(f"\nlinks: {links.count('customer')} customers, {links.count('supplier')} suppliers")
+    open_rows = Quarantine(engine, "poweroffice").open()
+    print(f"quarantine: {len(open_rows)} open record(s)")
+    for row in open_rows[:12]:
+        print(f"  {row['system']}/{row['stream']} {row['record_id']} [{row['field']}] {row['reason']}")
+    return 0 if str(run.state) in {"success", "DagRunState.SUCCESS"} else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
