@@ -1,0 +1,115 @@
+"""``poweroffice_to_tribe`` end to end: dag.test() against both simulators and real Postgres."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.scenario import BAD_CUSTOMERS, seed_demo
+from tribe_operators.store.links import LinkStore
+from tribe_operators.store.quarantine import Quarantine
+from tribe_operators.store.runs import run_counts
+
+pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags")).dags["poweroffice_to_tribe"]
+
+
+def run(dag, *, minutes_ahead: int, **conf):
+    """One run whose data interval ends after everything the simulators hold so far."""
+    logical = datetime.now(UTC) + timedelta(minutes=minutes_ahead)
+    dagrun = dag.test(logical_date=logical, run_conf=conf or None)
+    assert str(dagrun.state).endswith("success"), dagrun.state
+    return dagrun
+
+
+def counts(link_db, dagrun, stream):
+    rows = {r["step"]: r["counts"] for r in run_counts(link_db, dagrun.run_id) if r["stream"] == stream}
+    quarantined = sum(rows[step].get("quarantined", 0) for step in ("map", "dedupe", "load"))
+    return {**rows["dedupe"], **rows["load"], "extracted": rows["extract"]["extracted"], "quarantined": quarantined}
+
+
+def tribe_orgs(sims):
+    return sims.tribe.all("Relation_Organization")
+
+
+def test_initial_import_then_nothing_new_then_one_change(dag, sims, link_db):
+    planted = seed_demo(sims.tribe, sims.po, customers=60, suppliers=15, matched=6)
+    orgs_before = len(tribe_orgs(sims))
+    companies = [c for c in sims.po.all("customers") if not c["IsPerson"]]
+    suppliers = [s for s in sims.po.all("suppliers") if not s["IsPerson"]]
+
+    first = run(dag, minutes_ahead=20)
+    c = counts(link_db, first, "customers")
+    assert c["extracted"] == len(companies)
+    assert c["quarantined"] == len(BAD_CUSTOMERS) + 1  # + the ambiguous debtor number
+    assert c["matched"] == planted["matched_by_debtor_number"]
+    links = LinkStore(link_db, "poweroffice")
+    assert links.count("customer") == len(companies) - c["quarantined"]
+    # Matched records were not duplicated: new orgs = created customers + created suppliers.
+    s = counts(link_db, first, "suppliers")
+    assert len(tribe_orgs(sims)) == orgs_before + c["created"] + s["created"]
+    assert links.count("supplier") == len(suppliers)
+
+    # Every linked customer has exactly one Customer relationship towards our organisation.
+    rels = sims.tribe.all("Relationship_Organization_CommercialRelationship_Customer")
+    per_org: dict[str, int] = {}
+    for rel in rels:
+        per_org[rel["Organization"]] = per_org.get(rel["Organization"], 0) + 1
+    linked = links.bulk_to_internal("customer", [str(x["Id"]) for x in companies])
+    assert all(per_org.get(tid) == 1 for tid in linked.values())
+
+    # PowerOffice's number overwrote Tribe's debtor number on a matched record.
+    sample = next(x for x in companies if str(x["Id"]) in linked)
+    org = sims.tribe.get("Relation_Organization", linked[str(sample["Id"])])
+    assert org["DebtorNumber"] == str(sample["Number"]) and org["Name"] == sample["Name"].strip()
+
+    # Quarantine names the record and the field.
+    reasons = {(q["record_id"], q["field"]) for q in Quarantine(link_db, "poweroffice").open()}
+    assert any(field == "OrganizationNumber" for _, field in reasons)
+    assert any(field == "Name" for _, field in reasons)
+
+    # Second run: nothing new anywhere.
+    orgs_after_first = len(tribe_orgs(sims))
+    second = run(dag, minutes_ahead=40)
+    for stream in ("customers", "suppliers"):
+        again = counts(link_db, second, stream)
+        assert again["created"] == again["updated"] == 0, (stream, again)
+    assert len(tribe_orgs(sims)) == orgs_after_first
+
+    # One name changed in PowerOffice (through its API), 45 minutes on → exactly one update.
+    sims.po.clock.advance(45 * 60)  # after the 2nd run's window, inside the 3rd's
+    _patch_customer(sims, sample["Id"], "Nytt Navn AS")
+    third = run(dag, minutes_ahead=70)
+    changed = counts(link_db, third, "customers")
+    assert (changed["extracted"], changed["updated"], changed["created"]) == (1, 1, 0)
+    assert sims.tribe.get("Relation_Organization", linked[str(sample["Id"])])["Name"] == "Nytt Navn AS"
+
+
+def test_dry_run_reports_but_writes_nothing(dag, sims, link_db):
+    seed_demo(sims.tribe, sims.po, customers=30, suppliers=5, matched=3)
+    before = len(tribe_orgs(sims))
+    dagrun = run(dag, minutes_ahead=20, dry_run=True)
+    c = counts(link_db, dagrun, "customers")
+    assert c["created"] > 0  # what *would* be created…
+    assert len(tribe_orgs(sims)) == before  # …but nothing was
+    assert LinkStore(link_db, "poweroffice").count() == 0
+    assert Quarantine(link_db, "poweroffice").open() == []
+
+
+def _patch_customer(sims, customer_id, name):
+    auth = requests.post(f"{sims.po_url}/OAuth/Token", data={"grant_type": "client_credentials"},
+                         auth=("po-app-key", "po-client-key"), headers={"Ocp-Apim-Subscription-Key": "po-subscription-key"})
+    token = auth.json()["access_token"]
+    r = requests.patch(f"{sims.po_url}/v2/Customers/{customer_id}", json=[{"op": "replace", "path": "/Name", "value": name}],
+                       headers={"Authorization": f"Bearer {token}", "Ocp-Apim-Subscription-Key": "po-subscription-key",
+                                "Content-Type": "application/json-patch+json"})
+    assert r.status_code == 200, r.text
