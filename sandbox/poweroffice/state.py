@@ -269,7 +269,7 @@ class PowerOfficeState:
     def counters(self) -> dict[str, Any]:
         """API call counts by ``"METHOD Resource"``, total, 429s, 401s, tokens, injected faults."""
         with self.lock:
-            return {"total": self._counts["call"], "by_endpoint": dict(self._calls),
+            return {"total": self._counts["call"], "calls": dict(self._calls),
                     "rate_limited": self._counts["rate_limited"] + self.faults.injected.get("too_many_requests", 0),
                     "unauthorized": self._counts["unauthorized"], "tokens_issued": self._counts["tokens_issued"],
                     "faults_injected": dict(self.faults.injected)}

@@ -112,7 +112,7 @@ def test_control_api_state_counters_reset(server, client):
     client.get("Customers", PageSize=1)
     client.get("VatCodes")
     counters = requests.get(f"{url}/_sandbox/counters", timeout=5).json()
-    assert counters["by_endpoint"] == {"GET Customers": 2, "GET VatCodes": 1} and counters["total"] == 3
+    assert counters["calls"] == {"GET Customers": 2, "GET VatCodes": 1} and counters["total"] == 3
     snapshot = requests.get(f"{url}/_sandbox/state", timeout=5).json()
     assert snapshot["customers"] == len(state.all("customers")) and snapshot["vat_codes"] == 12
     client.post("Customers", {"Name": "Før Reset AS"})
