@@ -1,0 +1,1 @@
+"""Benchmarks of tribe-sync (see README.md)."""
