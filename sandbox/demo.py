@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -46,6 +47,11 @@ def start_simulators() -> bool:
     """Start them unless running; True when they were started fresh (new data)."""
     if _running():
         return False
+    for port in (TRIBE_PORT, PO_PORT):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(f"port {port} is already in use by another program (simulators of another "
+                                 "checkout? stop them with its scripts/demo.sh --stop)")
     log = open(DEMO / "sandbox.log", "w")  # noqa: SIM115 - lives as long as the child
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--tribe-port", str(TRIBE_PORT),
                              "--poweroffice-port", str(PO_PORT)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
