@@ -43,10 +43,29 @@ class Mapper:
     def map(self, record: dict[str, Any]) -> Mapped:
         """Map one record, or raise ``RecordError`` naming every bad field."""
         record_id = str(record.get(self.spec.source.id_field))
+        out, errors = self._fields(self.spec.fields, record, "")
+        for child in self.spec.children:
+            items = _path(record, child.source) or []
+            if child.required and not items:
+                errors.append((child.source, "has no elements; at least one is required"))
+            mapped_items = []
+            for index, item in enumerate(items, start=1):
+                fields, problems = self._fields(child.fields, item, f"{child.source}[{index}].")
+                mapped_items.append(fields)
+                errors.extend(problems)
+            out[child.target] = mapped_items
+        if errors:
+            field, reason = errors[0]
+            more = "; ".join(f"{f}: {r}" for f, r in errors[1:])
+            raise RecordError(field, reason + (f" (also {more})" if more else ""), record_id=record_id)
+        updatable = {k: v for k, v in out.items() if k not in self._only_create}
+        return Mapped(fields=out, update_hash=content_hash(updatable))
+
+    def _fields(self, fields: list[Any], record: dict[str, Any], prefix: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         out: dict[str, Any] = {}
         errors: list[tuple[str, str]] = []
-        for fm in self.spec.fields:
-            where = fm.source or fm.target
+        for fm in fields:
+            where = prefix + (fm.source or fm.target)
             try:
                 if fm.template is not None:
                     value: Any = fm.template.format_map(_Missing(record))
@@ -64,13 +83,9 @@ class Mapper:
             if fm.required and value in (None, "", {}):
                 errors.append((where, f"is required for {self.spec.target.entity_set}.{fm.target} but is empty"))
                 continue
-            out[fm.target] = value
-        if errors:
-            field, reason = errors[0]
-            more = "; ".join(f"{f}: {r}" for f, r in errors[1:])
-            raise RecordError(field, reason + (f" (also {more})" if more else ""), record_id=record_id)
-        updatable = {k: v for k, v in out.items() if k not in self._only_create}
-        return Mapped(fields=out, update_hash=content_hash(updatable))
+            if not fm.check_only:
+                out[fm.target] = value
+        return out, errors
 
     def updatable(self, fields: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in fields.items() if k not in self._only_create}

@@ -66,12 +66,22 @@ class FieldMap(_Strict):
     args: dict[str, Any] = Field(default_factory=dict)
     required: bool = False
     only_create: bool = False  # written on create, never on update, left out of the content hash
+    check_only: bool = False  # validated (may quarantine), never written: e.g. "is this VAT code mapped?"
 
     @model_validator(mode="after")
     def _has_input(self) -> FieldMap:
         if self.source is None and self.template is None and self.value is None:
             raise ValueError(f"field {self.target!r} needs one of source, template or value")
         return self
+
+
+class ChildSpec(_Strict):
+    """A list inside a record mapped element by element (invoice lines)."""
+
+    source: str
+    target: str
+    required: bool = False  # at least one element
+    fields: list[FieldMap]
 
 
 class LookupSpec(_Strict):
@@ -92,6 +102,7 @@ class StreamSpec(_Strict):
     dedupe: list[DedupeKey]
     lookups: dict[str, LookupSpec] = Field(default_factory=dict)
     fields: list[FieldMap]
+    children: list[ChildSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> StreamSpec:
@@ -130,7 +141,8 @@ def load_stream(integration: str, stream: str, root: str | None = None) -> Strea
         raise MappingConfigError(f"{path}: declares {spec.integration}/{spec.stream}, expected {integration}/{stream}")
     from tribe_operators.mapping.transforms import TRANSFORMS  # the names must exist
 
-    unknown = {f.transform for f in spec.fields if f.transform and f.transform not in TRANSFORMS}
+    every = [*spec.fields, *(f for child in spec.children for f in child.fields)]
+    unknown = {f.transform for f in every if f.transform and f.transform not in TRANSFORMS}
     if unknown:
         raise MappingConfigError(f"{path}: unknown transform(s) {sorted(unknown)}; known: {sorted(TRANSFORMS)}")
     return spec

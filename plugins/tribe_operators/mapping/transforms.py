@@ -22,10 +22,14 @@ __all__ = ["TRANSFORMS", "MapContext", "split_street"]
 
 @dataclass
 class MapContext:
-    """What transforms may consult besides the record: lookup tables and settings."""
+    """What transforms may consult besides the record: lookup tables, settings, links.
+
+    ``links(entity, tribe_id)`` returns the external id bound to a Tribe record, or None.
+    """
 
     lookups: dict[str, dict[str, str]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    links: Callable[[str, str], str | None] | None = None
 
 
 def _bad(reason: str) -> RecordError:
@@ -158,6 +162,51 @@ def lookup(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, w
     return {"ID": found}
 
 
+def linked(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str, what: str,
+           as_int: bool = True) -> Any:
+    """A Tribe id → the external id bound to it (a customer on an invoice, a product on a line)."""
+    if value in (None, ""):
+        return None
+    external = ctx.links(entity, str(value)) if ctx.links else None
+    if external is None:
+        raise _bad(f"{what} {value} is not linked to the accounting system yet; sync it first")
+    return int(external) if as_int and str(external).isdigit() else external
+
+
+def code(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, what: str,
+         as_int: bool = True) -> Any:
+    """A code through a lookup table to a plain id (payment term days → PowerOffice term id)."""
+    if value in (None, ""):
+        return None
+    key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    found = ctx.lookups.get(table, {}).get(key)
+    if found is None:
+        raise _bad(f"{what} {value!r} has no match in {table}")
+    return int(found) if as_int and str(found).isdigit() else found
+
+
+def setting_map(value: Any, ctx: MapContext, record: dict[str, Any], *, setting: str, what: str) -> Any:
+    """Through a map in the integration's settings (units, VAT groups); missing = quarantine."""
+    if value in (None, ""):
+        return None
+    mapping = ctx.settings.get(setting) or {}
+    if str(value) not in mapping:
+        raise _bad(f"{what} {value!r} is not mapped; add it to '{setting}' in the settings "
+                   f"(include/mappings/<integration>/settings.yaml or the settings Variable)")
+    return mapping[str(value)]
+
+
+def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: float | None = None) -> float | None:
+    """A number, optionally refusing values below ``minimum`` (negative quantities…)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _bad(f"{value!r} is not a number")
+    if minimum is not None and value < minimum:
+        raise _bad(f"{value} is below the allowed minimum {minimum}")
+    return float(value)
+
+
 def _path(record: dict[str, Any], dotted: str) -> Any:
     value: Any = record
     for part in dotted.split("."):
@@ -169,6 +218,10 @@ def _path(record: dict[str, Any], dotted: str) -> Any:
 
 TRANSFORMS: dict[str, Callable[..., Any]] = {
     "address": address,
+    "code": code,
+    "linked": linked,
+    "number": number,
+    "setting_map": setting_map,
     "email": email,
     "lookup": lookup,
     "number_text": number_text,

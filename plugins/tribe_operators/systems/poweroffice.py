@@ -47,4 +47,4 @@ class PowerOfficeSource:
                 yield rows
 
     def lookup_table(self, entity_set: str, key: str) -> dict[str, str]:
-        return {str(r[key]): str(r["Id"]) for r in self.hook.iter_records(entity_set) if r.get(key) is not None}
+        return self.hook.codes(entity_set, key)

@@ -1,0 +1,53 @@
+"""
+### Tribe CRM → PowerOffice Go: invoices marked Sent
+
+When an invoice in Tribe becomes **Sent** it is created in PowerOffice as a sales order —
+left as a **draft** or completed and sent (**booked**, then visible under OutgoingInvoices),
+per `invoice_mode` in `include/mappings/poweroffice/settings.yaml` (or the Variable
+`tribe_sync_poweroffice_settings`). Customer, dates, payment terms in days, product lines with
+units and VAT, all per the seed's invoice table.
+
+**Exactly once.** Each invoice is one mapped task (named by its invoice number). An export
+ledger row with a unique `ExternalImportReference` is committed before the create, the
+PowerOffice id right after; a retry that finds the row in flight looks the invoice up in
+PowerOffice first. **Clearing one failed invoice task retries that invoice only and never
+posts it twice.**
+
+Runs every 5 minutes as a safety poll; Tribe's webhook starts runs at once (conf
+`{"invoice_ids": [...]}`). A bad invoice (unlinked customer, unmapped unit or VAT group,
+negative quantity…) is quarantined and fails its own task without retries.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, CronTriggerTimetable, Param
+
+from tribe_operators.operators import SummaryOperator
+from tribe_operators.operators.invoices import ExportInvoiceOperator, FindSentInvoicesOperator
+
+with DAG(
+    dag_id="tribe_invoices_to_poweroffice",
+    description="Tribe invoices marked Sent → PowerOffice sales orders (draft or booked), exactly once",
+    schedule=CronTriggerTimetable("*/5 * * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "tribe-sync", "retries": 3, "retry_delay": timedelta(seconds=30),
+                  "retry_exponential_backoff": True},
+    tags=["tribe-sync", "poweroffice", "export", "invoices"],
+    doc_md=__doc__,
+    params={
+        "invoice_ids": Param([], type="array", description="Only these Tribe invoice ids (empty = all pending)."),
+        "dry_run": Param(False, type="boolean", description="Map and report; create nothing."),
+    },
+    render_template_as_native_obj=True,
+) as dag:
+    find = FindSentInvoicesOperator(task_id="find_sent_invoices", invoice_ids="{{ params.invoice_ids }}",
+                                    dry_run="{{ params.dry_run }}")
+    export = ExportInvoiceOperator.partial(
+        task_id="export_invoice", map_index_template="invoice {{ invoice_number }}", dry_run="{{ params.dry_run }}",
+        max_active_tis_per_dag=4,
+    ).expand(invoice=find.output)
+    summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
+    export >> summary

@@ -1,0 +1,92 @@
+"""Invoice export operators: find the Sent invoices, then one mapped task per invoice."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from tribe_operators.exceptions import RecordError
+from tribe_operators.hooks.poweroffice import PowerOfficeHook
+from tribe_operators.hooks.tribe import TribeCrmHook
+from tribe_operators.mapping.settings import load_settings
+from tribe_operators.mapping.spec import load_stream
+from tribe_operators.operators.stream import _truthy
+from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
+from tribe_operators.store.ledger import ExportLedger
+from tribe_operators.sync.context import StepContext
+from tribe_operators.sync.invoices import export_invoice, select_sent_invoices
+
+__all__ = ["ExportInvoiceOperator", "FindSentInvoicesOperator"]
+
+
+class _InvoiceBase(BaseOperator):
+    template_fields: Sequence[str] = ("tribe_conn_id", "poweroffice_conn_id", "db_conn_id", "scope", "dry_run")
+
+    def __init__(self, *, tribe_conn_id: str = "tribe_default", poweroffice_conn_id: str = "poweroffice_default",
+                 db_conn_id: str = DEFAULT_CONN_ID, scope: str = "default", dry_run: Any = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tribe_conn_id = tribe_conn_id
+        self.poweroffice_conn_id = poweroffice_conn_id
+        self.db_conn_id = db_conn_id
+        self.scope = scope
+        self.dry_run = dry_run
+
+    def step_context(self, context: Any) -> StepContext:
+        ti = context["ti"]
+        return StepContext(engine=engine_for(self.db_conn_id), run_id=context["run_id"],
+                           spec=load_stream("poweroffice", "invoices"), scope=self.scope, dag_id=ti.dag_id,
+                           dry_run=_truthy(self.dry_run), attempt=int(getattr(ti, "try_number", 1) or 1),
+                           settings=load_settings("poweroffice"))
+
+
+class FindSentInvoicesOperator(_InvoiceBase):
+    """List the Sent invoices that still need exporting → ``[{tribe_id, number}]`` (XCom: ids only).
+
+    Args:
+        invoice_ids: Only these (a webhook-triggered run, or on-call retrying one invoice).
+        limit: At most this many per run (Airflow's ``max_map_length`` is 1024); the rest
+            are picked up by the next run.
+    """
+
+    template_fields: Sequence[str] = (*_InvoiceBase.template_fields, "invoice_ids")
+
+    def __init__(self, *, invoice_ids: Any = None, limit: int = 500, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.invoice_ids = invoice_ids
+        self.limit = limit
+
+    def execute(self, context: Any) -> list[dict[str, str]]:
+        ctx = self.step_context(context)
+        only = self.invoice_ids if isinstance(self.invoice_ids, list) and self.invoice_ids else None
+        found = select_sent_invoices(TribeCrmHook(self.tribe_conn_id),
+                                     ExportLedger(ctx.engine, "poweroffice", self.scope), only=only)
+        self.log.info("%d invoice(s) to export%s", len(found), f" (first {self.limit})" if len(found) > self.limit else "")
+        return found[: self.limit]
+
+
+class ExportInvoiceOperator(_InvoiceBase):
+    """Export one invoice (mapped: ``.partial(...).expand(invoice=...)``).
+
+    A bad invoice is quarantined and fails *its own* task without retries (fix it in Tribe,
+    then clear the task); a transient error fails it with retries, safe thanks to the ledger.
+    """
+
+    template_fields: Sequence[str] = (*_InvoiceBase.template_fields, "invoice")
+
+    def __init__(self, *, invoice: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.invoice = invoice
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        context["invoice_number"] = self.invoice.get("number")
+        ctx = self.step_context(context)
+        try:
+            result = export_invoice(ctx, TribeCrmHook(self.tribe_conn_id), PowerOfficeHook(self.poweroffice_conn_id),
+                                    self.invoice["tribe_id"])
+        except RecordError as exc:
+            raise AirflowFailException(f"invoice {self.invoice.get('number')}: {exc} (quarantined)") from exc
+        self.log.info("invoice %s: %s", self.invoice.get("number"), result)
+        return result

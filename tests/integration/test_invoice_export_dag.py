@@ -1,0 +1,145 @@
+"""``tribe_invoices_to_poweroffice`` end to end: Sent invoices become PowerOffice sales orders,
+exactly once — also when the remote create's answer is lost, or the process dies between the
+remote create and the ledger commit."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sandbox.scenario import seed_demo
+from tribe_operators.store.ledger import ExportLedger
+from tribe_operators.store.links import LinkStore
+from tribe_operators.store.quarantine import Quarantine
+
+pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    invoice_dag = bag.dags["tribe_invoices_to_poweroffice"]
+    for task in invoice_dag.tasks:  # retries as configured, without the waiting
+        kwargs = getattr(task, "partial_kwargs", None)
+        target = kwargs if kwargs is not None else task.__dict__
+        target["retry_delay"] = timedelta(0)
+        target["retry_exponential_backoff"] = False
+    return bag.dags["poweroffice_to_tribe"], invoice_dag
+
+
+@pytest.fixture
+def world(dags, sims, link_db):
+    """Relations imported, so invoices have linked customers; a product known on both sides."""
+    seed_demo(sims.tribe, sims.po, customers=30, suppliers=5, matched=3)
+    assert str(dags[0].test(logical_date=datetime.now(UTC) + timedelta(minutes=20)).state).endswith("success")
+    po_product = next(p for p in sims.po.all("products") if not p.get("IsArchived") and p.get("Code"))
+    tribe_product = sims.tribe.insert("Product", {"Name": po_product["Name"], "Code": po_product["Code"],
+                                                  "SalesPrice": 250.0})
+    links = LinkStore(link_db, "poweroffice")
+    customer_rel = next(iter(links.bulk_to_external("customer_relationship", [
+        r["ID"] for r in sims.tribe.all("Relationship_Organization_CommercialRelationship_Customer")]).items()))
+    return {"invoice_dag": dags[1], "product": tribe_product, "relationship": customer_rel[0],
+            "po_customer": int(customer_rel[1])}
+
+
+def _ref(state, entity_set, code):
+    return next(r["ID"] for r in state.all(entity_set) if r.get("Code") == code)
+
+
+def sent_invoice(sims, world, *, quantity=2, vat="NO25", unit="PCS"):
+    invoice = sims.tribe.insert("Activity_Invoice", {
+        "Subject": "Consultancy", "Relationship": {"ID": world["relationship"]}, "PaymentTermInDays": 14,
+        "ProductLines": [{"Product": {"ID": world["product"]["ID"]}, "Quantity": quantity, "Price": 250.0,
+                          "Unit": {"ID": _ref(sims.tribe, "Datastore_Unit", unit)},
+                          "VatGroup": {"ID": _ref(sims.tribe, "Datastore_VatGroup", vat)}}]})
+    sims.tribe.update("Activity_Invoice", invoice["ID"],
+                      {"Phase": {"ID": _ref(sims.tribe, "Datastore_Phase_ActivityInvoice", "Sent")}})
+    return sims.tribe.get("Activity_Invoice", invoice["ID"])
+
+
+def orders_for(sims, tribe_id):
+    ref = f"tribe:{tribe_id}"
+    return ([o for o in sims.po.all("sales_orders") if o.get("ExternalImportReference") == ref]
+            + [i for i in sims.po.all("outgoing_invoices") if i.get("ExternalImportReference") == ref])
+
+
+def run(dag, **conf):
+    return dag.test(logical_date=datetime.now(UTC), run_conf=conf or None)
+
+
+def test_sent_invoice_becomes_one_draft_sales_order_with_all_details(sims, world, link_db):
+    invoice = sent_invoice(sims, world)
+    dagrun = run(world["invoice_dag"])
+    assert str(dagrun.state).endswith("success")
+    (order,) = orders_for(sims, invoice["ID"])
+    assert order["CustomerId"] == world["po_customer"]
+    assert order["SalesOrderStatus"] == "Draft" and order["ImportedOrderNo"] == invoice["Number"]
+    assert order["SalesOrderDate"] == invoice["InvoiceDate"]
+    complete = next(o for o in sims.po.all("sales_orders") if o["Id"] == order["Id"])
+    assert complete["NetAmount"] == pytest.approx(500.0)
+    assert ExportLedger(link_db, "poweroffice").get(invoice["ID"]).state == "created"
+    run(world["invoice_dag"])  # again: nothing new
+    assert len(orders_for(sims, invoice["ID"])) == 1
+
+
+def test_lost_response_on_create_still_posts_once(sims, world, link_db):
+    invoice = sent_invoice(sims, world)
+    sims.po.faults.update({"lost_response": 1.0, "paths": ["SalesOrders/Complete"]})
+    assert str(run(world["invoice_dag"]).state).endswith("success")
+    sims.po.faults.clear()
+    assert len(orders_for(sims, invoice["ID"])) == 1
+    assert ExportLedger(link_db, "poweroffice").get(invoice["ID"]).state == "created"
+
+
+def test_crash_between_remote_create_and_ledger_commit_posts_once(sims, world, link_db, monkeypatch):
+    """The first attempt dies right after PowerOffice created the order, before the ledger
+    commit; Airflow retries the task, which finds the order by its reference."""
+    from tribe_operators.store import ledger as ledger_module
+
+    invoice = sent_invoice(sims, world)
+    real = ledger_module.ExportLedger.mark_created
+    deaths = []
+
+    def die_once(self, *args, **kwargs):
+        if not deaths:
+            deaths.append(len(orders_for(sims, invoice["ID"])))  # what PowerOffice had at that moment
+            raise RuntimeError("worker killed between remote create and ledger commit")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ledger_module.ExportLedger, "mark_created", die_once)
+    dagrun = run(world["invoice_dag"])
+    assert deaths == [1]  # it had landed remotely, unrecorded, when the attempt died
+    (ti,) = [ti for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice"]
+    assert str(ti.state).endswith("success") and ti.try_number == 2
+    assert len(orders_for(sims, invoice["ID"])) == 1  # found by its reference, not posted again
+    row = ExportLedger(link_db, "poweroffice").get(invoice["ID"])
+    assert row.state == "created" and row.attempts == 2
+
+
+def test_booked_mode_completes_and_sends(sims, world, link_db, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS", json.dumps({"invoice_mode": "booked"}))
+    invoice = sent_invoice(sims, world)
+    assert str(run(world["invoice_dag"]).state).endswith("success")
+    (booked,) = orders_for(sims, invoice["ID"])
+    outgoing = [i for i in sims.po.all("outgoing_invoices") if i["Id"] == booked["Id"]]
+    assert outgoing and outgoing[0]["Balance"] == pytest.approx(outgoing[0]["TotalAmount"])
+    row = ExportLedger(link_db, "poweroffice").get(invoice["ID"])
+    assert row.state == "sent" and row.external_number == str(outgoing[0]["InvoiceNo"])
+
+
+def test_a_bad_invoice_is_quarantined_and_fails_alone(sims, world, link_db, monkeypatch):
+    settings = {"vat_map": {"NO25": "3"}}  # HIGH is not mapped
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS", json.dumps(settings))
+    good = sent_invoice(sims, world)
+    bad = sent_invoice(sims, world, vat="HIGH")
+    dagrun = run(world["invoice_dag"])
+    states = {ti.map_index: ti.state for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice"}
+    assert sorted(str(s) for s in states.values()) == ["failed", "success"]
+    assert len(orders_for(sims, good["ID"])) == 1 and orders_for(sims, bad["ID"]) == []
+    (q,) = Quarantine(link_db, "poweroffice").open("invoices")
+    assert q["record_id"] == bad["ID"] and "'HIGH'" in q["reason"] and "vat_map" in q["reason"]
