@@ -148,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
     from airflow.dag_processing.dagbag import DagBag
-
     from tribe_operators.operators.summary import render, summarise
     from tribe_operators.store.links import LinkStore
     from tribe_operators.store.quarantine import Quarantine

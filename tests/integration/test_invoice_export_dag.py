@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from sandbox.scenario import seed_demo
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
+
+from sandbox.scenario import seed_demo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +143,28 @@ def test_a_bad_invoice_is_quarantined_and_fails_alone(sims, world, link_db, monk
     assert len(orders_for(sims, good["ID"])) == 1 and orders_for(sims, bad["ID"]) == []
     (q,) = Quarantine(link_db, "poweroffice").open("invoices")
     assert q["record_id"] == bad["ID"] and "'HIGH'" in q["reason"] and "vat_map" in q["reason"]
+
+
+def test_payments_mark_paid_and_record_partial(dags, sims, world, link_db, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    payments = DagBag(dag_folder=str(ROOT / "dags")).dags["poweroffice_payments_to_tribe"]
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS", json.dumps({"invoice_mode": "booked"}))
+    full, partial = sent_invoice(sims, world), sent_invoice(sims, world, quantity=4)
+    assert str(run(world["invoice_dag"]).state).endswith("success")
+    ledger = ExportLedger(link_db, "poweroffice")
+    full_po, partial_po = ledger.get(full["ID"]).external_id, ledger.get(partial["ID"]).external_id
+    total = next(i for i in sims.po.all("outgoing_invoices") if str(i["Id"]) == full_po)["TotalAmount"]
+    sims.po.register_payment(full_po, total)
+    sims.po.register_payment(partial_po, 100.0)
+
+    dagrun = payments.test(logical_date=datetime.now(UTC) + timedelta(hours=4))
+    assert str(dagrun.state).endswith("success")
+    phase = {r["ID"]: r["Code"] for r in sims.tribe.all("Datastore_Phase_ActivityInvoice")}
+    assert phase[sims.tribe.get("Activity_Invoice", full["ID"])["Phase"]] == "Paid"
+    assert phase[sims.tribe.get("Activity_Invoice", partial["ID"])["Phase"]] == "Sent"
+    import sqlalchemy as sa
+    from tribe_operators.store.schema import export_ledger
+    with link_db.connect() as conn:
+        row = conn.execute(sa.select(export_ledger).where(export_ledger.c.tribe_id == partial["ID"])).one()
+    assert float(row.balance) == pytest.approx(float(row.total_amount) - 100.0) and row.paid_at is None

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tribe_operators.store.schema import export_ledger
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["DONE", "ExportLedger", "LedgerRow"]
+__all__ = ["DONE", "ExportLedger", "LedgerRow", "record_balance"]
 
 DONE = frozenset({"created", "sent"})
 
@@ -85,3 +85,20 @@ class ExportLedger:
             rows = conn.execute(sa.select(export_ledger.c.state, sa.func.count()).where(
                 *(export_ledger.c[k] == v for k, v in self.key.items())).group_by(export_ledger.c.state))
             return {state: n for state, n in rows}
+
+
+def record_balance(ledger: ExportLedger, external_id: str, *, total: float, balance: float,
+                   changed_at: datetime | None) -> tuple[str, str | None] | None:
+    """Store an invoice's open balance; returns ``(tribe_id, previous paid_at)`` or None if unknown."""
+    where = sa.and_(*(export_ledger.c[k] == v for k, v in ledger.key.items()),
+                    export_ledger.c.external_id == str(external_id))
+    with ledger.engine.begin() as conn:
+        row = conn.execute(sa.select(export_ledger.c.tribe_id, export_ledger.c.paid_at).where(where)).first()
+        if row is None:
+            return None
+        values: dict[str, object] = {"total_amount": total, "balance": balance, "balance_changed_at": changed_at,
+                                     "updated_at": datetime.now(UTC)}
+        if balance == 0 and row.paid_at is None:
+            values["paid_at"] = changed_at or datetime.now(UTC)
+        conn.execute(sa.update(export_ledger).where(where).values(**values))
+    return row.tribe_id, row.paid_at

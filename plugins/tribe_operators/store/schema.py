@@ -53,6 +53,11 @@ export_ledger = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    # Payments (PowerOffice → Tribe): the invoice total, what is still open, and when it changed.
+    sa.Column("total_amount", sa.Numeric(18, 2)),
+    sa.Column("balance", sa.Numeric(18, 2)),
+    sa.Column("balance_changed_at", TS),
+    sa.Column("paid_at", TS),
     sa.UniqueConstraint("integration", "scope", "document_type", "tribe_id", name="uq_export_ledger_document"),
 )
 
@@ -110,4 +115,5 @@ sync_run = sa.Table(
 )
 
 sa.Index("ix_staging_status", staging.c.run_id, staging.c.integration, staging.c.stream, staging.c.status)
+sa.Index("ix_export_ledger_external", export_ledger.c.integration, export_ledger.c.scope, export_ledger.c.external_id)
 sa.Index("ix_quarantine_open", quarantine.c.integration, quarantine.c.resolved_at)

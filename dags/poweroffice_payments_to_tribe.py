@@ -1,0 +1,31 @@
+"""
+### PowerOffice Go → Tribe CRM: payments
+
+Every 4 hours (seed: "payment data is synchronised every four hours") this DAG reads the
+PowerOffice invoices whose balance changed in its data interval. An invoice whose balance
+reached **0** is paid: its Tribe invoice moves from Sent to **Paid**. A partial payment is
+recorded in the export ledger (total, open balance, when it changed) and is not marked Paid.
+
+Only invoices this integration exported are touched (found through the export ledger).
+Backfill a range with `airflow backfill create --dag-id poweroffice_payments_to_tribe …`.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from tribe_operators.operators.payments import SyncPaymentsOperator
+
+with DAG(
+    dag_id="poweroffice_payments_to_tribe",
+    description="PowerOffice invoice balances → Tribe invoices Paid, every 4 hours",
+    schedule=CronDataIntervalTimetable("0 */4 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "tribe-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    tags=["tribe-sync", "poweroffice", "import", "payments"],
+    doc_md=__doc__,
+    params={"dry_run": Param(False, type="boolean", description="Report; change nothing.")},
+) as dag:
+    SyncPaymentsOperator(task_id="sync_payments", dry_run="{{ params.dry_run }}")

@@ -1,0 +1,36 @@
+"""Payment sync operator: PowerOffice invoice balances → Tribe invoice phase."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tribe_operators.hooks.poweroffice import PowerOfficeHook
+from tribe_operators.hooks.tribe import TribeCrmHook
+from tribe_operators.operators.invoices import _InvoiceBase
+from tribe_operators.store.runs import record_step
+from tribe_operators.sync.context import resolve_window
+from tribe_operators.sync.payments import sync_payments
+from tribe_operators.timeutil import parse_timestamp
+
+__all__ = ["SyncPaymentsOperator"]
+
+
+class SyncPaymentsOperator(_InvoiceBase):
+    """Read balances changed in the run's data interval; Paid in Tribe when the balance is 0."""
+
+    def execute(self, context: Any) -> dict[str, int]:
+        from datetime import UTC, datetime
+
+        started = datetime.now(UTC)
+        ctx = self.step_context(context)
+        interval = tuple(parse_timestamp(context.get(k)) if context.get(k) else None
+                         for k in ("data_interval_start", "data_interval_end"))
+        overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
+        ctx.window = resolve_window(ctx.watermarks.get("payments", "import"), interval, overlap=overlap)  # type: ignore[arg-type]
+        counts = sync_payments(ctx, PowerOfficeHook(self.poweroffice_conn_id), TribeCrmHook(self.tribe_conn_id))
+        if not ctx.dry_run and ctx.window[1] is not None:
+            ctx.watermarks.advance("payments", "import", ctx.window[1], ctx.run_id)
+        record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration="poweroffice", stream="payments",
+                    step="load", counts=counts, started_at=started, dry_run=ctx.dry_run, window=ctx.window)
+        self.log.info("payments %s: %s", ctx.window, counts)
+        return counts
