@@ -1,9 +1,14 @@
 """
-### PowerOffice Go → Tribe CRM: customers and suppliers
+### PowerOffice Go → Tribe CRM: relations and products
 
 Every 15 minutes (seed: "Updates from PowerOffice to Tribe run every 15 minutes") this DAG
-reads the customers and suppliers changed in its data interval and brings them into Tribe as
-organisations with a Customer or Supplier relationship.
+reads what changed in its data interval and brings it into Tribe:
+
+* **customers** and **suppliers** → organisations with a Customer / Supplier relationship;
+* **persons** (individual customers) → persons with a Customer relationship, the name split
+  into first, middle (tussenvoegsel) and last name;
+* **product groups** and **products** (deduplicated on the PowerOffice product ID; a product
+  archived in PowerOffice becomes Inactive in Tribe; a relation archived there stays active).
 
 Per stream: **extract** (changed records → staging) → **map** (`include/mappings/poweroffice/*.yaml`)
 → **dedupe** (PowerOffice ID, then debtor/creditor number) → **load** (write, bind the ID link).
@@ -26,7 +31,7 @@ from tribe_operators.operators import SummaryOperator
 
 with DAG(
     dag_id="poweroffice_to_tribe",
-    description="PowerOffice customers and suppliers → Tribe organisations, every 15 minutes",
+    description="PowerOffice relations and products → Tribe, every 15 minutes",
     schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
@@ -47,5 +52,10 @@ with DAG(
     customers = stream_group("poweroffice", "customers", **common)
     # Suppliers after customers: a contact that is both is then found by its customer link.
     suppliers = stream_group("poweroffice", "suppliers", **common)
+    persons = stream_group("poweroffice", "persons", **common)
+    # Products refer to their group through its link: groups first.
+    groups = stream_group("poweroffice", "product_groups", **common)
+    products = stream_group("poweroffice", "products", **common)
     summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
-    customers >> suppliers >> summary
+    customers >> suppliers >> persons >> summary
+    groups >> products >> summary

@@ -119,6 +119,8 @@ _CONCRETE: list[EntitySet] = [
                   {"PaymentTermInDays": "number"},
                   {"AccountManager": Nav("Relationship_Person_Contact_Employee")}),
     _relationship("Relationship_Organization_Supplier", "Organization", {"PaymentTermInDays": "number"}),
+    _relationship("Relationship_Person_CommercialRelationship_Customer", "Person", {"PaymentTermInDays": "number"},
+                  {"AccountManager": Nav("Relationship_Person_Contact_Employee")}),
     _relationship("Relationship_Organization_Identity", "Organization"),
     _relationship("Relationship_Person_Contact_Standard", "Person", dict(_CONTACT_FIELDS)),
     # Employees cannot be deleted through the API (Tribe docs).

@@ -44,4 +44,5 @@ def test_streams_run_in_order_and_end_in_a_summary(dagbag):
         assert dag.get_task(f"{stream}.extract").downstream_task_ids == {f"{stream}.map"}
         assert dag.get_task(f"{stream}.dedupe").downstream_task_ids == {f"{stream}.load"}
     assert "suppliers.extract" in dag.get_task("customers.load").downstream_task_ids
-    assert dag.get_task("suppliers.load").downstream_task_ids == {"summary"}
+    assert "products.extract" in dag.get_task("product_groups.load").downstream_task_ids
+    assert dag.get_task("products.load").downstream_task_ids == {"summary"}

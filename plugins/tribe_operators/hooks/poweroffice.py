@@ -84,9 +84,10 @@ class PowerOfficeHook(VendorHook):
         for page in self.iter_pages(resource, params):
             yield from page
 
-    def codes(self, resource: str, key: str) -> dict[str, str]:
-        """``{key value: Id}`` of a small list (payment terms by CreditDays, VAT codes by Code)."""
-        return {str(r[key]): str(r["Id"]) for r in self.iter_records(resource) if r.get(key) is not None}
+    def codes(self, resource: str, key: str, value: str | None = None) -> dict[str, str]:
+        """``{key: Id}`` (or ``{key: value}``) of a small list (payment terms by CreditDays…)."""
+        value = value or "Id"
+        return {str(r[key]): str(r[value]) for r in self.iter_records(resource) if r.get(key) is not None}
 
     def get(self, resource: str, entity_id: Any) -> dict[str, Any]:
         return self.client.request("GET", f"{resource}/{entity_id}").json()

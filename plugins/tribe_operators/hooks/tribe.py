@@ -125,9 +125,10 @@ class TribeCrmHook(VendorHook):
             raise ValueError(f"expected exactly one identity organisation in Tribe, found {len(ids)}")
         return ids.pop()
 
-    def codes(self, entity_set: str, key: str = "Code") -> dict[str, str]:
-        """``{Code: ID}`` of a datastore (units, VAT groups, countries, phases)."""
-        return {str(row[key]): row["ID"] for row in self.iter_records(entity_set, select=["ID", key])
+    def codes(self, entity_set: str, key: str = "Code", value: str | None = None) -> dict[str, str]:
+        """``{Code: ID}`` (or ``{Code: value}``) of a datastore (units, VAT groups, countries…)."""
+        value = value or "ID"
+        return {str(row[key]): str(row[value]) for row in self.iter_records(entity_set, select=list({"ID", key, value}))
                 if row.get(key) is not None}
 
     # -- writes --------------------------------------------------------------------------

@@ -73,9 +73,10 @@ class Mapper:
                     value = _path(record, fm.source)
                 else:
                     value = fm.value
-                if fm.transform:
-                    value = TRANSFORMS[fm.transform](value, self.ctx, record, **fm.args)
-                elif isinstance(value, str):
+                steps = fm.steps()
+                for step in steps:
+                    value = TRANSFORMS[step.transform](value, self.ctx, record, **step.args)
+                if not steps and isinstance(value, str):
                     value = value.strip() or None
             except RecordError as exc:
                 errors.append((where, exc.reason))
@@ -83,7 +84,9 @@ class Mapper:
             if fm.required and value in (None, "", {}):
                 errors.append((where, f"is required for {self.spec.target.entity_set}.{fm.target} but is empty"))
                 continue
-            if not fm.check_only:
+            if fm.spread and isinstance(value, dict):
+                out.update(value)
+            elif not fm.check_only:
                 out[fm.target] = value
         return out, errors
 

@@ -57,6 +57,13 @@ class DedupeKey(_Strict):
         return self
 
 
+class Step(_Strict):
+    """One transform of a ``pipe``."""
+
+    transform: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
 class FieldMap(_Strict):
     target: str
     source: str | None = None  # dotted path into the source record; None with template/value
@@ -64,6 +71,8 @@ class FieldMap(_Strict):
     value: Any = None
     transform: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
+    pipe: list[Step] = Field(default_factory=list)  # several transforms, applied in order
+    spread: bool = False  # the transform returns {field: value}: merge it instead of one target
     required: bool = False
     only_create: bool = False  # written on create, never on update, left out of the content hash
     check_only: bool = False  # validated (may quarantine), never written: e.g. "is this VAT code mapped?"
@@ -72,7 +81,12 @@ class FieldMap(_Strict):
     def _has_input(self) -> FieldMap:
         if self.source is None and self.template is None and self.value is None:
             raise ValueError(f"field {self.target!r} needs one of source, template or value")
+        if self.transform and self.pipe:
+            raise ValueError(f"field {self.target!r}: use transform or pipe, not both")
         return self
+
+    def steps(self) -> list[Step]:
+        return [Step(transform=self.transform, args=self.args)] if self.transform else list(self.pipe)
 
 
 class ChildSpec(_Strict):
@@ -90,6 +104,7 @@ class LookupSpec(_Strict):
     system: str
     entity_set: str
     key: str = "Code"
+    value: str | None = None  # which field the table returns (default: the record's id)
 
 
 class StreamSpec(_Strict):
@@ -142,7 +157,7 @@ def load_stream(integration: str, stream: str, root: str | None = None) -> Strea
     from tribe_operators.mapping.transforms import TRANSFORMS  # the names must exist
 
     every = [*spec.fields, *(f for child in spec.children for f in child.fields)]
-    unknown = {f.transform for f in every if f.transform and f.transform not in TRANSFORMS}
+    unknown = {st.transform for f in every for st in f.steps() if st.transform not in TRANSFORMS}
     if unknown:
         raise MappingConfigError(f"{path}: unknown transform(s) {sorted(unknown)}; known: {sorted(TRANSFORMS)}")
     return spec

@@ -24,12 +24,14 @@ __all__ = ["TRANSFORMS", "MapContext", "split_street"]
 class MapContext:
     """What transforms may consult besides the record: lookup tables, settings, links.
 
-    ``links(entity, tribe_id)`` returns the external id bound to a Tribe record, or None.
+    ``links(entity, tribe_id)`` returns the external id bound to a Tribe record, and
+    ``internal(entity, external_id)`` the Tribe id bound to an external record (or None).
     """
 
     lookups: dict[str, dict[str, str]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     links: Callable[[str, str], str | None] | None = None
+    internal: Callable[[str, str], str | None] | None = None
 
 
 def _bad(reason: str) -> RecordError:
@@ -173,6 +175,17 @@ def linked(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str, 
     return int(external) if as_int and str(external).isdigit() else external
 
 
+def linked_in_tribe(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str,
+                    what: str) -> dict[str, str] | None:
+    """An external id → a reference to the Tribe record bound to it (a product's group)."""
+    if value in (None, ""):
+        return None
+    tribe_id = ctx.internal(entity, str(value)) if ctx.internal else None
+    if tribe_id is None:
+        raise _bad(f"{what} {value} has not been synced to Tribe yet; it will be on a later run")
+    return {"ID": tribe_id}
+
+
 def code(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, what: str,
          as_int: bool = True) -> Any:
     """A code through a lookup table to a plain id (payment term days → PowerOffice term id)."""
@@ -185,11 +198,18 @@ def code(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, wha
     return int(found) if as_int and str(found).isdigit() else found
 
 
-def setting_map(value: Any, ctx: MapContext, record: dict[str, Any], *, setting: str, what: str) -> Any:
-    """Through a map in the integration's settings (units, VAT groups); missing = quarantine."""
+def setting_map(value: Any, ctx: MapContext, record: dict[str, Any], *, setting: str, what: str,
+                reverse: bool = False) -> Any:
+    """Through a map in the integration's settings (units, VAT groups); missing = quarantine.
+
+    Maps are written Tribe → accounting; ``reverse`` reads them the other way (the first
+    Tribe code that maps to the value wins).
+    """
     if value in (None, ""):
         return None
-    mapping = ctx.settings.get(setting) or {}
+    mapping = {str(k): v for k, v in (ctx.settings.get(setting) or {}).items()}
+    if reverse:
+        mapping = {str(v): k for k, v in reversed(list(mapping.items()))}
     if str(value) not in mapping:
         raise _bad(f"{what} {value!r} is not mapped; add it to '{setting}' in the settings "
                    f"(include/mappings/<integration>/settings.yaml or the settings Variable)")
@@ -207,6 +227,45 @@ def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: floa
     return float(value)
 
 
+# Dutch tussenvoegsels and the particles of other names, longest first ("van der" before "van").
+PARTICLES = sorted({"van", "van de", "van der", "van den", "van het", "van 't", "de", "den", "der", "het", "'t",
+                    "ter", "ten", "te", "in 't", "op de", "op den", "uit de", "uit den", "von", "von der",
+                    "zu", "du", "di", "da", "la", "le"}, key=lambda p: (-len(p.split()), -len(p)))
+
+
+def split_last_name(last: str) -> tuple[str | None, str]:
+    """``"van der Berg"`` → ``("van der", "Berg")``; ``"Hansen"`` → ``(None, "Hansen")``."""
+    words = last.split()
+    for particle in PARTICLES:
+        size = len(particle.split())
+        if len(words) > size and " ".join(words[:size]).lower() == particle:
+            return " ".join(words[:size]), " ".join(words[size:])
+    return None, last
+
+
+def person_name(value: Any, ctx: MapContext, record: dict[str, Any], *, first: str = "FirstName",
+                last: str = "LastName") -> dict[str, str | None]:
+    """First / middle (tussenvoegsel) / last name, from separate fields or one full name.
+
+    ``"Jan van der Berg"`` → ``{"FirstName": "Jan", "MiddleName": "van der", "LastName": "Berg"}``.
+    """
+    first_name = text(_path(record, first), ctx, record, max_length=100)
+    last_name = text(_path(record, last), ctx, record, max_length=150)
+    if not last_name:  # only a full name: the first word is the first name
+        full = text(value, ctx, record, max_length=250)
+        if not full:
+            raise _bad("has no name to split into first and last name")
+        words = full.split()
+        first_name, last_name = (words[0], " ".join(words[1:])) if len(words) > 1 else (None, words[0])
+    middle, last_name = split_last_name(last_name)
+    if first_name:  # "Jan van" + "der Berg" splits awkwardly: move trailing particles over
+        words = first_name.split()
+        while len(words) > 1 and words[-1].lower() in {"van", "de", "der", "den", "ter", "von"}:
+            middle = f"{words.pop()} {middle}".strip() if middle else words.pop()
+        first_name = " ".join(words)
+    return {"FirstName": first_name, "MiddleName": middle, "LastName": last_name}
+
+
 def _path(record: dict[str, Any], dotted: str) -> Any:
     value: Any = record
     for part in dotted.split("."):
@@ -220,11 +279,13 @@ TRANSFORMS: dict[str, Callable[..., Any]] = {
     "address": address,
     "code": code,
     "linked": linked,
+    "linked_in_tribe": linked_in_tribe,
     "number": number,
     "setting_map": setting_map,
     "email": email,
     "lookup": lookup,
     "number_text": number_text,
+    "person_name": person_name,
     "phone": phone,
     "text": text,
     "url": url,

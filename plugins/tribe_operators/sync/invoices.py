@@ -84,7 +84,7 @@ def export_invoice(ctx: StepContext, tribe: Any, po: Any, tribe_id: str) -> dict
 
 
 def _map(ctx: StepContext, po: Any, invoice: dict[str, Any]) -> dict[str, Any]:
-    lookups = {name: po.codes(lk.entity_set, lk.key) for name, lk in ctx.spec.lookups.items()}
+    lookups = {name: po.codes(lk.entity_set, lk.key, lk.value) for name, lk in ctx.spec.lookups.items()}
     links = ctx.links
     mapper = Mapper(ctx.spec, MapContext(lookups=lookups, settings=ctx.settings,
                                          links=lambda entity, tid: links.to_external(entity, tid)))

@@ -47,8 +47,12 @@ def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
 def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
     """Apply the field map; quarantine records that cannot be mapped."""
     started = datetime.now(UTC)
-    lookups = {name: adapters[lk.system].lookup_table(lk.entity_set, lk.key) for name, lk in ctx.spec.lookups.items()}
-    mapper = Mapper(ctx.spec, MapContext(lookups=lookups, settings=ctx.settings))
+    lookups = {name: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value)
+               for name, lk in ctx.spec.lookups.items()}
+    links = ctx.links
+    mapper = Mapper(ctx.spec, MapContext(lookups=lookups, settings=ctx.settings,
+                                         links=lambda entity, tid: links.to_external(entity, tid),
+                                         internal=lambda entity, eid: links.to_internal(entity, eid)))
     counts = {"mapped": 0, "quarantined": 0}
     for chunk in ctx.staging.iter_rows("extracted"):
         updates, bad = [], []

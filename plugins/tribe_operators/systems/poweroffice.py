@@ -46,5 +46,5 @@ class PowerOfficeSource:
             if rows:
                 yield rows
 
-    def lookup_table(self, entity_set: str, key: str) -> dict[str, str]:
-        return self.hook.codes(entity_set, key)
+    def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
+        return self.hook.codes(entity_set, key, value)

@@ -39,8 +39,8 @@ class TribeTarget:
     def __init__(self, hook: TribeCrmHook) -> None:
         self.hook = hook
 
-    def lookup_table(self, entity_set: str, key: str) -> dict[str, str]:
-        return self.hook.codes(entity_set, key)
+    def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
+        return self.hook.codes(entity_set, key, value)
 
     def _expand_for(self, spec: StreamSpec) -> str | None:
         # Nested records come back with their reference navigations, so they compare equal.

@@ -1,0 +1,69 @@
+"""Products, product groups and persons, PowerOffice → Tribe, through the real DAG."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tribe_operators.store.links import LinkStore
+from tribe_operators.store.quarantine import Quarantine
+
+pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags")).dags["poweroffice_to_tribe"]
+
+
+def _back_dated(state, fn, *args, **kwargs):
+    state.clock.advance(-3600)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        state.clock.advance(3600)
+
+
+def test_products_with_groups_units_vat_and_inactive(dag, sims, link_db):
+    po = sims.po
+    group = _back_dated(po, po.insert_product_group, Name="Konsulenttjenester", Code="KONS")
+    account = next(a for a in po.all("accounts") if a.get("VatCode") == "3")
+    active = _back_dated(po, po.insert_product, Name="Rådgivning", Code="RAD-1", UnitPrice=1200.0, UnitCost=600.0,
+                         UnitOfMeasureCode="HUR", ProductGroupId=group["Id"], StandardSalesAccountId=account["Id"])
+    archived = _back_dated(po, po.insert_product, Name="Gammel lisens", Code="LIS-0", UnitPrice=10.0,
+                           UnitOfMeasureCode="EA", IsArchived=True)
+    unmapped = _back_dated(po, po.insert_product, Name="Tønne", Code="TON-1", UnitOfMeasureCode="LTR")
+    assert str(dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=20)).state).endswith("success")
+
+    links = LinkStore(link_db, "poweroffice")
+    t = sims.tribe
+    code = {s: {r["ID"]: r.get("Code") for r in t.all(s)} for s in ("Datastore_Unit", "Datastore_VatGroup")}
+    made = t.get("Product", links.to_internal("product", str(active["Id"])))
+    assert (made["Code"], made["Name"], made["SalesPrice"], made["PurchasePrice"]) == ("RAD-1", "Rådgivning", 1200.0, 600.0)
+    assert code["Datastore_Unit"][made["Unit"]] == "HUR" and code["Datastore_VatGroup"][made["VatGroup"]] == "NO25"
+    assert made["ProductGroup"] == links.to_internal("product_group", str(group["Id"]))
+    assert made["IsInactive"] is False
+    assert t.get("Product", links.to_internal("product", str(archived["Id"])))["IsInactive"] is True
+    (bad,) = [q for q in Quarantine(link_db, "poweroffice").open("products") if q["record_id"] == str(unmapped["Id"])]
+    assert bad["field"] == "UnitOfMeasureCode" and "'LTR'" in bad["reason"] and "unit_map" in bad["reason"]
+
+
+@pytest.mark.parametrize("first,last,expected", [
+    ("Jan", "van der Berg", ("Jan", "van der", "Berg")),
+    ("Anne", "de Vries", ("Anne", "de", "Vries")),
+    ("Kari", "Nordmann", ("Kari", None, "Nordmann")),
+    ("Pieter van", "den Heuvel", ("Pieter", "van den", "Heuvel")),
+])
+def test_persons_get_first_middle_last_and_a_customer_relationship(dag, sims, link_db, first, last, expected):
+    person = _back_dated(sims.po, sims.po.insert_customer, IsPerson=True, FirstName=first, LastName=last,
+                         EmailAddress="privat@example.no", PhoneNumber="+47 912 34 567")
+    assert str(dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=20)).state).endswith("success")
+    tribe_id = LinkStore(link_db, "poweroffice").to_internal("person", str(person["Id"]))
+    made = sims.tribe.get("Relation_Person", tribe_id)
+    assert (made["FirstName"], made["MiddleName"], made["LastName"]) == expected
+    assert made["DebtorNumber"] == str(person["Number"]) and made["EmailAddress"] == "privat@example.no"
+    rels = [r for r in sims.tribe.all("Relationship_Person_CommercialRelationship_Customer") if r["Person"] == tribe_id]
+    assert len(rels) == 1
