@@ -39,14 +39,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from sandbox.poweroffice import PowerOfficeState
     from sandbox.poweroffice import create_app as po_app
-    from sandbox.scenario import seed_demo
-    from sandbox.tribe import TribeState
+    from sandbox.scenario import demo_states
     from sandbox.tribe import create_app as tribe_app
 
-    tribe, po = TribeState(), PowerOfficeState()
-    planted = seed_demo(tribe, po)
+    tribe, po = demo_states()
     for state in (tribe, po):
         state.faults.update({"latency_ms": list(args.latency_ms)})
     stop = threading.Event()
@@ -54,7 +51,7 @@ def serve(args: argparse.Namespace) -> None:
     with ServerThread(tribe_app(tribe), host=args.host, port=args.tribe_port), \
             ServerThread(po_app(po), host=args.host, port=args.poweroffice_port):
         print(f"tribe on http://{args.host}:{args.tribe_port}, poweroffice on http://{args.host}:"
-              f"{args.poweroffice_port}; seeded {planted}", flush=True)
+              f"{args.poweroffice_port}; seeded {tribe.snapshot()} / {po.snapshot()}", flush=True)
         try:
             stop.wait()
         except KeyboardInterrupt:

@@ -149,22 +149,32 @@ def main(argv: list[str] | None = None) -> int:
 def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
     from airflow.dag_processing.dagbag import DagBag
     from tribe_operators.operators.summary import render, summarise
+    from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.links import LinkStore
     from tribe_operators.store.quarantine import Quarantine
     from tribe_operators.store.runs import run_counts
 
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["poweroffice_to_tribe"]
+    from sandbox.demo_story import invoice_story
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
     started = time.monotonic()
-    run = dag.test(logical_date=datetime.now(UTC))
+    run = bag.dags["poweroffice_to_tribe"].test(logical_date=datetime.now(UTC))
     print(f"\nDAG poweroffice_to_tribe run {run.run_id}: {run.state} in {time.monotonic() - started:.1f} s\n")
     print(render(summarise(run_counts(engine, run.run_id))))
     links = LinkStore(engine, "poweroffice")
-    print(f"\nlinks: {links.count('customer')} customers, {links.count('supplier')} suppliers")
+    print(f"\nlinks: {links.count('customer')} customers, {links.count('supplier')} suppliers, "
+          f"{links.count('person')} persons, {links.count('product')} products")
+    runs = [run]
+    for label, dagrun in invoice_story(bag, engine, f"http://127.0.0.1:{PO_PORT}"):
+        counts = [r["counts"] for r in run_counts(engine, dagrun.run_id)]
+        print(f"DAG {dagrun.dag_id} ({label}): {dagrun.state} {counts if counts else ''}")
+        runs.append(dagrun)
+    print(f"export ledger: {ExportLedger(engine, 'poweroffice').states()}")
     open_rows = Quarantine(engine, "poweroffice").open()
     print(f"quarantine: {len(open_rows)} open record(s)")
     for row in open_rows[:12]:
         print(f"  {row['system']}/{row['stream']} {row['record_id']} [{row['field']}] {row['reason']}")
-    return 0 if str(run.state) in {"success", "DagRunState.SUCCESS"} else 1
+    return 0 if all(str(r.state).endswith("success") for r in runs) else 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from sandbox.poweroffice import seed as seed_poweroffice
 from sandbox.tribe import TribeState
 from sandbox.tribe import seed as seed_tribe
 
-__all__ = ["seed_demo"]
+__all__ = ["demo_states", "seed_demo"]
 
 BAD_CUSTOMERS: list[dict[str, Any]] = [
     {"Name": "", "OrganizationNumber": None},  # missing name
@@ -35,8 +35,9 @@ def seed_demo(tribe: TribeState, po: PowerOfficeState, *, customers: int = 300, 
               matched: int = 25, rng_seed: int = 7, days_back: float = 3.0) -> dict[str, Any]:
     """Seed both simulators for the demo and return what was planted."""
     rng = random.Random(rng_seed)
-    po.clock.advance(-days_back * 86400)  # records were last changed days ago…
-    tribe.clock.advance(-days_back * 86400)
+    if days_back:  # records were last changed days ago…
+        po.clock.advance(-days_back * 86400)
+        tribe.clock.advance(-days_back * 86400)
     try:
         po_counts = seed_poweroffice(po, customers=customers, suppliers=suppliers, rng_seed=rng_seed)
         tribe_counts = seed_tribe(tribe, organisations=120, persons=40, products=30, rng_seed=rng_seed)
@@ -61,8 +62,24 @@ def seed_demo(tribe: TribeState, po: PowerOfficeState, *, customers: int = 300, 
         supplier = next(s for s in po.all("suppliers") if not s.get("IsPerson"))
         tribe.insert("Relation_Organization", {"Name": supplier["Name"], "CreditorNumber": str(supplier["Number"])})
     finally:
-        po.clock.advance(days_back * 86400)  # …and the clocks are back to now
-        tribe.clock.advance(days_back * 86400)
+        if days_back:  # …and the clocks are back to now
+            po.clock.advance(days_back * 86400)
+            tribe.clock.advance(days_back * 86400)
     return {"poweroffice": po_counts, "tribe": tribe_counts, "bad_customers": len(BAD_CUSTOMERS),
             "matched_by_debtor_number": matched - 1, "ambiguous_debtor_number": str(twice["Number"]),
             "matched_by_creditor_number": 1}
+
+
+def demo_states(days_back: float = 3.0) -> tuple[TribeState, PowerOfficeState]:
+    """Both simulators built *and* seeded in the past, reference data included, so a first
+    scheduled run (whose window ends at the last quarter hour) sees all of it."""
+    from sandbox.common import Clock
+
+    clocks = Clock(), Clock()
+    for clock in clocks:
+        clock.advance(-days_back * 86400)
+    tribe, po = TribeState(clock=clocks[0]), PowerOfficeState(clock=clocks[1])
+    seed_demo(tribe, po, days_back=0)
+    for clock in clocks:
+        clock.advance(days_back * 86400)
+    return tribe, po

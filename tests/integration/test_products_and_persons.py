@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
+from tribe_operators.store.schema import watermark
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +68,26 @@ def test_persons_get_first_middle_last_and_a_customer_relationship(dag, sims, li
     assert made["DebtorNumber"] == str(person["Number"]) and made["EmailAddress"] == "privat@example.no"
     rels = [r for r in sims.tribe.all("Relationship_Person_CommercialRelationship_Customer") if r["Person"] == tribe_id]
     assert len(rels) == 1
+
+
+def test_a_quarantined_record_is_retried_and_resolved_once_its_dependency_syncs(dag, sims, link_db):
+    """A product whose group is unknown waits in quarantine; once the group has synced, the
+    next run retries the product by id — unchanged at the source — and it lands."""
+    po = sims.po
+    group = _back_dated(po, po.insert_product_group, Name="Senere", Code="SEN")
+    product = _back_dated(po, po.insert_product, Name="Venter", Code="VEN-1", UnitOfMeasureCode="EA",
+                          ProductGroupId=group["Id"])
+    quarantine = Quarantine(link_db, "poweroffice")
+    dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=20))
+    links = LinkStore(link_db, "poweroffice")
+    assert links.to_internal("product", str(product["Id"])) is not None  # groups run first: it landed
+    # Now pretend the groups stream had failed on that run: no group link, product quarantined.
+    links.unbind("product", external_id=str(product["Id"]))
+    links.unbind("product_group", external_id=str(group["Id"]))
+    with link_db.begin() as conn:  # …and its load never completed, so its watermark never moved
+        conn.execute(watermark.delete().where(watermark.c.entity == "product_groups"))
+    quarantine.add([{"record_id": str(product["Id"]), "field": "ProductGroupId", "reason": "group not synced"}],
+                   system="poweroffice", stream="products", run_id="earlier")
+    dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=40))
+    assert links.to_internal("product", str(product["Id"])) is not None
+    assert [q for q in quarantine.open("products") if q["record_id"] == str(product["Id"])] == []

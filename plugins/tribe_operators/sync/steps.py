@@ -21,6 +21,7 @@ from tribe_operators.sync.context import StepContext
 __all__ = ["dedupe_step", "extract_step", "load_step", "map_step"]
 
 log = logging.getLogger(__name__)
+RETRY_LIMIT = 200  # quarantined records re-read per run and stream
 
 
 def _finish(ctx: StepContext, step: str, counts: dict[str, int], started: datetime) -> dict[str, int]:
@@ -38,10 +39,16 @@ def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
     staging.clear()
     since, until = ctx.window
     extracted = pages = 0
+    seen: set[str] = set()
     for rows in source.extract(ctx.spec, since, until):
         extracted += staging.put_extracted(rows)
+        seen.update(row[0] for row in rows)
         pages += 1
-    return _finish(ctx, "extract", {"extracted": extracted, "pages": pages}, started)
+    # Quarantined records are tried again every run (fixed at the source, or their dependency —
+    # a product's group, an invoice's customer — has been synced since), read afresh by id.
+    retry = [q["record_id"] for q in ctx.quarantine.open(ctx.spec.stream) if q["record_id"] not in seen][:RETRY_LIMIT]
+    retried = staging.put_extracted(source.fetch(ctx.spec, retry)) if retry else 0
+    return _finish(ctx, "extract", {"extracted": extracted + retried, "retried": retried, "pages": pages}, started)
 
 
 def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:

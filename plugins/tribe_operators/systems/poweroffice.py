@@ -46,5 +46,20 @@ class PowerOfficeSource:
             if rows:
                 yield rows
 
+    def fetch(self, spec: StreamSpec, ids: list[str]) -> list[Row]:
+        """Records by id (quarantine retries); ids that no longer exist are left out."""
+        from tribe_operators.exceptions import NotFoundError
+
+        rows: list[Row] = []
+        for record_id in ids:
+            try:
+                record = self.hook.get(spec.source.resource, record_id)
+            except NotFoundError:
+                continue
+            if all(record.get(k) == v for k, v in spec.source.where.items()):
+                rows.append((str(record[spec.source.id_field]),
+                             parse_timestamp(record.get(spec.source.modified_field)), record))
+        return rows
+
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         return self.hook.codes(entity_set, key, value)

@@ -1,0 +1,80 @@
+"""The demo's second act: what a Tribe user does after the first import, then the DAGs.
+
+1. invoice the first two linked customers in Tribe and mark the invoices **Sent** (once:
+   a later demo run finds them and adds nothing);
+2. ``tribe_invoices_to_poweroffice`` exports the first as a **draft** sales order;
+3. the same DAG, with ``invoice_mode: booked``, completes and sends the second;
+4. the customer pays the booked invoice in full (a payment in the PowerOffice simulator);
+5. ``poweroffice_payments_to_tribe`` moves it to **Paid** in Tribe.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+__all__ = ["invoice_story"]
+
+SUBJECT = "tribe-sync demo invoice"
+
+
+def _ensure_demo_invoices(tribe: Any, links: Any) -> list[str]:
+    existing = [r["ID"] for r in tribe.iter_records("Activity_Invoice", filter=f"Subject eq '{SUBJECT}'",
+                                                    select=["ID"])]
+    if existing:
+        return existing
+    relationships = list(tribe.iter_records("Relationship_Organization_CommercialRelationship_Customer",
+                                            select=["ID"], orderby="ID"))
+    linked = links.bulk_to_external("customer_relationship", [r["ID"] for r in relationships])
+    product = next(p for p in tribe.iter_records("Product", filter="IsInactive eq false and ImportId ne null",
+                                                 select=["ID", "Code"]) if p.get("Code"))
+    sent = tribe.codes("Datastore_Phase_ActivityInvoice")["Sent"]
+    made = []
+    for rel_id in list(linked)[:2]:
+        invoice = tribe.create("Activity_Invoice", {
+            "Subject": SUBJECT, "Relationship": {"ID": rel_id}, "PaymentTermInDays": 14,
+            "ProductLines": [{"Product": {"ID": product["ID"]}, "Quantity": 3, "Price": 1250.0}]})
+        tribe.update("Activity_Invoice", invoice["ID"], {"Phase": {"ID": sent}})
+        made.append(invoice["ID"])
+    return made
+
+
+def invoice_story(bag: Any, engine: Any, po_url: str) -> list[tuple[str, Any]]:
+    """Run the invoice and payment DAGs around the user's actions; return (label, dagrun) pairs."""
+    from tribe_operators.hooks.tribe import TribeCrmHook
+    from tribe_operators.store.ledger import ExportLedger
+    from tribe_operators.store.links import LinkStore
+
+    tribe = TribeCrmHook()
+    draft_id, booked_id = _ensure_demo_invoices(tribe, LinkStore(engine, "poweroffice"))[:2]
+    runs = []
+    export = bag.dags["tribe_invoices_to_poweroffice"]
+    runs.append(("invoice → draft sales order", export.test(
+        logical_date=datetime.now(UTC), run_conf={"invoice_ids": [draft_id]})))
+    os.environ["AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS"] = json.dumps({"invoice_mode": "booked"})
+    try:
+        runs.append(("invoice → booked", export.test(logical_date=datetime.now(UTC),
+                                                     run_conf={"invoice_ids": [booked_id]})))
+    finally:
+        del os.environ["AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS"]
+    row = ExportLedger(engine, "poweroffice").get(booked_id)
+    if row is not None and row.state == "sent":
+        _pay_in_full(po_url, row.external_id)
+    payments = bag.dags["poweroffice_payments_to_tribe"]
+    runs.append(("payments", payments.test(logical_date=datetime.now(UTC) + timedelta(hours=4))))
+    return runs
+
+
+def _pay_in_full(po_url: str, invoice_id: str) -> None:
+    """The customer pays: a bank payment matched to the invoice in the PowerOffice simulator."""
+    token = requests.post(f"{po_url}/OAuth/Token", data={"grant_type": "client_credentials"},
+                          auth=("po-app-key", "po-client-key"),
+                          headers={"Ocp-Apim-Subscription-Key": "po-subscription-key"}, timeout=10).json()
+    invoice = requests.get(f"{po_url}/v2/OutgoingInvoices/{invoice_id}", timeout=10, headers={
+        "Authorization": f"Bearer {token['access_token']}", "Ocp-Apim-Subscription-Key": "po-subscription-key"})
+    if invoice.ok and invoice.json().get("Balance"):
+        requests.post(f"{po_url}/_sandbox/payments", json={"invoice_id": invoice_id,
+                                                           "amount": invoice.json()["Balance"]}, timeout=10)
