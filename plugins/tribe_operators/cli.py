@@ -1,0 +1,72 @@
+"""Operator's command line for the link database.
+
+    python -m tribe_operators.cli quarantine list [--integration poweroffice] [--stream customers]
+    python -m tribe_operators.cli quarantine dismiss --stream products --id 3000006 [--id …]
+    python -m tribe_operators.cli ledger show --tribe-id <invoice id>
+
+The database comes from ``--db-url``, ``TRIBE_SYNC_DB_URL``, or the Airflow connection
+``tribe_sync_db``. Quarantined records are retried automatically on every run; ``dismiss``
+stops that for records you decided not to sync.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from tribe_operators.store.engine import engine_for
+from tribe_operators.store.ledger import ExportLedger
+from tribe_operators.store.quarantine import Quarantine
+
+__all__ = ["main"]
+
+
+def _engine(url: str | None) -> Any:
+    url = url or os.environ.get("TRIBE_SYNC_DB_URL")
+    return engine_for(url=url) if url else engine_for()
+
+
+def main(argv: list[str] | None = None, out: Any = None) -> int:
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(prog="python -m tribe_operators.cli", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db-url")
+    parser.add_argument("--integration", default="poweroffice")
+    parser.add_argument("--scope", default="default")
+    sub = parser.add_subparsers(dest="area", required=True)
+    q = sub.add_parser("quarantine").add_subparsers(dest="action", required=True)
+    listing = q.add_parser("list")
+    listing.add_argument("--stream")
+    listing.add_argument("--json", action="store_true")
+    dismiss = q.add_parser("dismiss")
+    dismiss.add_argument("--stream", required=True)
+    dismiss.add_argument("--id", dest="ids", action="append", required=True)
+    ledger = sub.add_parser("ledger").add_subparsers(dest="action", required=True)
+    show = ledger.add_parser("show")
+    show.add_argument("--tribe-id", required=True)
+    args = parser.parse_args(argv)
+
+    engine = _engine(args.db_url)
+    if args.area == "quarantine":
+        quarantine = Quarantine(engine, args.integration, args.scope)
+        if args.action == "list":
+            rows = quarantine.open(args.stream)
+            if args.json:
+                print(json.dumps(rows, default=str, indent=2), file=out)
+            else:
+                for r in rows:
+                    print(f"{r['system']}/{r['stream']}\t{r['record_id']}\t{r['field'] or '-'}\t"
+                          f"tries={r['attempts']}\t{r['reason']}", file=out)
+                print(f"{len(rows)} open", file=out)
+        else:
+            print(f"dismissed {quarantine.resolve(args.stream, args.ids)}", file=out)
+        return 0
+    row = ExportLedger(engine, args.integration, args.scope).get(args.tribe_id)
+    print(json.dumps(row.__dict__ if row else None, default=str, indent=2), file=out)
+    return 0 if row else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
