@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+
 from tribe_operators.operators.payments import SyncPaymentsOperator
 
 with DAG(

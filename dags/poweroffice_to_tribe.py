@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+
 from tribe_operators.dag_factory import stream_group
 from tribe_operators.operators import SummaryOperator
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
+
 from tribe_operators.operators import SummaryOperator
 from tribe_operators.operators.invoices import ExportInvoiceOperator, FindSentInvoicesOperator
 

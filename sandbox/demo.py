@@ -148,13 +148,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
     from airflow.dag_processing.dagbag import DagBag
+
+    from sandbox.demo_story import invoice_story
     from tribe_operators.operators.summary import render, summarise
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.links import LinkStore
     from tribe_operators.store.quarantine import Quarantine
     from tribe_operators.store.runs import run_counts
-
-    from sandbox.demo_story import invoice_story
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     started = time.monotonic()

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from sandbox.scenario import seed_demo
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
-
-from sandbox.scenario import seed_demo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +164,7 @@ def test_payments_mark_paid_and_record_partial(dags, sims, world, link_db, monke
     assert phase[sims.tribe.get("Activity_Invoice", full["ID"])["Phase"]] == "Paid"
     assert phase[sims.tribe.get("Activity_Invoice", partial["ID"])["Phase"]] == "Sent"
     import sqlalchemy as sa
+
     from tribe_operators.store.schema import export_ledger
     with link_db.connect() as conn:
         row = conn.execute(sa.select(export_ledger).where(export_ledger.c.tribe_id == partial["ID"])).one()

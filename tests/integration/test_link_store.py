@@ -5,6 +5,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+
 from tribe_operators.exceptions import LinkConflictError
 from tribe_operators.store.engine import migrate
 from tribe_operators.store.links import Link, LinkStore

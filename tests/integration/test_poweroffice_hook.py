@@ -7,10 +7,10 @@ and if the hook stops coping with any of them.
 from __future__ import annotations
 
 import pytest
-from tribe_operators.exceptions import ApiClientError, FatalError, NotFoundError
-from tribe_operators.hooks.poweroffice import PowerOfficeHook
 
 from tests.fixtures.simulators import connection_env
+from tribe_operators.exceptions import ApiClientError, FatalError, NotFoundError
+from tribe_operators.hooks.poweroffice import PowerOfficeHook
 
 
 def _hook(sims, monkeypatch, **extra):

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from sandbox.scenario import BAD_CUSTOMERS, seed_demo
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.runs import run_counts
-
-from sandbox.scenario import BAD_CUSTOMERS, seed_demo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[2]

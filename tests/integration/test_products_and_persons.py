@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.schema import watermark

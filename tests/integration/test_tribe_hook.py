@@ -6,11 +6,11 @@ and if the hook stops coping with any of them.
 from __future__ import annotations
 
 import pytest
-from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, NotFoundError
-from tribe_operators.hooks.tribe import TribeCrmHook, odata_literal
 
 from sandbox.common import ServerThread
 from tests.fixtures.simulators import connection_env
+from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, NotFoundError
+from tribe_operators.hooks.tribe import TribeCrmHook, odata_literal
 
 
 @pytest.fixture

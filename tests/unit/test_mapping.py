@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from tribe_operators.exceptions import MappingConfigError, RecordError
 from tribe_operators.mapping.engine import Mapper, content_hash
 from tribe_operators.mapping.spec import StreamSpec, load_stream

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import requests
+
 from tribe_operators.http.pagination import PageNumberPaginator, PaginationLoopError, SkipTopPaginator
 
 

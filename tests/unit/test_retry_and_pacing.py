@@ -5,6 +5,7 @@ import time
 
 import pytest
 from tenacity import wait_none
+
 from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, RateLimitedError, ServerError
 from tribe_operators.http.pacing import RateLimiter
 from tribe_operators.http.retry import WaitRetryAfter, build_retrying
