@@ -45,6 +45,8 @@ class Deduper:
         self.links = links
         self.target = target
         self.own = spec.target.link_entity
+        # Links are stored Tribe ↔ external whatever the direction; sources are read per side.
+        self.exporting = spec.direction == "export"
 
     def decide(self, rows: list[dict[str, Any]]) -> list[Decision]:
         """``rows`` are staging rows with ``source_id`` and ``mapped`` ({fields, update_hash})."""
@@ -74,11 +76,14 @@ class Deduper:
 
     def _by_link(self, entity: str, pending: dict[str, dict[str, Any]], out: dict[str, Decision]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for source_id, link in self.links.links_by_external(entity, list(pending)).items():
+        lookup = self.links.links_by_tribe if self.exporting else self.links.links_by_external
+        for source_id, link in lookup(entity, list(pending)).items():
             row = pending[source_id]
-            unchanged = entity == self.own and link.tribe_hash == row["mapped"]["update_hash"]
-            out[source_id] = Decision(source_id, "skip" if unchanged else "update", link.tribe_id, f"link:{entity}")
-            found[source_id] = link.tribe_id
+            target_id, last_hash = ((link.external_id, link.external_hash) if self.exporting
+                                    else (link.tribe_id, link.tribe_hash))
+            unchanged = entity == self.own and last_hash == row["mapped"]["update_hash"]
+            out[source_id] = Decision(source_id, "skip" if unchanged else "update", target_id, f"link:{entity}")
+            found[source_id] = target_id
         return found
 
     def _by_match(self, fields: list[str], pending: dict[str, dict[str, Any]], out: dict[str, Decision]) -> dict[str, str]:
@@ -87,8 +92,10 @@ class Deduper:
         if not wanted:
             return {}
         matches = self.target.find(self.spec, fields, list(wanted.values()))
-        candidates = {r["ID"] for rs in matches.values() for r in rs}
-        already = self.links.bulk_to_external(self.own, candidates)  # bound to someone else?
+        key = self.target.id_key
+        candidates = {str(r[key]) for rs in matches.values() for r in rs}
+        bound_to = self.links.bulk_to_internal if self.exporting else self.links.bulk_to_external
+        already = bound_to(self.own, candidates)  # bound to someone else?
         found: dict[str, str] = {}
         label = "+".join(fields)
         for source_id, value in wanted.items():
@@ -96,25 +103,26 @@ class Deduper:
             if not records:
                 continue
             if len(records) > 1:
-                ids = ", ".join(sorted(r["ID"] for r in records))
+                ids = ", ".join(sorted(str(r[key]) for r in records))
                 out[source_id] = Decision(source_id, None, error=(fields[0], (
                     f"{label} {'/'.join(map(str, value))} matches {len(records)} {self.spec.target.entity_set} "
                     f"records ({ids}); merge the duplicates in Tribe")))
                 found[source_id] = f"ambiguous:{source_id}"
                 continue
             record = records[0]
-            bound = already.get(record["ID"])
+            record_id = str(record[key])
+            bound = already.get(record_id)
             if bound is not None and bound != source_id:
                 out[source_id] = Decision(source_id, None, error=(fields[0], (
-                    f"{label} {'/'.join(map(str, value))} matches {self.spec.target.entity_set} {record['ID']}, which "
+                    f"{label} {'/'.join(map(str, value))} matches {self.spec.target.entity_set} {record_id}, which "
                     f"is already linked to {self.spec.integration} record {bound}; two records share this number")))
                 found[source_id] = f"conflict:{source_id}"
                 continue
             changed = self.target.differs(record, self._updatable(pending[source_id]))
-            out[source_id] = Decision(source_id, "update" if changed else "link", record["ID"], f"match:{label}")
-            found[source_id] = record["ID"]
+            out[source_id] = Decision(source_id, "update" if changed else "link", record_id, f"match:{label}")
+            found[source_id] = record_id
         return found
 
     def _updatable(self, row: dict[str, Any]) -> dict[str, Any]:
-        only_create = {f.target for f in self.spec.fields if f.only_create}
-        return {k: v for k, v in row["mapped"]["fields"].items() if k not in only_create}
+        skip = {f.target for f in self.spec.fields if f.only_create or f.match_only}
+        return {k: v for k, v in row["mapped"]["fields"].items() if k not in skip}

@@ -38,7 +38,8 @@ class Mapper:
     def __init__(self, spec: StreamSpec, ctx: MapContext) -> None:
         self.spec = spec
         self.ctx = ctx
-        self._only_create = {f.target for f in spec.fields if f.only_create}
+        self._only_create = {f.target for f in spec.fields if f.only_create or f.match_only}
+        self._match_only = {f.target for f in spec.fields if f.match_only}
 
     def map(self, record: dict[str, Any]) -> Mapped:
         """Map one record, or raise ``RecordError`` naming every bad field."""
@@ -91,7 +92,12 @@ class Mapper:
         return out, errors
 
     def updatable(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """What an update writes: no create-only or match-only fields."""
         return {k: v for k, v in fields.items() if k not in self._only_create}
+
+    def creatable(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """What a create writes: everything but match-only fields."""
+        return {k: v for k, v in fields.items() if k not in self._match_only}
 
 
 class _Missing(dict):

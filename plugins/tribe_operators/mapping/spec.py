@@ -28,6 +28,7 @@ class SourceSpec(_Strict):
     id_field: str = "Id"
     modified_field: str
     changed_since_param: str | None = None  # server-side "modified after" filter, if the API has one
+    unwrap: str | None = None  # read through a relationship set, sync the record under this navigation
     where: dict[str, Any] = Field(default_factory=dict)  # client-side equality filter
 
 
@@ -42,6 +43,8 @@ class TargetSpec(_Strict):
     entity_set: str
     link_entity: str
     relationship: RelationshipSpec | None = None
+    filters: dict[str, str] = Field(default_factory=dict)  # target field → the API's list filter for it
+    write_back: dict[str, str] = Field(default_factory=dict)  # after a create: target field → source field
 
 
 class DedupeKey(_Strict):
@@ -76,6 +79,7 @@ class FieldMap(_Strict):
     required: bool = False
     only_create: bool = False  # written on create, never on update, left out of the content hash
     check_only: bool = False  # validated (may quarantine), never written: e.g. "is this VAT code mapped?"
+    match_only: bool = False  # used by dedupe keys, never written (the other side's number leads)
 
     @model_validator(mode="after")
     def _has_input(self) -> FieldMap:
@@ -118,6 +122,9 @@ class StreamSpec(_Strict):
     lookups: dict[str, LookupSpec] = Field(default_factory=dict)
     fields: list[FieldMap]
     children: list[ChildSpec] = Field(default_factory=list)
+    # The stream of the opposite direction over the same link entity: after a write we hash the
+    # written record through *its* mapping, so the write is not echoed back (content hash per side).
+    counterpart: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> StreamSpec:

@@ -154,6 +154,47 @@ def address(value: Any, ctx: MapContext, record: dict[str, Any], *, countries: s
     return result if any(v for k, v in result.items() if k != "Country") else None
 
 
+def po_address(value: Any, ctx: MapContext, record: dict[str, Any]) -> dict[str, Any] | None:
+    """A Tribe ``Address`` → an accounting address block (street + number + suffix on line 1)."""
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise _bad(f"expected an address object, got {type(value).__name__}")
+    number = value.get("HouseNumber")
+    number_text = str(int(number)) if isinstance(number, float) and number.is_integer() else (
+        str(number) if number not in (None, "") else "")
+    line1 = " ".join(p for p in (value.get("Street") or "", number_text + (value.get("HouseNumberSuffix") or ""))
+                     if p).strip()
+    country = value.get("Country") if isinstance(value.get("Country"), dict) else {}
+    return {
+        "AddressLine1": text(line1, ctx, record, max_length=200),
+        "AddressLine2": text(value.get("Extra"), ctx, record, max_length=200),
+        "ZipCode": text(value.get("Postalcode"), ctx, record, max_length=50),
+        "City": text(value.get("City"), ctx, record, max_length=100),
+        "CountryCode": (country or {}).get("Code") or None,
+    }
+
+
+def org_number(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
+    """A VAT number → an organisation number: ``NO923609016MVA`` → ``923609016``."""
+    raw = text(value, ctx, record, max_length=40)
+    if raw is None:
+        return None
+    compact = raw.replace(" ", "").upper()
+    if compact.startswith("NO") and compact.endswith("MVA"):
+        compact = compact[2:-3]
+        if not orgnr.is_valid(compact):
+            raise _bad(f"{raw!r} does not hold a valid Norwegian organisation number")
+    return compact
+
+
+def whole_number(value: Any, ctx: MapContext, record: dict[str, Any]) -> int | None:
+    """Digits → an int (an account number); anything else (Tribe's own "T10046") → None."""
+    if value in (None, "") or not str(value).strip().isdigit():
+        return None
+    return int(str(value).strip())
+
+
 def lookup(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, what: str) -> dict[str, str] | None:
     """A code through a lookup table to a navigation reference ``{"ID": …}``."""
     if value in (None, ""):
@@ -286,7 +327,10 @@ TRANSFORMS: dict[str, Callable[..., Any]] = {
     "lookup": lookup,
     "number_text": number_text,
     "person_name": person_name,
+    "org_number": org_number,
     "phone": phone,
+    "po_address": po_address,
+    "whole_number": whole_number,
     "text": text,
     "url": url,
     "vat_number": vat_number,

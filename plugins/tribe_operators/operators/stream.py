@@ -60,10 +60,10 @@ class _StreamOperator(BaseOperator):
         self.scope = scope
         self.dry_run = dry_run
 
-    def adapter(self, system: str) -> Any:
+    def adapter(self, system: str, role: str) -> Any:
+        """The ``source`` or ``target`` adapter of a system, on a fresh hook."""
         conn_id = {**DEFAULT_CONNS, **(self.conn_ids or {})}[system]
-        hook = HOOKS[system](conn_id)
-        return (SOURCES.get(system) or TARGETS[system])(hook)
+        return (SOURCES if role == "source" else TARGETS)[system](HOOKS[system](conn_id))
 
     def build_context(self, context: Any) -> StepContext:
         engine = engine_for(self.db_conn_id)
@@ -115,7 +115,7 @@ class ExtractOperator(_StreamOperator):
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         self.log.info("window (since, until] = %s", ctx.window)
-        return steps.extract_step(ctx, self.adapter(ctx.spec.source.system))
+        return steps.extract_step(ctx, self.adapter(ctx.spec.source.system, "source"))
 
 
 class MapOperator(_StreamOperator):
@@ -125,7 +125,7 @@ class MapOperator(_StreamOperator):
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         systems = {lk.system for lk in ctx.spec.lookups.values()}
-        return steps.map_step(ctx, {s: self.adapter(s) for s in systems})
+        return steps.map_step(ctx, {s: self.adapter(s, "target") for s in systems})
 
 
 class DedupeOperator(_StreamOperator):
@@ -134,7 +134,7 @@ class DedupeOperator(_StreamOperator):
     step = "dedupe"
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
-        return steps.dedupe_step(ctx, self.adapter(ctx.spec.target.system))
+        return steps.dedupe_step(ctx, self.adapter(ctx.spec.target.system, "target"))
 
 
 class LoadOperator(_StreamOperator):
@@ -143,7 +143,8 @@ class LoadOperator(_StreamOperator):
     step = "load"
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
-        return steps.load_step(ctx, self.adapter(ctx.spec.target.system))
+        return steps.load_step(ctx, self.adapter(ctx.spec.target.system, "target"),
+                               self.adapter(ctx.spec.source.system, "source"))
 
 
 def _date(value: Any) -> datetime | None:

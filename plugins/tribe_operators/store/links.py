@@ -92,14 +92,21 @@ class LinkStore:
 
     def links_by_external(self, entity: str, external_ids: Iterable[str]) -> dict[str, Link]:
         """Full link rows keyed by external id (for hash and timestamp comparisons)."""
-        ids = [str(i) for i in external_ids]
+        return self._links_by(entity, "external_id", external_ids)
+
+    def links_by_tribe(self, entity: str, tribe_ids: Iterable[str]) -> dict[str, Link]:
+        """Full link rows keyed by Tribe id (the export direction's view)."""
+        return self._links_by(entity, "tribe_id", tribe_ids)
+
+    def _links_by(self, entity: str, key: str, values: Iterable[str]) -> dict[str, Link]:
+        ids = [str(i) for i in values]
         found: dict[str, Link] = {}
         cols = [id_link.c[name] for name in Link.__dataclass_fields__]
         with self.engine.connect() as conn:
             for start in range(0, len(ids), _CHUNK):
                 rows = conn.execute(sa.select(*cols).where(self._where(entity),
-                                                           id_link.c.external_id.in_(ids[start:start + _CHUNK])))
-                found.update({r.external_id: Link(**r._asdict()) for r in rows})
+                                                           id_link.c[key].in_(ids[start:start + _CHUNK])))
+                found.update({getattr(r, key): Link(**r._asdict()) for r in rows})
         return found
 
     def bulk_bind(self, links: Sequence[Link]) -> None:

@@ -106,7 +106,7 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
     return _finish(ctx, "dedupe", counts, started)
 
 
-def load_step(ctx: StepContext, target: Any) -> dict[str, int]:
+def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, int]:
     """Carry out the decisions; bind each link the moment its record exists remotely."""
     started = datetime.now(UTC)
     counts = {"created": 0, "updated": 0, "linked": 0, "skipped": 0, "matched": 0, "quarantined": 0}
@@ -124,7 +124,7 @@ def load_step(ctx: StepContext, target: Any) -> dict[str, int]:
         done, bad = [], []
         for row in chunk:
             try:
-                tribe_id = _apply(ctx, target, row, current)
+                target_id, outcome = _apply(ctx, target, row, current, source)
             except (RecordError, ApiClientError) as exc:
                 reason = exc.reason if isinstance(exc, RecordError) else exc.message
                 bad.append({"record_id": row["source_id"], "field": getattr(exc, "field", None),
@@ -132,15 +132,17 @@ def load_step(ctx: StepContext, target: Any) -> dict[str, int]:
                 done.append({"source_id": row["source_id"], "status": "quarantined", "error": reason})
                 counts["quarantined"] += 1
                 continue
-            counts[_PAST[row["decision"]]] += 1
+            counts[outcome] += 1
             counts["matched"] += str(row.get("match_keys") or "").startswith("match:")  # found, not created
             if row["decision"] != "skip":
-                links.bind(_link(ctx, row, tribe_id))
-            _ensure_relationship(ctx, target, row, tribe_id)
-            done.append({"source_id": row["source_id"], "status": "loaded", "target_id": tribe_id})
+                links.bind(_link(ctx, row, target_id))
+            _ensure_relationship(ctx, target, row, target_id)
+            done.append({"source_id": row["source_id"], "status": "loaded", "target_id": target_id})
             loaded.append(row["source_id"])
         ctx.staging.update_rows(done)
         ctx.quarantine.add(bad, system=spec.target.system, stream=spec.stream, run_id=ctx.run_id)
+        _counterpart_hashes(ctx, target, source, {d["source_id"]: d["target_id"] for d in done
+                                                  if d["status"] == "loaded"})
     if not ctx.dry_run:
         ctx.quarantine.resolve(spec.stream, loaded)
         if ctx.window[1] is not None:
@@ -152,23 +154,41 @@ def load_step(ctx: StepContext, target: Any) -> dict[str, int]:
 _PAST = {"create": "created", "update": "updated", "link": "linked", "skip": "skipped"}
 
 
-def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str, dict[str, Any]]) -> str:
+def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str, dict[str, Any]],
+           source: Any) -> tuple[str, str]:
+    """Carry out one decision; returns (target id, what happened)."""
     fields = row["mapped"]["fields"]
     decision = row["decision"]
+    mapper = Mapper(ctx.spec, MapContext())
     if decision == "create":
         try:
-            return target.create(ctx.spec, fields)
+            created = target.create(ctx.spec, mapper.creatable(fields))
         except AmbiguousWriteError:
             # The create may have landed: look for it by its import reference before retrying.
             found = _find_created(ctx, target, fields)
-            return found if found is not None else target.create(ctx.spec, fields)
+            if found is not None:
+                return found, "created"
+            created = target.create(ctx.spec, mapper.creatable(fields))
+        _write_back(ctx, source, row["source_id"], created)
+        return str(created[target.id_key]), "created"
     if decision == "update":
         if row["target_id"] not in current:
             raise RecordError(None, f"linked {ctx.spec.target.entity_set} {row['target_id']} no longer exists "
-                              "in Tribe (deleted there?); the link was kept for review")
-        target.update(ctx.spec, row["target_id"], Mapper(ctx.spec, MapContext()).updatable(fields),
-                      current[row["target_id"]])
-    return row["target_id"]
+                              f"in {ctx.spec.target.system} (deleted there?); the link was kept for review")
+        wanted = mapper.updatable(fields)
+        if not target.differs(current[row["target_id"]], wanted):
+            return row["target_id"], "skipped"  # already so (e.g. the echo of our own write)
+        target.update(ctx.spec, row["target_id"], wanted, current[row["target_id"]])
+        return row["target_id"], "updated"
+    return row["target_id"], _PAST[decision]
+
+
+def _write_back(ctx: StepContext, source: Any, source_id: str, created: dict[str, Any]) -> None:
+    """The target's own numbering leads: copy it back to the source (PowerOffice's customer
+    number becomes Tribe's debtor number)."""
+    changes = {src: str(created[tgt]) for tgt, src in ctx.spec.target.write_back.items() if created.get(tgt) is not None}
+    if changes and source is not None:
+        source.write_back(ctx.spec, source_id, changes)
 
 
 def _reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -183,7 +203,7 @@ def _reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]])
     if key and unbound:
         values = {sid: tuple(r["mapped"]["fields"].get(f) for f in key) for sid, r in unbound.items()}
         matches = target.find(ctx.spec, key, list(values.values()))
-        found = {sid: ms[0]["ID"] for sid, v in values.items() if len(ms := matches.get(v, [])) == 1}
+        found = {sid: str(ms[0][target.id_key]) for sid, v in values.items() if len(ms := matches.get(v, [])) == 1}
     out = []
     for row in chunk:
         sid = row["source_id"]
@@ -200,15 +220,59 @@ def _find_created(ctx: StepContext, target: Any, fields: dict[str, Any]) -> str 
             value = tuple(fields[f] for f in key.match)
             records = target.find(ctx.spec, key.match, [value]).get(value, [])
             if len(records) == 1:
-                return records[0]["ID"]
+                return str(records[0][target.id_key])
     return None
 
 
-def _link(ctx: StepContext, row: dict[str, Any], tribe_id: str) -> Link:
+def _link(ctx: StepContext, row: dict[str, Any], target_id: str) -> Link:
+    """The binding after a write; the hash is stored on the side that was written."""
     number_field = next((k.match[0] for k in ctx.spec.dedupe if k.match and k.match[0].endswith("Number")), None)
-    return Link(entity=ctx.spec.target.link_entity, tribe_id=tribe_id, external_id=row["source_id"],
-                external_number=row["mapped"]["fields"].get(number_field) if number_field else None,
-                tribe_hash=row["mapped"]["update_hash"], external_modified_at=row["source_modified_at"])
+    number = row["mapped"]["fields"].get(number_field) if number_field else None
+    entity, content = ctx.spec.target.link_entity, row["mapped"]["update_hash"]
+    if ctx.spec.direction == "export":
+        return Link(entity=entity, tribe_id=row["source_id"], external_id=target_id, external_hash=content,
+                    tribe_modified_at=row["source_modified_at"],
+                    **_kept(ctx, entity, row["source_id"], "tribe_hash", "external_number"))
+    return Link(entity=entity, tribe_id=target_id, external_id=row["source_id"], external_number=number,
+                tribe_hash=content, external_modified_at=row["source_modified_at"],
+                **_kept(ctx, entity, target_id, "external_hash"))
+
+
+def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dict[str, str]) -> None:
+    """Hash what we just wrote as the opposite stream will see it, and store that hash on the
+    opposite side of the link: when the opposite stream reads our own write back, its content
+    hash matches and nothing is echoed."""
+    name = ctx.spec.counterpart
+    if not name or not written:
+        return
+    from tribe_operators.mapping.spec import load_stream
+
+    other = load_stream(ctx.integration, name)
+    adapters = {target.system: target, getattr(source, "system", None): source}
+    lookups = {n: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value) for n, lk in other.lookups.items()}
+    mapper = Mapper(other, MapContext(lookups=lookups, settings=ctx.settings))
+    side = "external_hash" if ctx.spec.direction == "import" else "tribe_hash"
+    records = {rid: rec for rid, _, rec in target.as_source().fetch(other, list(written.values()))}
+    links = ctx.links.links_by_tribe(ctx.spec.target.link_entity, [
+        tid if ctx.spec.direction == "import" else sid for sid, tid in written.items()])
+    updated = []
+    for source_id, target_id in written.items():
+        tribe_id = target_id if ctx.spec.direction == "import" else source_id
+        link, record = links.get(str(tribe_id)), records.get(str(target_id))
+        if link is None or record is None:
+            continue
+        try:
+            setattr(link, side, mapper.map(record).update_hash)
+        except RecordError:
+            setattr(link, side, None)  # the opposite stream will look at it properly
+        updated.append(link)
+    ctx.links.bulk_bind(updated)
+
+
+def _kept(ctx: StepContext, entity: str, tribe_id: str, *names: str) -> dict[str, Any]:
+    """What the other direction stored on this link (a bind must not wipe it)."""
+    link = ctx.links.links_by_tribe(entity, [tribe_id]).get(str(tribe_id))
+    return {name: getattr(link, name) for name in names} if link else {}
 
 
 def _ensure_relationship(ctx: StepContext, target: Any, row: dict[str, Any], tribe_id: str) -> None:

@@ -63,3 +63,73 @@ class PowerOfficeSource:
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         return self.hook.codes(entity_set, key, value)
+
+
+class PowerOfficeTarget:
+    """PowerOffice Go as a *target* (Tribe → accounting): find, create, JSON-Patch update."""
+
+    system = "poweroffice"
+    id_key = "Id"
+
+    def __init__(self, hook: PowerOfficeHook) -> None:
+        self.hook = hook
+
+    def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
+        return self.hook.codes(entity_set, key, value)
+
+    def fetch(self, spec: StreamSpec, ids: Any) -> dict[str, dict[str, Any]]:
+        from tribe_operators.exceptions import NotFoundError
+
+        found = {}
+        for record_id in ids:
+            try:
+                found[str(record_id)] = self.hook.get(spec.target.entity_set, record_id)
+            except NotFoundError:
+                continue
+        return found
+
+    def find(self, spec: StreamSpec, fields: list[str], values: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+        """Match through the resource's list filter for that field (``Number`` → ``customerNos``)."""
+        if len(fields) != 1 or fields[0] not in spec.target.filters:
+            raise ValueError(f"{spec.stream}: no PowerOffice filter for dedupe key {fields}; add target.filters")
+        field, param = fields[0], spec.target.filters[fields[0]]
+        wanted = [v for v in dict.fromkeys(values) if v[0] not in (None, "")]
+        found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        numeric = param.endswith("Nos")  # number lists take commas (and ranges): one call per 100
+        batches = ([wanted[i:i + 100] for i in range(0, len(wanted), 100)] if numeric else [[v] for v in wanted])
+        for batch in batches:
+            for record in self.hook.iter_records(spec.target.entity_set, {param: ",".join(str(v[0]) for v in batch)}):
+                key = (str(record.get(field)) if numeric else record.get(field),)
+                found.setdefault(key, []).append(record)
+        return found
+
+    def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:
+        from tribe_operators.systems.tribe import _same
+
+        return not all(_same(current.get(k), v) for k, v in fields.items())
+
+    def create(self, spec: StreamSpec, fields: dict[str, Any]) -> dict[str, Any]:
+        return self.hook.create(spec.target.entity_set, {k: v for k, v in fields.items() if v is not None})
+
+    def update(self, spec: StreamSpec, target_id: str, fields: dict[str, Any], current: dict[str, Any] | None) -> None:
+        """PATCH only what changed; nested objects leaf by leaf (``/MailAddress/City``)."""
+        from tribe_operators.systems.tribe import _same
+
+        current = current or {}
+        changes: dict[str, Any] = {}
+        for key, value in fields.items():
+            if isinstance(value, dict) and isinstance(current.get(key), dict):
+                changes.update({f"{key}/{k}": v for k, v in value.items() if not _same(current[key].get(k), v)})
+            elif not _same(current.get(key), value):
+                changes[key] = value
+        if changes:
+            self.hook.patch(spec.target.entity_set, target_id, changes)
+
+    def as_source(self) -> PowerOfficeSource:
+        return PowerOfficeSource(self.hook)
+
+    def find_relationship(self, spec: StreamSpec, target_id: str) -> None:
+        return None
+
+    def create_relationship(self, spec: StreamSpec, target_id: str) -> None:
+        return None

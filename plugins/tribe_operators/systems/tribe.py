@@ -35,6 +35,7 @@ def _same(current: Any, wanted: Any) -> bool:
 
 class TribeTarget:
     system = "tribe"
+    id_key = "ID"
 
     def __init__(self, hook: TribeCrmHook) -> None:
         self.hook = hook
@@ -72,9 +73,9 @@ class TribeTarget:
         return not all(_same(current.get(k), v) for k, v in fields.items())
 
     # -- writing ---------------------------------------------------------------------------
-    def create(self, spec: StreamSpec, fields: dict[str, Any]) -> str:
-        """POST the record, nested records included (deep insert); returns the new id."""
-        return self.hook.create(spec.target.entity_set, fields)["ID"]
+    def create(self, spec: StreamSpec, fields: dict[str, Any]) -> dict[str, Any]:
+        """POST the record, nested records included (deep insert); returns it (with ``ID``)."""
+        return self.hook.create(spec.target.entity_set, fields)
 
     def update(self, spec: StreamSpec, tribe_id: str, fields: dict[str, Any], current: dict[str, Any] | None) -> None:
         """Write only what changed; nested records are updated in place or created once."""
@@ -97,6 +98,12 @@ class TribeTarget:
         if nav.endswith("Address"):
             return "Address"
         raise ValueError(f"no entity set known for nested navigation {nav!r}")
+
+    def as_source(self) -> Any:
+        """The same system seen as a source (to read written records in the other stream's shape)."""
+        from tribe_operators.systems.tribe_source import TribeSource
+
+        return TribeSource(self.hook)
 
     def find_relationship(self, spec: StreamSpec, tribe_id: str) -> str | None:
         rel = spec.target.relationship

@@ -1,0 +1,76 @@
+"""Tribe CRM as a *source* (Tribe → accounting): records changed since the watermark.
+
+Organisations are selected through their role: the stream reads a relationship set
+(customers, suppliers) filtered on either the relationship's or the organisation's
+``LastMutationDate``, and syncs the organisation under it (``source.unwrap``).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from tribe_operators.timeutil import odata_timestamp, parse_timestamp
+
+if TYPE_CHECKING:
+    from tribe_operators.hooks.tribe import TribeCrmHook
+    from tribe_operators.mapping.spec import StreamSpec
+
+__all__ = ["TribeSource"]
+
+Row = tuple[str, datetime | None, dict[str, Any]]
+ADDRESS = "($expand=Country($select=ID,Code))"
+
+
+class TribeSource:
+    system = "tribe"
+
+    def __init__(self, hook: TribeCrmHook) -> None:
+        self.hook = hook
+
+    def _expand(self, spec: StreamSpec) -> str | None:
+        navs = sorted({f.source.split(".")[0] for f in spec.fields
+                       if f.source and any(s.transform == "po_address" for s in f.steps())})
+        inner = ",".join(f"{nav}{ADDRESS}" for nav in navs)
+        if spec.source.unwrap:
+            return f"{spec.source.unwrap}($expand={inner})" if inner else spec.source.unwrap
+        return inner or None
+
+    def _rows(self, spec: StreamSpec, records: list[dict[str, Any]],
+              until: datetime | None) -> list[Row]:
+        rows: list[Row] = []
+        for record in records:
+            inner = record.get(spec.source.unwrap) if spec.source.unwrap else record
+            if not inner:
+                continue  # a relationship whose organisation was deleted
+            stamps = [parse_timestamp(r.get(spec.source.modified_field)) for r in (record, inner)]
+            modified = max((s for s in stamps if s is not None), default=None)
+            if until is not None and modified is not None and modified > until:
+                continue
+            rows.append((str(inner[spec.source.id_field]), modified, inner))
+        return rows
+
+    def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None) -> Iterator[list[Row]]:
+        field = spec.source.modified_field
+        expr = None
+        if since is not None:
+            stamp = odata_timestamp(since)
+            expr = f"{field} gt {stamp}"
+            if spec.source.unwrap:
+                expr = f"({expr} or {spec.source.unwrap}/{field} gt {stamp})"
+        for page in self.hook.iter_pages(spec.source.resource, filter=expr, expand=self._expand(spec)):
+            rows = self._rows(spec, page, until)
+            if rows:
+                yield rows
+
+    def fetch(self, spec: StreamSpec, ids: list[str]) -> list[Row]:
+        key = f"{spec.source.unwrap}/ID" if spec.source.unwrap else "ID"
+        return self._rows(spec, self.hook.find_by(spec.source.resource, key, ids, expand=self._expand(spec)), None)
+
+    def write_back(self, spec: StreamSpec, source_id: str, changes: dict[str, Any]) -> None:
+        """The accounting system's number replaces Tribe's (seed)."""
+        entity_set = "Relation_Organization" if spec.source.unwrap == "Organization" else spec.source.resource
+        self.hook.update(entity_set, source_id, changes)
+
+    def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
+        return self.hook.codes(entity_set, key, value)
