@@ -48,10 +48,9 @@ def start_simulators() -> bool:
     if _running():
         return False
     for port in (TRIBE_PORT, PO_PORT):
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                raise SystemExit(f"port {port} is already in use by another program (simulators of another "
-                                 "checkout? stop them with its scripts/demo.sh --stop)")
+        if _port_taken(port):
+            raise SystemExit(f"port {port} is already in use by another program (simulators of another "
+                             "checkout? stop them with its scripts/demo.sh --stop)")
     log = open(DEMO / "sandbox.log", "w")  # noqa: SIM115 - lives as long as the child
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--tribe-port", str(TRIBE_PORT),
                              "--poweroffice-port", str(PO_PORT)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -71,6 +70,14 @@ def stop_simulators() -> None:
     except (OSError, ValueError):
         pass
     PIDFILE.unlink(missing_ok=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_port_taken(p) for p in (TRIBE_PORT, PO_PORT)):
+        time.sleep(0.2)
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def link_database_url() -> str:
@@ -165,6 +172,10 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
     print(f"\nlinks: {links.count('customer')} customers, {links.count('supplier')} suppliers, "
           f"{links.count('person')} persons, {links.count('product')} products")
     runs = [run]
+    export = bag.dags["tribe_to_poweroffice"].test(logical_date=datetime.now(UTC))
+    print(f"\nDAG tribe_to_poweroffice: {export.state}")
+    print(render(summarise(run_counts(engine, export.run_id))))
+    runs.append(export)
     for label, dagrun in invoice_story(bag, engine, f"http://127.0.0.1:{PO_PORT}"):
         counts = [r["counts"] for r in run_counts(engine, dagrun.run_id)]
         print(f"DAG {dagrun.dag_id} ({label}): {dagrun.state} {counts if counts else ''}")

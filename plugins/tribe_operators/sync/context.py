@@ -59,7 +59,11 @@ def resolve_window(watermark: datetime | None, interval: tuple[datetime | None, 
     * otherwise from the earlier of watermark and interval start, minus an overlap (remote
       timestamps are set at transaction start, so a late commit can carry an older stamp).
     """
-    start, end = interval
+    from tribe_operators.timeutil import parse_timestamp
+
+    # Every bound as an aware UTC datetime, whatever produced it (pendulum, DB, Params).
+    watermark, from_date, to_date = (parse_timestamp(v) for v in (watermark, from_date, to_date))
+    start, end = (parse_timestamp(v) for v in interval)
     if from_date is not None or to_date is not None:
         return from_date, to_date or end
     if watermark is None:
