@@ -2,7 +2,7 @@
 
 Airflow reads its configuration at import, so the environment is set before anything
 imports it. The link database is real PostgreSQL (127.0.0.1:5432, database
-``tribe_sync_test``); when it is unreachable the Postgres tests skip locally and **fail**
+``tribe_sync_test_<pid>``, one per session, dropped at the end); when it is unreachable the Postgres tests skip locally and **fail**
 in CI (``CI=true``).
 """
 from __future__ import annotations

@@ -22,7 +22,7 @@ def test_migrations_match_the_tables_and_upgrade_twice_is_a_no_op(link_db):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
     assert diff == []
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_bind_and_look_up_both_ways(link_db):

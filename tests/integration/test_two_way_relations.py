@@ -103,13 +103,57 @@ def test_full_two_way_sync_then_nothing_then_one_change_each_way(dags, sims, lin
 
 
 def _rename_in_poweroffice(sims, customer_id, name):
+    _patch_poweroffice(sims, customer_id, [{"op": "replace", "path": "/Name", "value": name}])
+
+
+def _patch_poweroffice(sims, customer_id, patch):
     import requests
 
     token = requests.post(f"{sims.po_url}/OAuth/Token", data={"grant_type": "client_credentials"},
                           auth=("po-app-key", "po-client-key"),
                           headers={"Ocp-Apim-Subscription-Key": "po-subscription-key"}).json()["access_token"]
-    r = requests.patch(f"{sims.po_url}/v2/Customers/{customer_id}",
-                       json=[{"op": "replace", "path": "/Name", "value": name}],
+    r = requests.patch(f"{sims.po_url}/v2/Customers/{customer_id}", json=patch,
                        headers={"Authorization": f"Bearer {token}", "Ocp-Apim-Subscription-Key": "po-subscription-key",
                                 "Content-Type": "application/json-patch+json"})
     assert r.status_code == 200, r.text
+
+
+def test_changes_on_both_sides_are_a_conflict_resolved_by_rule_and_audited(dags, sims, link_db, monkeypatch):
+    import json
+
+    import sqlalchemy as sa
+
+    from tribe_operators.store.schema import conflict_audit
+
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS",
+                       json.dumps({"conflicts": {"default": "poweroffice", "fields": {"EmailAddress": "tribe"}}}))
+    seed_demo(sims.tribe, sims.po, customers=12, suppliers=2, matched=2)
+    po_import, tribe_export = dags
+    clock = Clock(sims)
+    clock.run(po_import)
+    clock.run(tribe_export)  # links now carry both sides' hashes
+    linked = LinkStore(link_db, "poweroffice").bulk_to_external(
+        "customer", [o["ID"] for o in sims.tribe.all("Relation_Organization")])
+    tribe_id, po_id = next(iter(linked.items()))
+
+    # Both sides change the name and the e-mail address before the next sync.
+    sims.tribe.update("Relation_Organization", tribe_id, {"Name": "Tribe-navn AS", "EmailAddress": "tribe@x.no"})
+    patch = [{"op": "replace", "path": "/Name", "value": "PO-navn AS"},
+             {"op": "replace", "path": "/EmailAddress", "value": "po@x.no"}]
+    _patch_poweroffice(sims, po_id, patch)
+    came_in = clock.run(po_import)
+    assert load_counts(link_db, came_in, "customers")["conflicts"] == 1
+    org = sims.tribe.get("Relation_Organization", tribe_id)
+    assert org["Name"] == "PO-navn AS"  # the default: PowerOffice wins
+    assert org["EmailAddress"] == "tribe@x.no"  # the rule for this field: Tribe wins
+    with link_db.connect() as conn:
+        (audit,) = conn.execute(sa.select(conflict_audit)).all()
+    assert audit.tribe_id == tribe_id and audit.external_id == po_id
+    assert audit.fields["Name"]["winner"] == "poweroffice" and audit.fields["EmailAddress"]["winner"] == "tribe"
+
+    clock.run(tribe_export)  # Tribe's winning e-mail address travels to PowerOffice…
+    customer = next(c for c in sims.po.all("customers") if str(c["Id"]) == po_id)
+    assert (customer["Name"], customer["EmailAddress"]) == ("PO-navn AS", "tribe@x.no")
+    settle_in, settle_out = clock.run(po_import), clock.run(tribe_export)  # …and then all is quiet
+    assert writes(load_counts(link_db, settle_in, "customers")) == 0
+    assert writes(load_counts(link_db, settle_out, "tribe_customers")) == 0

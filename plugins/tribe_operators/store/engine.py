@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-__all__ = ["DEFAULT_CONN_ID", "engine_for", "migrate", "url_for_connection"]
+__all__ = ["DEFAULT_CONN_ID", "dispose_all", "engine_for", "migrate", "url_for_connection"]
 
 DEFAULT_CONN_ID = "tribe_sync_db"
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -45,6 +45,14 @@ def engine_for(conn_id: str = DEFAULT_CONN_ID, *, url: str | sa.URL | None = Non
                 engine = sa.create_engine(target, pool_pre_ping=True, pool_size=5, max_overflow=5)
             _engines[key] = engine
         return engine
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests drop their database afterwards)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["export_ledger", "id_link", "metadata", "quarantine", "staging", "sync_run", "watermark"]
+__all__ = ["conflict_audit", "export_ledger", "id_link", "metadata", "quarantine", "staging", "sync_run", "watermark"]
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -114,6 +114,21 @@ sync_run = sa.Table(
     sa.UniqueConstraint("run_id", "integration", "stream", "step", name="uq_sync_run_step"),
 )
 
+# One row per conflict: which fields differed on both sides, which side won each, and why.
+conflict_audit = sa.Table(
+    "conflict_audit", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("integration", sa.String(40), nullable=False),
+    sa.Column("scope", sa.String(80), nullable=False),
+    sa.Column("stream", sa.String(60), nullable=False),
+    sa.Column("tribe_id", sa.String(64), nullable=False),
+    sa.Column("external_id", sa.String(120), nullable=False),
+    sa.Column("fields", sa.JSON, nullable=False),  # {field: {"tribe": …, "external": …, "winner": …}}
+    sa.Column("run_id", sa.String(250)),
+    sa.Column("detected_at", TS, nullable=False),
+)
+
+sa.Index("ix_conflict_audit_record", conflict_audit.c.integration, conflict_audit.c.tribe_id)
 sa.Index("ix_staging_status", staging.c.run_id, staging.c.integration, staging.c.stream, staging.c.status)
 sa.Index("ix_export_ledger_external", export_ledger.c.integration, export_ledger.c.scope, export_ledger.c.external_id)
 sa.Index("ix_quarantine_open", quarantine.c.integration, quarantine.c.resolved_at)

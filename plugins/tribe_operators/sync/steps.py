@@ -16,6 +16,7 @@ from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import Link
 from tribe_operators.store.runs import record_step
+from tribe_operators.sync.conflicts import resolve_conflicts
 from tribe_operators.sync.context import StepContext
 
 __all__ = ["dedupe_step", "extract_step", "load_step", "map_step"]
@@ -121,10 +122,15 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
             chunk = _reconcile_retry(ctx, target, chunk)
         updating = [r["target_id"] for r in chunk if r["decision"] == "update"]
         current = target.fetch(spec, updating) if updating else {}
+        mapper = Mapper(spec, MapContext())
+        wanted = {r["source_id"]: mapper.updatable(r["mapped"]["fields"]) for r in chunk if r["decision"] == "update"}
+        kept = resolve_conflicts(ctx, target, source, [r for r in chunk if r["decision"] == "update"],
+                                 current, wanted) if source is not None else {}
+        counts["conflicts"] = counts.get("conflicts", 0) + len(kept)
         done, bad = [], []
         for row in chunk:
             try:
-                target_id, outcome = _apply(ctx, target, row, current, source)
+                target_id, outcome = _apply(ctx, target, row, current, source, wanted.get(row["source_id"]))
             except (RecordError, ApiClientError) as exc:
                 reason = exc.reason if isinstance(exc, RecordError) else exc.message
                 bad.append({"record_id": row["source_id"], "field": getattr(exc, "field", None),
@@ -141,8 +147,9 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
             loaded.append(row["source_id"])
         ctx.staging.update_rows(done)
         ctx.quarantine.add(bad, system=spec.target.system, stream=spec.stream, run_id=ctx.run_id)
+        # A field the target side won must still travel the other way: leave its hash stale.
         _counterpart_hashes(ctx, target, source, {d["source_id"]: d["target_id"] for d in done
-                                                  if d["status"] == "loaded"})
+                                                  if d["status"] == "loaded" and d["source_id"] not in kept})
     if not ctx.dry_run:
         ctx.quarantine.resolve(spec.stream, loaded)
         if ctx.window[1] is not None:
@@ -155,7 +162,7 @@ _PAST = {"create": "created", "update": "updated", "link": "linked", "skip": "sk
 
 
 def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str, dict[str, Any]],
-           source: Any) -> tuple[str, str]:
+           source: Any, wanted: dict[str, Any] | None = None) -> tuple[str, str]:
     """Carry out one decision; returns (target id, what happened)."""
     fields = row["mapped"]["fields"]
     decision = row["decision"]
@@ -175,7 +182,7 @@ def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
         if row["target_id"] not in current:
             raise RecordError(None, f"linked {ctx.spec.target.entity_set} {row['target_id']} no longer exists "
                               f"in {ctx.spec.target.system} (deleted there?); the link was kept for review")
-        wanted = mapper.updatable(fields)
+        wanted = mapper.updatable(fields) if wanted is None else wanted
         if not target.differs(current[row["target_id"]], wanted):
             return row["target_id"], "skipped"  # already so (e.g. the echo of our own write)
         target.update(ctx.spec, row["target_id"], wanted, current[row["target_id"]])

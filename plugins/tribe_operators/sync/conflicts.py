@@ -1,0 +1,89 @@
+"""Conflicts: a record changed on *both* sides since the last sync.
+
+Detected on update: the target's current content, hashed through the opposite stream's
+mapping, no longer matches the hash stored on the link at the last sync — so the target
+changed too. Each field that differs is resolved by a documented rule:
+
+* numbers and IDs — PowerOffice leads (seed: "The PowerOffice ID remains the leading
+  identifier… this number replaces the number in Tribe");
+* any other field — ``conflicts.default`` in the settings (``poweroffice`` unless set), with
+  per-field exceptions in ``conflicts.fields`` (``{EmailAddress: tribe}``).
+
+The winner's value is kept; every conflict is recorded in ``conflict_audit``. When the
+target side wins a field, the link's hash is left stale so the opposite stream carries the
+winning value across on its next run.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tribe_operators.mapping.engine import Mapper
+from tribe_operators.mapping.spec import load_stream
+from tribe_operators.mapping.transforms import MapContext
+from tribe_operators.store.schema import conflict_audit
+from tribe_operators.sync.context import StepContext
+
+__all__ = ["ALWAYS_ACCOUNTING", "resolve_conflicts"]
+
+ALWAYS_ACCOUNTING = frozenset({"Number", "DebtorNumber", "CreditorNumber", "ExternalImportReference", "ImportId"})
+
+
+def _winner(ctx: StepContext, field: str) -> str:
+    if field in ALWAYS_ACCOUNTING:
+        return ctx.integration
+    rules = ctx.settings.get("conflicts") or {}
+    return str((rules.get("fields") or {}).get(field) or rules.get("default") or ctx.integration)
+
+
+def resolve_conflicts(ctx: StepContext, target: Any, source: Any, rows: list[dict[str, Any]],
+                      current: dict[str, dict[str, Any]], wanted: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """Find conflicts among update ``rows``; drop the fields the target side wins from
+    ``wanted`` (in place) and return ``{source_id: fields the target kept}``."""
+    if not ctx.spec.counterpart or not rows:
+        return {}
+    other = load_stream(ctx.integration, ctx.spec.counterpart)
+    importing = ctx.spec.direction == "import"
+    tribe_ids = [r["target_id"] if importing else r["source_id"] for r in rows]
+    links = ctx.links.links_by_tribe(ctx.spec.target.link_entity, tribe_ids)
+    adapters = {target.system: target, source.system: source}
+    lookups = {n: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value) for n, lk in other.lookups.items()}
+    mapper = Mapper(other, MapContext(lookups=lookups, settings=ctx.settings))
+    seen_now = {rid: rec for rid, _, rec in target.as_source().fetch(other, [r["target_id"] for r in rows])}
+    kept: dict[str, set[str]] = {}
+    audit = []
+    for row, tribe_id in zip(rows, tribe_ids, strict=True):
+        link, record = links.get(str(tribe_id)), seen_now.get(str(row["target_id"]))
+        stored = (link.external_hash if importing else link.tribe_hash) if link else None
+        if stored is None or record is None or row["target_id"] not in current:
+            continue
+        try:
+            now = mapper.map(record).update_hash
+        except Exception:  # noqa: BLE001 - unmappable on the other side: no verdict, no conflict
+            continue
+        if now == stored:
+            continue  # the target did not change since the last sync: no conflict
+        fields = {k: v for k, v in wanted[row["source_id"]].items() if not target.differs(current[row["target_id"]], {k: v})}
+        differing = [k for k in wanted[row["source_id"]] if k not in fields]
+        if not differing:
+            continue
+        target_side = "tribe" if importing else ctx.integration
+        verdict = {}
+        for field in differing:
+            winner = _winner(ctx, field)
+            verdict[field] = {"ours": _plain(wanted[row["source_id"]][field]),
+                              "theirs": _plain(current[row["target_id"]].get(field)), "winner": winner}
+            if winner == target_side:
+                wanted[row["source_id"]].pop(field)
+                kept.setdefault(row["source_id"], set()).add(field)
+        audit.append({"integration": ctx.integration, "scope": ctx.scope, "stream": ctx.spec.stream,
+                      "tribe_id": str(tribe_id), "external_id": str(link.external_id), "fields": verdict,
+                      "run_id": ctx.run_id, "detected_at": datetime.now(UTC)})
+    if audit:
+        with ctx.engine.begin() as conn:
+            conn.execute(conflict_audit.insert(), audit)
+    return kept
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | type(None) | dict | list) else str(value)
