@@ -9,24 +9,25 @@ recorded in the export ledger (total, open balance, when it changed) and is not 
 Only invoices this integration exported are touched (found through the export ledger).
 Backfill a range with `airflow backfill create --dag-id poweroffice_payments_to_tribe …`.
 """
+
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
+from tribe_operators.dag_factory import dag_settings
 from tribe_operators.operators.payments import SyncPaymentsOperator
 
 with DAG(
     dag_id="poweroffice_payments_to_tribe",
     description="PowerOffice invoice balances → Tribe invoices Paid, every 4 hours",
     schedule=CronDataIntervalTimetable("0 */4 * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "tribe-sync", "retries": 2, "retry_delay": timedelta(minutes=2)},
-    tags=["tribe-sync", "poweroffice", "import", "payments"],
-    doc_md=__doc__,
+    **dag_settings(
+        tags=["poweroffice", "import", "payments"],
+        doc_md=__doc__,
+        retry_delay=timedelta(minutes=2),
+    ),
     params={"dry_run": Param(False, type="boolean", description="Report; change nothing.")},
 ) as dag:
     SyncPaymentsOperator(task_id="sync_payments", dry_run="{{ params.dry_run }}")

@@ -21,31 +21,35 @@ import); `dry_run` reports what would happen without writing. Backfill a range w
 
 Connections: `poweroffice_default`, `tribe_default`, `tribe_sync_db`.
 """
-from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from __future__ import annotations
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
-from tribe_operators.dag_factory import stream_group
+from tribe_operators.dag_factory import dag_settings, stream_group
 from tribe_operators.operators import SummaryOperator
 
 with DAG(
     dag_id="poweroffice_to_tribe",
     description="PowerOffice relations and products → Tribe, every 15 minutes",
     schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "tribe-sync", "retries": 2, "retry_delay": timedelta(minutes=1),
-                  "retry_exponential_backoff": True},
-    tags=["tribe-sync", "poweroffice", "import"],
-    doc_md=__doc__,
+    **dag_settings(
+        tags=["poweroffice", "import"],
+        doc_md=__doc__,
+    ),
     params={
-        "from_date": Param(None, type=["null", "string"], format="date-time",
-                           description="Import changes from this moment (initial import); empty = incremental."),
-        "to_date": Param(None, type=["null", "string"], format="date-time",
-                         description="…up to this moment; empty = the run's data interval end."),
+        "from_date": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="Import changes from this moment (initial import); empty = incremental.",
+        ),
+        "to_date": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="…up to this moment; empty = the run's data interval end.",
+        ),
         "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
     },
 ) as dag:

@@ -17,12 +17,14 @@ Runs every 5 minutes as a safety poll; Tribe's webhook starts runs at once (conf
 `{"invoice_ids": [...]}`). A bad invoice (unlinked customer, unmapped unit or VAT group,
 negative quantity…) is quarantined and fails its own task without retries.
 """
+
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
+from tribe_operators.dag_factory import dag_settings
 from tribe_operators.operators import SummaryOperator
 from tribe_operators.operators.invoices import ExportInvoiceOperator, FindSentInvoicesOperator
 
@@ -30,23 +32,25 @@ with DAG(
     dag_id="tribe_invoices_to_poweroffice",
     description="Tribe invoices marked Sent → PowerOffice sales orders (draft or booked), exactly once",
     schedule=CronTriggerTimetable("*/5 * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "tribe-sync", "retries": 3, "retry_delay": timedelta(seconds=30),
-                  "retry_exponential_backoff": True},
-    tags=["tribe-sync", "poweroffice", "export", "invoices"],
-    doc_md=__doc__,
+    **dag_settings(
+        tags=["poweroffice", "export", "invoices"],
+        doc_md=__doc__,
+        retries=3,
+        retry_delay=timedelta(seconds=30),
+    ),
     params={
         "invoice_ids": Param([], type="array", description="Only these Tribe invoice ids (empty = all pending)."),
         "dry_run": Param(False, type="boolean", description="Map and report; create nothing."),
     },
     render_template_as_native_obj=True,
 ) as dag:
-    find = FindSentInvoicesOperator(task_id="find_sent_invoices", invoice_ids="{{ params.invoice_ids }}",
-                                    dry_run="{{ params.dry_run }}")
+    find = FindSentInvoicesOperator(
+        task_id="find_sent_invoices", invoice_ids="{{ params.invoice_ids }}", dry_run="{{ params.dry_run }}"
+    )
     export = ExportInvoiceOperator.partial(
-        task_id="export_invoice", map_index_template="invoice {{ invoice_number }}", dry_run="{{ params.dry_run }}",
+        task_id="export_invoice",
+        map_index_template="invoice {{ invoice_number }}",
+        dry_run="{{ params.dry_run }}",
         max_active_tis_per_dag=4,
     ).expand(invoice=find.output)
     summary = SummaryOperator(task_id="summary", trigger_rule="all_done")

@@ -13,28 +13,32 @@ No echo: an organisation that PowerOffice's own changes just updated in Tribe is
 is written to PowerOffice only when its content differs from the last sync (content hash per
 side) and from what PowerOffice holds. Deleting in one system never deletes in the other.
 """
+
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
-from tribe_operators.dag_factory import stream_group
+from tribe_operators.dag_factory import dag_settings, stream_group
 from tribe_operators.operators import SummaryOperator
 
 with DAG(
     dag_id="tribe_to_poweroffice",
     description="Tribe relations → PowerOffice, on webhook and every 5 minutes",
     schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "tribe-sync", "retries": 2, "retry_delay": timedelta(seconds=30)},
-    tags=["tribe-sync", "poweroffice", "export"],
-    doc_md=__doc__,
+    **dag_settings(
+        tags=["poweroffice", "export"],
+        doc_md=__doc__,
+        retry_delay=timedelta(seconds=30),
+    ),
     params={
-        "from_date": Param(None, type=["null", "string"], format="date-time",
-                           description="Export Tribe changes from this moment; empty = incremental."),
+        "from_date": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            description="Export Tribe changes from this moment; empty = incremental.",
+        ),
         "to_date": Param(None, type=["null", "string"], format="date-time"),
         "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
     },

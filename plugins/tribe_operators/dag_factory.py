@@ -1,13 +1,32 @@
 """Wiring shared by the DAG files: one task group (extract → map → dedupe → load) per stream."""
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import TaskGroup
 
 from tribe_operators.operators import DedupeOperator, ExtractOperator, LoadOperator, MapOperator
 
-__all__ = ["stream_group"]
+__all__ = ["dag_settings", "stream_group"]
+
+
+def dag_settings(*, tags: list[str], doc_md: str | None, retries: int = 2,
+                 retry_delay: timedelta = timedelta(minutes=1), **extra: Any) -> dict[str, Any]:
+    """What every sync DAG shares: one run at a time, no catch-up, an owner, retries, docs.
+
+    The schedule stays explicit in each DAG file, where a reader looks for it.
+    """
+    return {
+        "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": {"owner": "tribe-sync", "retries": retries, "retry_delay": retry_delay,
+                         "retry_exponential_backoff": True},
+        "tags": ["tribe-sync", *tags],
+        "doc_md": doc_md,
+        **extra,
+    }
 
 
 
