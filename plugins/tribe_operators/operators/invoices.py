@@ -10,10 +10,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from tribe_operators.exceptions import RecordError
 from tribe_operators.hooks.poweroffice import PowerOfficeHook
 from tribe_operators.hooks.tribe import TribeCrmHook
-from tribe_operators.mapping.settings import load_settings
-from tribe_operators.mapping.spec import load_stream
-from tribe_operators.operators.stream import _truthy
-from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
+from tribe_operators.operators.stream import step_context
+from tribe_operators.store.engine import DEFAULT_CONN_ID
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.invoices import export_invoice, select_sent_invoices
@@ -35,11 +33,8 @@ class _InvoiceBase(BaseOperator):
         self.dry_run = dry_run
 
     def step_context(self, context: Any) -> StepContext:
-        ti = context["ti"]
-        return StepContext(engine=engine_for(self.db_conn_id), run_id=context["run_id"],
-                           spec=load_stream("poweroffice", "invoices"), scope=self.scope, dag_id=ti.dag_id,
-                           dry_run=_truthy(self.dry_run), attempt=int(getattr(ti, "try_number", 1) or 1),
-                           settings=load_settings("poweroffice"))
+        return step_context(context, integration="poweroffice", stream="invoices", db_conn_id=self.db_conn_id,
+                            scope=self.scope, dry_run=self.dry_run)
 
 
 class FindSentInvoicesOperator(_InvoiceBase):

@@ -22,7 +22,7 @@ from tribe_operators.sync.context import StepContext, resolve_window
 from tribe_operators.systems import SOURCES, TARGETS
 from tribe_operators.timeutil import parse_timestamp
 
-__all__ = ["DedupeOperator", "ExtractOperator", "LoadOperator", "MapOperator"]
+__all__ = ["DedupeOperator", "ExtractOperator", "LoadOperator", "MapOperator", "step_context"]
 
 HOOKS = {"poweroffice": PowerOfficeHook, "tribe": TribeCrmHook}
 DEFAULT_CONNS = {"poweroffice": "poweroffice_default", "tribe": "tribe_default"}
@@ -30,6 +30,16 @@ DEFAULT_CONNS = {"poweroffice": "poweroffice_default", "tribe": "tribe_default"}
 
 def _truthy(value: Any) -> bool:
     return value is True or str(value).strip().lower() in {"true", "1", "yes"}
+
+
+def step_context(context: Any, *, integration: str, stream: str, db_conn_id: str, scope: str,
+                 dry_run: Any) -> StepContext:
+    """A ``StepContext`` from an Airflow task context (every sync operator builds one)."""
+    ti = context["ti"]
+    return StepContext(engine=engine_for(db_conn_id), run_id=context["run_id"],
+                       spec=load_stream(integration, stream), scope=scope, dag_id=ti.dag_id,
+                       dry_run=_truthy(dry_run), attempt=int(getattr(ti, "try_number", 1) or 1),
+                       settings=load_settings(integration))
 
 
 class _StreamOperator(BaseOperator):
@@ -66,13 +76,8 @@ class _StreamOperator(BaseOperator):
         return (SOURCES if role == "source" else TARGETS)[system](HOOKS[system](conn_id))
 
     def build_context(self, context: Any) -> StepContext:
-        engine = engine_for(self.db_conn_id)
-        spec = load_stream(self.integration, self.stream)
-        ti = context["ti"]
-        ctx = StepContext(engine=engine, run_id=context["run_id"], spec=spec, scope=self.scope,
-                          dag_id=ti.dag_id, dry_run=_truthy(self.dry_run),
-                          attempt=int(getattr(ti, "try_number", 1) or 1),
-                          settings=load_settings(self.integration))
+        ctx = step_context(context, integration=self.integration, stream=self.stream, db_conn_id=self.db_conn_id,
+                           scope=self.scope, dry_run=self.dry_run)
         ctx.window = self.window(ctx, context)
         return ctx
 
