@@ -5,6 +5,8 @@ Every 15 minutes (seed: "Updates from PowerOffice to Tribe run every 15 minutes"
 reads what changed in its data interval and brings it into Tribe:
 
 * **customers** and **suppliers** → organisations with a Customer / Supplier relationship;
+* **contacts** (contact persons of a customer or supplier) → persons with a Contact
+  relationship to their organisation;
 * **persons** (individual customers) → persons with a Customer relationship, the name split
   into first, middle (tussenvoegsel) and last name;
 * **product groups** and **products** (deduplicated on the PowerOffice product ID; a product
@@ -16,8 +18,12 @@ Records that cannot be synced are quarantined with the field and the reason; the
 PowerOffice's customer/supplier number overwrites Tribe's debtor/creditor number.
 
 **Params** (manual runs): `from_date` / `to_date` import what changed in that range (initial
-import); `dry_run` reports what would happen without writing. Backfill a range with
-`airflow backfill create --dag-id poweroffice_to_tribe --from-date … --to-date …`.
+import); `dry_run` reports what would happen without writing.
+
+**Initial import / backfill**: `poweroffice_initial_import` is the same pipeline with *daily*
+data intervals (paused until you use it), so a backfill over months is a few dozen runs rather
+than thousands of 15-minute ones:
+`airflow backfill create --dag-id poweroffice_initial_import --from-date … --to-date …`.
 
 Connections: `poweroffice_default`, `tribe_default`, `tribe_sync_db`.
 """
@@ -29,38 +35,50 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from tribe_operators.dag_factory import dag_settings, stream_group
 from tribe_operators.operators import SummaryOperator
 
-with DAG(
-    dag_id="poweroffice_to_tribe",
-    description="PowerOffice relations and products → Tribe, every 15 minutes",
-    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
-    **dag_settings(
-        tags=["poweroffice", "import"],
-        doc_md=__doc__,
+PARAMS = {
+    "from_date": Param(
+        None,
+        type=["null", "string"],
+        format="date-time",
+        description="Import changes from this moment (initial import); empty = the run's data interval.",
     ),
-    params={
-        "from_date": Param(
-            None,
-            type=["null", "string"],
-            format="date-time",
-            description="Import changes from this moment (initial import); empty = incremental.",
-        ),
-        "to_date": Param(
-            None,
-            type=["null", "string"],
-            format="date-time",
-            description="…up to this moment; empty = the run's data interval end.",
-        ),
-        "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
-    },
-) as dag:
-    common = {"dry_run": "{{ params.dry_run }}"}
-    customers = stream_group("poweroffice", "customers", **common)
-    # Suppliers after customers: a contact that is both is then found by its customer link.
-    suppliers = stream_group("poweroffice", "suppliers", **common)
-    persons = stream_group("poweroffice", "persons", **common)
-    # Products refer to their group through its link: groups first.
-    groups = stream_group("poweroffice", "product_groups", **common)
-    products = stream_group("poweroffice", "products", **common)
-    summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
-    customers >> suppliers >> persons >> summary
-    groups >> products >> summary
+    "to_date": Param(
+        None,
+        type=["null", "string"],
+        format="date-time",
+        description="…up to this moment; empty = the run's data interval end.",
+    ),
+    "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
+}
+
+
+def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG:
+    """The PowerOffice → Tribe pipeline on one schedule (one task group per stream)."""
+    with DAG(
+        dag_id=dag_id,
+        description=description,
+        schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
+        **dag_settings(tags=["poweroffice", "import"], doc_md=__doc__, **extra),
+        params=PARAMS,
+    ) as dag:
+        common = {"dry_run": "{{ params.dry_run }}"}
+        customers = stream_group("poweroffice", "customers", **common)
+        # Suppliers after customers: a contact that is both is then found by its customer link.
+        suppliers = stream_group("poweroffice", "suppliers", **common)
+        # Contact persons hang under their organisation's link: organisations first.
+        contacts = stream_group("poweroffice", "contacts", **common)
+        persons = stream_group("poweroffice", "persons", **common)
+        # Products refer to their group through its link: groups first.
+        groups = stream_group("poweroffice", "product_groups", **common)
+        products = stream_group("poweroffice", "products", **common)
+        summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
+        customers >> suppliers >> [contacts, persons] >> summary
+        groups >> products >> summary
+    return dag
+
+
+import_dag("poweroffice_to_tribe", "*/15 * * * *", "PowerOffice relations and products → Tribe, every 15 minutes")
+# Same pipeline, daily intervals: for `airflow backfill create` over a long range.
+import_dag("poweroffice_initial_import", "0 0 * * *",
+           "PowerOffice → Tribe initial import / backfill, one run per day of the range",
+           is_paused_upon_creation=True)

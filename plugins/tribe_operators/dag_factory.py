@@ -33,8 +33,10 @@ def dag_settings(*, tags: list[str], doc_md: str | None, retries: int = 2,
 def stream_group(integration: str, stream: str, **common: Any) -> TaskGroup:
     """A ``TaskGroup`` named after the stream; ``common`` goes to every operator."""
     with TaskGroup(group_id=stream, tooltip=f"{integration} {stream}") as group:
+        # none_failed: a stream switched off in settings (skipped) must not skip the next one.
         extract = ExtractOperator(task_id="extract", integration=integration, stream=stream,
-                                  from_date="{{ params.from_date }}", to_date="{{ params.to_date }}", **common)
+                                  from_date="{{ params.from_date }}", to_date="{{ params.to_date }}",
+                                  trigger_rule="none_failed", **common)
         mapped = MapOperator(task_id="map", integration=integration, stream=stream, **common)
         deduped = DedupeOperator(task_id="dedupe", integration=integration, stream=stream, **common)
         loaded = LoadOperator(task_id="load", integration=integration, stream=stream, **common)

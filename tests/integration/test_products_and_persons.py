@@ -1,6 +1,8 @@
 """Products, product groups and persons, PowerOffice → Tribe, through the real DAG."""
 from __future__ import annotations
 
+import json
+
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -92,3 +94,52 @@ def test_a_quarantined_record_is_retried_and_resolved_once_its_dependency_syncs(
     dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=40))
     assert links.to_internal("product", str(product["Id"])) is not None
     assert [q for q in quarantine.open("products") if q["record_id"] == str(product["Id"])] == []
+
+
+def test_contact_persons_become_contacts_of_their_organisation(dag, sims, link_db):
+    """A contact person (customer's or supplier's) → a Tribe person with a Contact
+    relationship to the organisation; its name split, its phone and e-mail on the contact.
+    A contact whose organisation is not in Tribe waits in quarantine, naming the field."""
+    po = sims.po
+    customer = _back_dated(po, po.insert_customer, Name="Fjord Konsult AS", EmailAddress="post@fjord.no")
+    supplier = _back_dated(po, po.insert_supplier, Name="Leveranse AS")
+    at_customer = _back_dated(po, po.insert_contact_person, customer["Id"], FirstName="Jan", LastName="van der Berg",
+                              EmailAddress="jan@fjord.no", PhoneNumber="912 34 567")
+    at_supplier = _back_dated(po, po.insert_contact_person, supplier["Id"], FirstName="Kari", LastName="Nordmann")
+    assert str(dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=20)).state).endswith("success")
+
+    links, t = LinkStore(link_db, "poweroffice"), sims.tribe
+    contact = t.get("Relationship_Person_Contact_Standard",
+                    links.to_internal("contact", f"{customer['Id']}/{at_customer['Id']}"))
+    assert contact["Relation"] == links.to_internal("customer", str(customer["Id"]))
+    person = t.get("Relation_Person", contact["Person"])
+    assert (person["FirstName"], person["MiddleName"], person["LastName"]) == ("Jan", "van der", "Berg")
+    assert contact["EmailAddress"] == "jan@fjord.no" and contact["PhoneNumber"] == "+47 91 23 45 67"
+    other = t.get("Relationship_Person_Contact_Standard",
+                  links.to_internal("contact", f"{supplier['Id']}/{at_supplier['Id']}"))
+    assert other["Relation"] == links.to_internal("supplier", str(supplier["Id"]))
+
+    # A changed name is written to the contact's person, not a second person.
+    persons_before = len(t.all("Relation_Person"))
+    with po.lock:  # changed in PowerOffice after the first run's window (which ended at +20 min)
+        po.table("contact_persons")[at_customer["Id"]].update(
+            LastName="van den Heuvel", LastChangedDateTimeOffset=po.now() + timedelta(minutes=30))
+    assert str(dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=40)).state).endswith("success")
+    assert t.get("Relation_Person", contact["Person"])["MiddleName"] == "van den"
+    assert t.get("Relation_Person", contact["Person"])["LastName"] == "Heuvel"
+    assert len(t.all("Relation_Person")) == persons_before
+
+
+def test_a_contact_of_an_organisation_not_yet_in_tribe_is_quarantined_naming_the_field(dag, sims, link_db, monkeypatch):
+    po = sims.po
+    orphan = _back_dated(po, po.insert_customer, Name="Utenfor AS")
+    person = _back_dated(po, po.insert_contact_person, orphan["Id"], FirstName="Ola", LastName="Hansen")
+    # Only contacts enabled (the Variable overrides settings.yaml): the customer is not synced.
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS", json.dumps({"enabled_streams": ["contacts"]}))
+    run = dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=20))
+    assert str(run.state).endswith("success")
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["customers.extract"].endswith("skipped") and states["contacts.load"].endswith("success")
+    (bad,) = [q for q in Quarantine(link_db, "poweroffice").open("contacts")
+              if q["record_id"] == f"{orphan['Id']}/{person['Id']}"]
+    assert bad["field"] == "ContactId" and "has not been synced to Tribe yet" in bad["reason"]

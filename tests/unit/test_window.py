@@ -31,3 +31,10 @@ def test_params_win():
 def test_parse_timestamp_handles_seven_fraction_digits_and_offsets():
     assert parse_timestamp("2026-11-01T10:00:00.1234567+01:00") == datetime(2026, 11, 1, 9, 0, 0, 123456, tzinfo=UTC)
     assert parse_timestamp("2026-11-01 10:00:00Z") == T0
+
+
+def test_a_backfill_reads_exactly_its_interval_whatever_the_watermark() -> None:
+    # No watermark would otherwise mean "everything up to the end"; a later watermark would
+    # otherwise move the start: a backfill of an old day must read that day only.
+    assert resolve_window(None, (T0, T1), exact=True) == (T0, T1)
+    assert resolve_window(T1, (T0, T1), exact=True) == (T0, T1)

@@ -43,7 +43,7 @@ class Mapper:
 
     def map(self, record: dict[str, Any]) -> Mapped:
         """Map one record, or raise ``RecordError`` naming every bad field."""
-        record_id = str(record.get(self.spec.source.id_field))
+        record_id = self._record_id(record)
         out, errors = self._fields(self.spec.fields, record, "")
         for child in self.spec.children:
             items = _path(record, child.source) or []
@@ -61,6 +61,12 @@ class Mapper:
             raise RecordError(field, reason + (f" (also {more})" if more else ""), record_id=record_id)
         updatable = {k: v for k, v in out.items() if k not in self._only_create}
         return Mapped(fields=out, update_hash=content_hash(updatable))
+
+    def _record_id(self, record: dict[str, Any]) -> str:
+        try:
+            return self.spec.source.record_id(record)
+        except (KeyError, ValueError):
+            return str(record.get(self.spec.source.id_field))
 
     def _fields(self, fields: list[Any], record: dict[str, Any], prefix: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         out: dict[str, Any] = {}

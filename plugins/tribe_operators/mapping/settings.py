@@ -10,7 +10,7 @@ import yaml
 from tribe_operators.exceptions import MappingConfigError
 from tribe_operators.mapping.spec import mappings_root
 
-__all__ = ["load_settings"]
+__all__ = ["load_settings", "stream_enabled"]
 
 
 def load_settings(integration: str) -> dict[str, Any]:
@@ -29,6 +29,13 @@ def load_settings(integration: str) -> dict[str, Any]:
         except ValueError as exc:
             raise MappingConfigError(f"Variable tribe_sync_{integration}_settings is not valid JSON: {exc}") from exc
     return settings
+
+
+def stream_enabled(settings: dict[str, Any], stream: str) -> bool:
+    """Seed, activation step 6: only the items enabled in General Settings sync.
+    No ``enabled_streams`` key at all means everything is on."""
+    enabled = settings.get("enabled_streams")
+    return enabled is None or stream in enabled
 
 
 def _variable(key: str) -> str | None:

@@ -26,10 +26,20 @@ class SourceSpec(_Strict):
     system: str
     resource: str
     id_field: str = "Id"
+    # A record only addressable under its parent (``/ContactPersons/{ContactId}/{Id}``): its
+    # source id is this template, e.g. "{ContactId}/{Id}", which is also its path for a GET.
+    id_template: str | None = None
     modified_field: str
     changed_since_param: str | None = None  # server-side "modified after" filter, if the API has one
     unwrap: str | None = None  # read through a relationship set, sync the record under this navigation
     where: dict[str, Any] = Field(default_factory=dict)  # client-side equality filter
+
+
+    def record_id(self, record: dict[str, Any]) -> str:
+        """The id a record is staged, linked and re-read (``GET resource/<id>``) by."""
+        if self.id_template:
+            return self.id_template.format_map(record)
+        return str(record[self.id_field])
 
 
 class RelationshipSpec(_Strict):

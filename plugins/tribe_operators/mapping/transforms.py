@@ -216,12 +216,17 @@ def linked(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str, 
     return int(external) if as_int and str(external).isdigit() else external
 
 
-def linked_in_tribe(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str,
+def linked_in_tribe(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str | list[str],
                     what: str) -> dict[str, str] | None:
-    """An external id → a reference to the Tribe record bound to it (a product's group)."""
+    """An external id → a reference to the Tribe record bound to it (a product's group; a
+    contact person's organisation, linked as a customer or as a supplier: first link wins)."""
     if value in (None, ""):
         return None
-    tribe_id = ctx.internal(entity, str(value)) if ctx.internal else None
+    tribe_id = None
+    for name in [entity] if isinstance(entity, str) else entity:
+        tribe_id = ctx.internal(name, str(value)) if ctx.internal else None
+        if tribe_id is not None:
+            break
     if tribe_id is None:
         raise _bad(f"{what} {value} has not been synced to Tribe yet; it will be on a later run")
     return {"ID": tribe_id}

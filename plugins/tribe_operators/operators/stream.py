@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk import BaseOperator
 
 from tribe_operators.hooks.poweroffice import PowerOfficeHook
 from tribe_operators.hooks.tribe import TribeCrmHook
-from tribe_operators.mapping.settings import load_settings
+from tribe_operators.mapping.settings import load_settings, stream_enabled
 from tribe_operators.mapping.spec import load_stream
 from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
 from tribe_operators.store.runs import extract_window
@@ -115,10 +116,18 @@ class ExtractOperator(_StreamOperator):
         interval = (context.get("data_interval_start"), context.get("data_interval_end"))
         interval = tuple(parse_timestamp(v) if v is not None else None for v in interval)  # pendulum → datetime
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
+        # A backfill imports what changed in its own interval, nothing before it.
+        dag_run = context.get("dag_run")
+        run_type = getattr(dag_run, "run_type", None)
+        exact = str(getattr(run_type, "value", run_type)) == "backfill"
         return resolve_window(ctx.watermarks.get(ctx.spec.stream, ctx.spec.direction), interval,  # type: ignore[arg-type]
-                              from_date=_date(self.from_date), to_date=_date(self.to_date), overlap=overlap)
+                              from_date=_date(self.from_date), to_date=_date(self.to_date), overlap=overlap,
+                              exact=exact)
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
+        if not stream_enabled(ctx.settings, ctx.spec.stream):
+            # The rest of the stream's group is skipped with it; other groups still run.
+            raise AirflowSkipException(f"{ctx.spec.stream} is not in enabled_streams of the {ctx.integration} settings")
         self.log.info("window (since, until] = %s", ctx.window)
         return steps.extract_step(ctx, self.adapter(ctx.spec.source.system, "source"))
 

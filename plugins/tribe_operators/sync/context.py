@@ -51,10 +51,12 @@ class StepContext:
 
 def resolve_window(watermark: datetime | None, interval: tuple[datetime | None, datetime | None],
                    *, from_date: datetime | None = None, to_date: datetime | None = None,
-                   overlap: timedelta = timedelta(minutes=5)) -> tuple[datetime | None, datetime | None]:
+                   overlap: timedelta = timedelta(minutes=5),
+                   exact: bool = False) -> tuple[datetime | None, datetime | None]:
     """The ``(since, until]`` window of changes one run reads.
 
     * explicit ``from_date``/``to_date`` (a manual run's Params) win;
+    * ``exact`` (a backfill run): exactly the data interval, whatever the watermark says;
     * no watermark yet → the initial import: everything up to the interval's end;
     * otherwise from the earlier of watermark and interval start, minus an overlap (remote
       timestamps are set at transaction start, so a late commit can carry an older stamp).
@@ -66,6 +68,8 @@ def resolve_window(watermark: datetime | None, interval: tuple[datetime | None, 
     start, end = (parse_timestamp(v) for v in interval)
     if from_date is not None or to_date is not None:
         return from_date, to_date or end
+    if exact and start is not None:
+        return start, end
     if watermark is None:
         return None, end
     since = min(watermark, start) if start is not None else watermark

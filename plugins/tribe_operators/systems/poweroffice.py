@@ -42,7 +42,7 @@ class PowerOfficeSource:
                     continue  # the API has no filter for this resource: apply it here
                 if until is not None and modified is not None and modified > until:
                     continue
-                rows.append((str(record[src.id_field]), modified, record))
+                rows.append((src.record_id(record), modified, record))
             if rows:
                 yield rows
 
@@ -57,7 +57,7 @@ class PowerOfficeSource:
             except NotFoundError:
                 continue
             if all(record.get(k) == v for k, v in spec.source.where.items()):
-                rows.append((str(record[spec.source.id_field]),
+                rows.append((spec.source.record_id(record),
                              parse_timestamp(record.get(spec.source.modified_field)), record))
         return rows
 

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TribeTarget", "nested_fields"]
 
+# Navigations of a relationship that carry its child record (a contact's person), by set.
+NESTED_SETS = {"Person": "Relation_Person", "Organization": "Relation_Organization"}
+
 
 def nested_fields(fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Navigations that carry a nested record (not a bare ``{"ID"}`` reference)."""
@@ -46,6 +49,7 @@ class TribeTarget:
     def _expand_for(self, spec: StreamSpec) -> str | None:
         # Nested records come back with their reference navigations, so they compare equal.
         navs = [f"{f.target}($expand=Country($select=ID))" for f in spec.fields if f.transform == "address"]
+        navs += [f.target for f in spec.fields if f.target in NESTED_SETS]
         return ",".join(navs) or None
 
     # -- finding ---------------------------------------------------------------------------
@@ -94,9 +98,11 @@ class TribeTarget:
 
     @staticmethod
     def _nav_set(nav: str) -> str:
-        # Every nested record we write today is an address (Visiting/Postal/Invoice/Address).
+        # Addresses (Visiting/Postal/Invoice/Address) and the person of a contact relationship.
         if nav.endswith("Address"):
             return "Address"
+        if nav in NESTED_SETS:
+            return NESTED_SETS[nav]
         raise ValueError(f"no entity set known for nested navigation {nav!r}")
 
     def as_source(self) -> Any:

@@ -47,7 +47,7 @@ class TribeSource:
             modified = max((s for s in stamps if s is not None), default=None)
             if until is not None and modified is not None and modified > until:
                 continue
-            rows.append((str(inner[spec.source.id_field]), modified, inner))
+            rows.append((spec.source.record_id(inner), modified, inner))
         return rows
 
     def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None) -> Iterator[list[Row]]:
