@@ -1,13 +1,16 @@
 """
-### Tribe CRM → PowerOffice Go: relations
+### Tribe CRM → PowerOffice Go: relations and products
 
 Seed: "changes from Tribe to PowerOffice are synchronised immediately". Tribe's webhook
 starts this DAG at once; this schedule (every 5 minutes) is the safety poll on
 `LastMutationDate` that catches whatever a webhook missed.
 
-* **tribe_customers** — customer organisations → PowerOffice customers. The PowerOffice ID
-  leads once linked; a new customer gets PowerOffice's number, written back over Tribe's
-  debtor number.
+* **tribe_customers** / **tribe_suppliers** — customer and supplier organisations →
+  PowerOffice customers and suppliers. The PowerOffice ID leads once linked; a new one gets
+  PowerOffice's number, written back over Tribe's debtor / creditor number.
+* **tribe_persons** — persons with a Customer relationship → individual customers.
+* **tribe_products** — products → PowerOffice products (unit and VAT group through the
+  settings' maps; the VAT group picks the sales account).
 
 No echo: an organisation that PowerOffice's own changes just updated in Tribe is linked, and
 is written to PowerOffice only when its content differs from the last sync (content hash per
@@ -25,7 +28,7 @@ from tribe_operators.operators import SummaryOperator
 
 with DAG(
     dag_id="tribe_to_poweroffice",
-    description="Tribe relations → PowerOffice, on webhook and every 5 minutes",
+    description="Tribe relations and products → PowerOffice, on webhook and every 5 minutes",
     schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
     **dag_settings(
         tags=["poweroffice", "export"],
@@ -43,5 +46,7 @@ with DAG(
         "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
     },
 ) as dag:
-    customers = stream_group("poweroffice", "tribe_customers", dry_run="{{ params.dry_run }}")
-    customers >> SummaryOperator(task_id="summary", trigger_rule="all_done")
+    common = {"dry_run": "{{ params.dry_run }}"}
+    groups = [stream_group("poweroffice", stream, **common)
+              for stream in ("tribe_customers", "tribe_suppliers", "tribe_persons", "tribe_products")]
+    groups >> SummaryOperator(task_id="summary", trigger_rule="all_done")

@@ -107,14 +107,19 @@ def _rename_in_poweroffice(sims, customer_id, name):
 
 
 def _patch_poweroffice(sims, customer_id, patch):
+    _poweroffice(sims, "PATCH", f"Customers/{customer_id}", patch)
+
+
+def _poweroffice(sims, method, path, body=None):
+    """A change made in PowerOffice itself, through its API."""
     import requests
 
     token = requests.post(f"{sims.po_url}/OAuth/Token", data={"grant_type": "client_credentials"},
                           auth=("po-app-key", "po-client-key"),
                           headers={"Ocp-Apim-Subscription-Key": "po-subscription-key"}).json()["access_token"]
-    r = requests.patch(f"{sims.po_url}/v2/Customers/{customer_id}", json=patch,
-                       headers={"Authorization": f"Bearer {token}", "Ocp-Apim-Subscription-Key": "po-subscription-key",
-                                "Content-Type": "application/json-patch+json"})
+    r = requests.request(method, f"{sims.po_url}/v2/{path}", json=body,
+                         headers={"Authorization": f"Bearer {token}", "Ocp-Apim-Subscription-Key": "po-subscription-key",
+                                  "Content-Type": "application/json-patch+json"})
     assert r.status_code == 200, r.text
 
 
@@ -157,3 +162,89 @@ def test_changes_on_both_sides_are_a_conflict_resolved_by_rule_and_audited(dags,
     settle_in, settle_out = clock.run(po_import), clock.run(tribe_export)  # …and then all is quiet
     assert writes(load_counts(link_db, settle_in, "customers")) == 0
     assert writes(load_counts(link_db, settle_out, "tribe_customers")) == 0
+
+
+EXPORTS = ("tribe_customers", "tribe_suppliers", "tribe_persons", "tribe_products")
+IMPORTS = ("customers", "suppliers", "contacts", "persons", "product_groups", "products")
+
+
+def test_every_entity_both_ways_then_quiet(dags, sims, link_db):
+    """Suppliers, persons and products go Tribe → PowerOffice too: Tribe-born ones are created
+    there (PowerOffice's number written back), PowerOffice-born ones are not echoed back, and
+    after one round each way neither direction writes anything."""
+    seed_demo(sims.tribe, sims.po, customers=30, suppliers=6, matched=3)
+    po_import, tribe_export = dags
+    clock = Clock(sims)
+    t = sims.tribe
+    unit = next(u for u in t.all("Datastore_Unit") if u["Code"] == "HUR")
+    vat = next(v for v in t.all("Datastore_VatGroup") if v["Code"] == "NO25")
+    product = t.insert("Product", {"Name": "Tribe-workshop", "Code": "TW-1", "SalesPrice": 950.0,
+                                   "PurchasePrice": 400.0, "Unit": {"ID": unit["ID"]}, "VatGroup": {"ID": vat["ID"]}})
+    supplier = t.insert("Relation_Organization", {"Name": "Tribe Leverancier BV", "CreditorNumber": "T-77"})
+    t.insert("Relationship_Organization_Supplier", {"Organization": {"ID": supplier["ID"]}})
+    person = t.insert("Relation_Person", {"FirstName": "Els", "MiddleName": "van der", "LastName": "Wal",
+                                          "EmailAddress": "els@example.nl"})
+    t.insert("Relationship_Person_CommercialRelationship_Customer", {"Person": {"ID": person["ID"]}})
+
+    clock.run(po_import)
+    export = clock.run(tribe_export)
+    links = LinkStore(link_db, "poweroffice")
+    po_product = next(p for p in sims.po.all("products") if str(p["Id"]) == links.to_external("product", product["ID"]))
+    assert (po_product["Code"], po_product["UnitPrice"], po_product["UnitCost"], po_product["UnitOfMeasureCode"]) == (
+        "TW-1", 950.0, 400.0, "HUR")
+    account = next(a for a in sims.po.all("accounts") if a["Id"] == po_product["StandardSalesAccountId"])
+    assert account["VatCode"] == "3"  # NO25 → "3" (vat_map) → a sales account with that code
+    po_supplier = next(s for s in sims.po.all("suppliers")
+                       if str(s["Id"]) == links.to_external("supplier", supplier["ID"]))
+    assert t.get("Relation_Organization", supplier["ID"])["CreditorNumber"] == str(po_supplier["Number"])
+    po_person = next(c for c in sims.po.all("customers") if str(c["Id"]) == links.to_external("person", person["ID"]))
+    assert (po_person["IsPerson"], po_person["FirstName"], po_person["LastName"]) == (True, "Els", "van der Wal")
+    assert t.get("Relation_Person", person["ID"])["DebtorNumber"] == str(po_person["Number"])
+    for stream in EXPORTS:  # what came from PowerOffice is not sent back
+        counts = load_counts(link_db, export, stream)
+        assert counts["updated"] == 0, (stream, counts)
+
+    again_in, again_out = clock.run(po_import), clock.run(tribe_export)
+    assert {s: writes(load_counts(link_db, again_in, s)) for s in IMPORTS} == dict.fromkeys(IMPORTS, 0)
+    assert {s: writes(load_counts(link_db, again_out, s)) for s in EXPORTS} == dict.fromkeys(EXPORTS, 0)
+
+
+def test_deleting_on_one_side_never_deletes_on_the_other_the_link_is_dropped(dags, sims, link_db):
+    """Seed: "Deleting data in one system never deletes it in the other." A change to the
+    surviving record finds its linked counterpart gone: the link is dropped, nothing is
+    deleted or recreated, and the survivor stays. A relation archived in PowerOffice stays
+    active in Tribe."""
+    seed_demo(sims.tribe, sims.po, customers=12, suppliers=2, matched=2)
+    # Two customers with no invoices or other role (PowerOffice refuses to delete one in use).
+    fresh = [str(sims.po.insert_customer(Name=name)["Id"]) for name in ("Slettes AS", "Blir AS")]
+    archived = str(sims.po.insert_customer(Name="Arkivert AS", IsArchived=True)["Id"])
+    po_import, tribe_export = dags
+    clock = Clock(sims)
+    clock.run(po_import)
+    clock.run(tribe_export)
+    links = LinkStore(link_db, "poweroffice")
+    (gone_in_po, kept_in_tribe), (kept_in_po, gone_in_tribe) = [(p, links.to_internal("customer", p)) for p in fresh]
+
+    # Deleted in PowerOffice; then changed in Tribe.
+    _poweroffice(sims, "DELETE", f"Customers/{gone_in_po}")
+    sims.tribe.update("Relation_Organization", kept_in_tribe, {"Name": "Nog steeds hier BV"})
+    customers_before = len(sims.po.all("customers"))
+    out = clock.run(tribe_export)
+    assert load_counts(link_db, out, "tribe_customers")["unlinked"] == 1
+    assert links.to_external("customer", kept_in_tribe) is None
+    assert sims.tribe.get("Relation_Organization", kept_in_tribe)["Name"] == "Nog steeds hier BV"
+    assert len(sims.po.all("customers")) == customers_before  # not recreated behind the user's back
+
+    # Deleted in Tribe; then changed in PowerOffice.
+    sims.tribe.delete("Relation_Organization", gone_in_tribe)
+    _patch_poweroffice(sims, kept_in_po, [{"op": "replace", "path": "/Name", "value": "Fortsatt her AS"}])
+    orgs_before = len(sims.tribe.all("Relation_Organization"))
+    came_in = clock.run(po_import)
+    assert load_counts(link_db, came_in, "customers")["unlinked"] == 1
+    assert links.to_internal("customer", kept_in_po) is None
+    assert next(c for c in sims.po.all("customers") if str(c["Id"]) == kept_in_po)["Name"] == "Fortsatt her AS"
+    assert len(sims.tribe.all("Relation_Organization")) == orgs_before
+
+    # Archived in PowerOffice: imported, and active in Tribe.
+    org = sims.tribe.get("Relation_Organization", links.to_internal("customer", archived))
+    assert org["Name"] == "Arkivert AS" and org.get("IsActive") is not False

@@ -114,3 +114,7 @@ class _Missing(dict):
 
     def __missing__(self, key: str) -> str:
         return ""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key) if key in self else self.__missing__(key)
+        return "" if value is None else value  # "{MiddleName} {LastName}" with no middle name

@@ -11,7 +11,8 @@ from tribe_operators.store.runs import run_counts
 
 __all__ = ["SummaryOperator", "summarise"]
 
-COLUMNS = ("extracted", "retried", "mapped", "created", "updated", "linked", "skipped", "matched", "quarantined")
+COLUMNS = ("extracted", "retried", "mapped", "created", "updated", "linked", "skipped", "matched", "unlinked",
+           "quarantined")
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:

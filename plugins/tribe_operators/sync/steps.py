@@ -110,7 +110,7 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
 def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, int]:
     """Carry out the decisions; bind each link the moment its record exists remotely."""
     started = datetime.now(UTC)
-    counts = {"created": 0, "updated": 0, "linked": 0, "skipped": 0, "matched": 0, "quarantined": 0}
+    counts = {"created": 0, "updated": 0, "linked": 0, "skipped": 0, "matched": 0, "unlinked": 0, "quarantined": 0}
     spec, links, loaded = ctx.spec, ctx.links, []
     own = spec.target.link_entity
     for chunk in ctx.staging.iter_rows("decided", chunk=200):
@@ -139,6 +139,10 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
                 counts["quarantined"] += 1
                 continue
             counts[outcome] += 1
+            if outcome == "unlinked":  # deleted on the target side: the link is gone, nothing written
+                done.append({"source_id": row["source_id"], "status": "loaded", "target_id": None})
+                loaded.append(row["source_id"])
+                continue
             counts["matched"] += str(row.get("match_keys") or "").startswith("match:")  # found, not created
             if row["decision"] != "skip":
                 links.bind(_link(ctx, row, target_id))
@@ -149,7 +153,8 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
         ctx.quarantine.add(bad, system=spec.target.system, stream=spec.stream, run_id=ctx.run_id)
         # A field the target side won must still travel the other way: leave its hash stale.
         _counterpart_hashes(ctx, target, source, {d["source_id"]: d["target_id"] for d in done
-                                                  if d["status"] == "loaded" and d["source_id"] not in kept})
+                                                  if d["status"] == "loaded" and d["target_id"] is not None
+                                                  and d["source_id"] not in kept})
     if not ctx.dry_run:
         ctx.quarantine.resolve(spec.stream, loaded)
         if ctx.window[1] is not None:
@@ -180,14 +185,28 @@ def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
         return str(created[target.id_key]), "created"
     if decision == "update":
         if row["target_id"] not in current:
-            raise RecordError(None, f"linked {ctx.spec.target.entity_set} {row['target_id']} no longer exists "
-                              f"in {ctx.spec.target.system} (deleted there?); the link was kept for review")
+            return _unlink_deleted(ctx, row), "unlinked"
         wanted = mapper.updatable(fields) if wanted is None else wanted
         if not target.differs(current[row["target_id"]], wanted):
             return row["target_id"], "skipped"  # already so (e.g. the echo of our own write)
         target.update(ctx.spec, row["target_id"], wanted, current[row["target_id"]])
         return row["target_id"], "updated"
     return row["target_id"], _PAST[decision]
+
+
+def _unlink_deleted(ctx: StepContext, row: dict[str, Any]) -> str:
+    """Seed: deleting in one system never deletes in the other. The linked record is gone from
+    the target, so the link is dropped and the source record stays as it is; a later change to
+    it is then synced as a new record (matched by number first, like any unlinked one)."""
+    matched = str(row.get("match_keys") or "")
+    entities = {ctx.spec.target.link_entity} | ({matched[5:]} if matched.startswith("link:") else set())
+    side = "tribe_id" if ctx.spec.direction == "export" else "external_id"
+    for entity in entities:
+        ctx.links.unbind(entity, **{side: row["source_id"]})
+    log.warning("%s %s: linked %s %s was deleted in %s; link dropped, %s record kept", ctx.spec.stream,
+                row["source_id"], ctx.spec.target.entity_set, row["target_id"], ctx.spec.target.system,
+                ctx.spec.source.system)
+    return row["target_id"]
 
 
 def _write_back(ctx: StepContext, source: Any, source_id: str, created: dict[str, Any]) -> None:

@@ -29,9 +29,16 @@ class TribeSource:
         self.hook = hook
 
     def _expand(self, spec: StreamSpec) -> str | None:
-        navs = sorted({f.source.split(".")[0] for f in spec.fields
-                       if f.source and any(s.transform == "po_address" for s in f.steps())})
-        inner = ",".join(f"{nav}{ADDRESS}" for nav in navs)
+        addresses = sorted({f.source.split(".")[0] for f in spec.fields
+                            if f.source and any(s.transform == "po_address" for s in f.steps())})
+        # Any other dotted source reads a field of a related record: "Unit.Code" → Unit($select=ID,Code).
+        related: dict[str, set[str]] = {}
+        for f in spec.fields:
+            if f.source and "." in f.source and f.source.split(".")[0] not in addresses:
+                nav, _, leaf = f.source.partition(".")
+                related.setdefault(nav, {"ID"}).add(leaf.split(".")[0])
+        inner = ",".join([f"{nav}{ADDRESS}" for nav in addresses]
+                         + [f"{nav}($select={','.join(sorted(cols))})" for nav, cols in sorted(related.items())])
         if spec.source.unwrap:
             return f"{spec.source.unwrap}($expand={inner})" if inner else spec.source.unwrap
         return inner or None
@@ -69,7 +76,9 @@ class TribeSource:
 
     def write_back(self, spec: StreamSpec, source_id: str, changes: dict[str, Any]) -> None:
         """The accounting system's number replaces Tribe's (seed)."""
-        entity_set = "Relation_Organization" if spec.source.unwrap == "Organization" else spec.source.resource
+        from tribe_operators.systems.tribe import NESTED_SETS
+
+        entity_set = NESTED_SETS.get(spec.source.unwrap or "", spec.source.resource)
         self.hook.update(entity_set, source_id, changes)
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
