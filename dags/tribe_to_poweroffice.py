@@ -9,7 +9,7 @@ starts this DAG at once; this schedule (every 5 minutes) is the safety poll on
   PowerOffice customers and suppliers. The PowerOffice ID leads once linked; a new one gets
   PowerOffice's number, written back over Tribe's debtor / creditor number.
 * **tribe_persons** — persons with a Customer relationship → individual customers.
-* **tribe_products** — products → PowerOffice products (unit and VAT group through the
+* **tribe_product_groups**, then **tribe_products** — products → PowerOffice products (unit and VAT group through the
   settings' maps; the VAT group picks the sales account).
 
 No echo: an organisation that PowerOffice's own changes just updated in Tribe is linked, and
@@ -47,6 +47,11 @@ with DAG(
     },
 ) as dag:
     common = {"dry_run": "{{ params.dry_run }}"}
-    groups = [stream_group("poweroffice", stream, **common)
-              for stream in ("tribe_customers", "tribe_suppliers", "tribe_persons", "tribe_products")]
-    groups >> SummaryOperator(task_id="summary", trigger_rule="all_done")
+    relations = [stream_group("poweroffice", stream, **common)
+                 for stream in ("tribe_customers", "tribe_suppliers", "tribe_persons")]
+    # A product names its group: groups first.
+    products = stream_group("poweroffice", "tribe_product_groups", **common) >> stream_group(
+        "poweroffice", "tribe_products", **common)
+    summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
+    relations >> summary
+    products >> summary

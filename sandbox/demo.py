@@ -156,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
 def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
     from airflow.dag_processing.dagbag import DagBag
 
-    from sandbox.demo_story import invoice_story
+    import sqlalchemy as sa
+
+    from sandbox.demo_story import invoice_story, lifecycle_story
+    from tribe_operators.hooks.tribe import TribeCrmHook
+    from tribe_operators.store.schema import conflict_audit
     from tribe_operators.operators.summary import render, summarise
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.links import LinkStore
@@ -180,7 +184,19 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
         counts = [r["counts"] for r in run_counts(engine, dagrun.run_id)]
         print(f"DAG {dagrun.dag_id} ({label}): {dagrun.state} {counts if counts else ''}")
         runs.append(dagrun)
+    for label, dagrun in lifecycle_story(bag, engine, f"http://127.0.0.1:{PO_PORT}"):
+        counts = {r["stream"]: r["counts"] for r in run_counts(engine, dagrun.run_id) if r["step"] == "load"}
+        print(f"DAG {dagrun.dag_id} ({label}): {dagrun.state} products {counts.get('products')}, "
+              f"customers {counts.get('customers')}")
+        runs.append(dagrun)
     print(f"export ledger: {ExportLedger(engine, 'poweroffice').states()}")
+    inactive = sum(1 for p in TribeCrmHook().iter_records("Product", filter="IsInactive eq true and ImportId ne null",
+                                                          select=["ID"]))
+    print(f"products archived in PowerOffice → Inactive in Tribe: {inactive}")
+    with engine.connect() as conn:
+        for row in conn.execute(sa.select(conflict_audit)).mappings():
+            fields = ", ".join(f"{f} → {v['winner']}" for f, v in row["fields"].items())
+            print(f"conflict on {row['stream']} tribe {row['tribe_id']} / poweroffice {row['external_id']}: {fields}")
     open_rows = Quarantine(engine, "poweroffice").open()
     print(f"quarantine: {len(open_rows)} open record(s)")
     for row in open_rows[:12]:

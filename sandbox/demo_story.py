@@ -5,7 +5,9 @@
 2. ``tribe_invoices_to_poweroffice`` exports the first as a **draft** sales order;
 3. the same DAG, with ``invoice_mode: booked``, completes and sends the second;
 4. the customer pays the booked invoice in full (a payment in the PowerOffice simulator);
-5. ``poweroffice_payments_to_tribe`` moves it to **Paid** in Tribe.
+5. ``poweroffice_payments_to_tribe`` moves it to **Paid** in Tribe;
+6. a product is archived in PowerOffice and a customer renamed on both sides: the next
+   import makes the product **Inactive** in Tribe and resolves the **conflict** by rule.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any
 
 import requests
 
-__all__ = ["invoice_story"]
+__all__ = ["invoice_story", "lifecycle_story"]
 
 SUBJECT = "tribe-sync demo invoice"
 
@@ -68,13 +70,57 @@ def invoice_story(bag: Any, engine: Any, po_url: str) -> list[tuple[str, Any]]:
     return runs
 
 
+def lifecycle_story(bag: Any, engine: Any, po_url: str) -> list[tuple[str, Any]]:
+    """A PowerOffice user archives a product, and a customer is renamed in both systems before
+    the next sync; the import makes the product Inactive and resolves the conflict by rule.
+    Done once: a later demo run finds the audit row and only reports it."""
+    import sqlalchemy as sa
+
+    from tribe_operators.hooks.tribe import TribeCrmHook
+    from tribe_operators.store.links import LinkStore
+    from tribe_operators.store.schema import conflict_audit
+
+    with engine.connect() as conn:
+        if conn.execute(sa.select(sa.func.count()).select_from(conflict_audit)).scalar():
+            return []
+    tribe, links = TribeCrmHook(), LinkStore(engine, "poweroffice")
+    products = list(tribe.iter_records("Product", filter="IsInactive eq false and ImportId ne null", select=["ID"]))
+    product_po = links.to_external("product", products[-1]["ID"])
+    _po_request(po_url, "PATCH", f"Products/{product_po}", [{"op": "replace", "path": "/IsArchived", "value": True}])
+    org = next(o for o in tribe.iter_records("Relation_Organization", filter="ImportId ne null", select=["ID", "Name"])
+               if links.to_external("customer", o["ID"]))
+    tribe.update("Relation_Organization", org["ID"], {"Name": f"{org['Name']} (renamed in Tribe)"})
+    _po_request(po_url, "PATCH", f"Customers/{links.to_external('customer', org['ID'])}",
+                [{"op": "replace", "path": "/Name", "value": f"{org['Name']} (renamed in PowerOffice)"}])
+    run = bag.dags["poweroffice_to_tribe"].test(logical_date=datetime.now(UTC) + timedelta(minutes=15))
+    return [("product archived + conflict", run)]
+
+
+def _po_request(po_url: str, method: str, path: str, body: Any = None) -> requests.Response:
+    """A change made in PowerOffice itself (its API, as its GUI would)."""
+    import time
+
+    key = {"Ocp-Apim-Subscription-Key": "po-subscription-key"}
+    for _ in range(20):  # the simulator enforces PowerOffice's 10 requests/s: wait out a 429
+        token = requests.post(f"{po_url}/OAuth/Token", data={"grant_type": "client_credentials"},
+                              auth=("po-app-key", "po-client-key"), headers=key, timeout=10)
+        if token.status_code != 429:
+            break
+        time.sleep(1)
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}", **key}
+    if method == "PATCH":
+        headers["Content-Type"] = "application/json-patch+json"
+    for _ in range(20):
+        response = requests.request(method, f"{po_url}/v2/{path}", json=body, headers=headers, timeout=10)
+        if response.status_code != 429:
+            return response
+        time.sleep(1)
+    return response
+
+
 def _pay_in_full(po_url: str, invoice_id: str) -> None:
     """The customer pays: a bank payment matched to the invoice in the PowerOffice simulator."""
-    token = requests.post(f"{po_url}/OAuth/Token", data={"grant_type": "client_credentials"},
-                          auth=("po-app-key", "po-client-key"),
-                          headers={"Ocp-Apim-Subscription-Key": "po-subscription-key"}, timeout=10).json()
-    invoice = requests.get(f"{po_url}/v2/OutgoingInvoices/{invoice_id}", timeout=10, headers={
-        "Authorization": f"Bearer {token['access_token']}", "Ocp-Apim-Subscription-Key": "po-subscription-key"})
+    invoice = _po_request(po_url, "GET", f"OutgoingInvoices/{invoice_id}")
     if invoice.ok and invoice.json().get("Balance"):
         requests.post(f"{po_url}/_sandbox/payments", json={"invoice_id": invoice_id,
                                                            "amount": invoice.json()["Balance"]}, timeout=10)

@@ -164,7 +164,7 @@ def test_changes_on_both_sides_are_a_conflict_resolved_by_rule_and_audited(dags,
     assert writes(load_counts(link_db, settle_out, "tribe_customers")) == 0
 
 
-EXPORTS = ("tribe_customers", "tribe_suppliers", "tribe_persons", "tribe_products")
+EXPORTS = ("tribe_customers", "tribe_suppliers", "tribe_persons", "tribe_product_groups", "tribe_products")
 IMPORTS = ("customers", "suppliers", "contacts", "persons", "product_groups", "products")
 
 
@@ -178,8 +178,10 @@ def test_every_entity_both_ways_then_quiet(dags, sims, link_db):
     t = sims.tribe
     unit = next(u for u in t.all("Datastore_Unit") if u["Code"] == "HUR")
     vat = next(v for v in t.all("Datastore_VatGroup") if v["Code"] == "NO25")
+    group = t.insert("ProductGroup", {"Name": "Tribe-diensten", "Code": "TD"})
     product = t.insert("Product", {"Name": "Tribe-workshop", "Code": "TW-1", "SalesPrice": 950.0,
-                                   "PurchasePrice": 400.0, "Unit": {"ID": unit["ID"]}, "VatGroup": {"ID": vat["ID"]}})
+                                   "PurchasePrice": 400.0, "Unit": {"ID": unit["ID"]}, "VatGroup": {"ID": vat["ID"]},
+                                   "ProductGroup": {"ID": group["ID"]}})
     supplier = t.insert("Relation_Organization", {"Name": "Tribe Leverancier BV", "CreditorNumber": "T-77"})
     t.insert("Relationship_Organization_Supplier", {"Organization": {"ID": supplier["ID"]}})
     person = t.insert("Relation_Person", {"FirstName": "Els", "MiddleName": "van der", "LastName": "Wal",
@@ -192,6 +194,7 @@ def test_every_entity_both_ways_then_quiet(dags, sims, link_db):
     po_product = next(p for p in sims.po.all("products") if str(p["Id"]) == links.to_external("product", product["ID"]))
     assert (po_product["Code"], po_product["UnitPrice"], po_product["UnitCost"], po_product["UnitOfMeasureCode"]) == (
         "TW-1", 950.0, 400.0, "HUR")
+    assert str(po_product["ProductGroupId"]) == links.to_external("product_group", group["ID"])  # exported first
     account = next(a for a in sims.po.all("accounts") if a["Id"] == po_product["StandardSalesAccountId"])
     assert account["VatCode"] == "3"  # NO25 → "3" (vat_map) → a sales account with that code
     po_supplier = next(s for s in sims.po.all("suppliers")

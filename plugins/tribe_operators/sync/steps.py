@@ -57,10 +57,7 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
     started = datetime.now(UTC)
     lookups = {name: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value)
                for name, lk in ctx.spec.lookups.items()}
-    links = ctx.links
-    mapper = Mapper(ctx.spec, MapContext(lookups=lookups, settings=ctx.settings,
-                                         links=lambda entity, tid: links.to_external(entity, tid),
-                                         internal=lambda entity, eid: links.to_internal(entity, eid)))
+    mapper = Mapper(ctx.spec, _map_context(ctx, lookups))
     counts = {"mapped": 0, "quarantined": 0}
     for chunk in ctx.staging.iter_rows("extracted"):
         updates, bad = [], []
@@ -80,6 +77,13 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
         counts["mapped"] += len(updates) - len(bad)
         counts["quarantined"] += len(bad)
     return _finish(ctx, "map", counts, started)
+
+
+def _map_context(ctx: StepContext, lookups: dict[str, dict[str, str]]) -> MapContext:
+    links = ctx.links
+    return MapContext(lookups=lookups, settings=ctx.settings,
+                      links=lambda entity, tid: links.to_external(entity, tid),
+                      internal=lambda entity, eid: links.to_internal(entity, eid))
 
 
 def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
@@ -276,7 +280,7 @@ def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dic
     other = load_stream(ctx.integration, name)
     adapters = {target.system: target, getattr(source, "system", None): source}
     lookups = {n: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value) for n, lk in other.lookups.items()}
-    mapper = Mapper(other, MapContext(lookups=lookups, settings=ctx.settings))
+    mapper = Mapper(other, _map_context(ctx, lookups))  # links too: a product names its group
     side = "external_hash" if ctx.spec.direction == "import" else "tribe_hash"
     records = {rid: rec for rid, _, rec in target.as_source().fetch(other, list(written.values()))}
     links = ctx.links.links_by_tribe(ctx.spec.target.link_entity, [
