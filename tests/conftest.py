@@ -28,4 +28,5 @@ for path in (ROOT, ROOT / "plugins"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-pytest_plugins = ["tests.fixtures.airflow_env", "tests.fixtures.database", "tests.fixtures.simulators"]
+pytest_plugins = ["tests.fixtures.airflow_env", "tests.fixtures.database", "tests.fixtures.simulators",
+                  "tests.fixtures.webhooks"]

@@ -56,8 +56,9 @@ class TribeCrmHook(VendorHook):
     default_conn_name = "tribe_default"
     conn_type = "tribe_crm"
     hook_name = "Tribe CRM"
+    # webhook_secret: read by the webhook receiver (plugins/tribe_operators/webhooks), not here.
     known_extras = frozenset({"token_url", "scope", "rate_limit", "rate_window_s", "page_size", "timeout",
-                              "max_attempts"})
+                              "max_attempts", "webhook_secret"})
 
     def __init__(self, tribe_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(tribe_conn_id, **kwargs)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["conflict_audit", "export_ledger", "id_link", "metadata", "quarantine", "staging", "sync_run", "watermark"]
+__all__ = ["conflict_audit", "export_ledger", "id_link", "metadata", "quarantine", "staging", "sync_run", "watermark",
+           "webhook_event"]
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -132,3 +133,17 @@ sa.Index("ix_conflict_audit_record", conflict_audit.c.integration, conflict_audi
 sa.Index("ix_staging_status", staging.c.run_id, staging.c.integration, staging.c.stream, staging.c.status)
 sa.Index("ix_export_ledger_external", export_ledger.c.integration, export_ledger.c.scope, export_ledger.c.external_id)
 sa.Index("ix_quarantine_open", quarantine.c.integration, quarantine.c.resolved_at)
+
+# Tribe webhook events already handled (replay protection): one row per event id.
+webhook_event = sa.Table(
+    "webhook_event", metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("entity_type", sa.String(120), nullable=False),
+    sa.Column("entity_id", sa.String(64), nullable=False),
+    sa.Column("dag_id", sa.String(250)),
+    sa.Column("dag_run_id", sa.String(250)),
+    sa.Column("status", sa.String(20), nullable=False),  # received | triggered | ignored | duplicate | failed
+)
+
+sa.Index("ix_webhook_event_received", webhook_event.c.received_at)

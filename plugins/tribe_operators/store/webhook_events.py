@@ -1,0 +1,87 @@
+"""Replay store for Tribe webhooks: the ``webhook_event`` table, one row per event id.
+
+An event id is *claimed* (inserted, committed) before its DAG run is started, so two
+concurrent deliveries of one event start at most one run. A start that failed leaves the row
+``failed``, and a claim whose process died mid-way leaves it ``received``: Tribe's redelivery
+may claim either again (the latter after ``IN_FLIGHT_TIMEOUT``), so no event is lost. Claiming
+again is safe because the run id is derived from the event id: Airflow refuses a second run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tribe_operators.store.schema import webhook_event
+
+__all__ = ["FINAL", "IN_FLIGHT_TIMEOUT", "WebhookEventRow", "WebhookEvents"]
+
+# Statuses that end an event: a redelivery of it is a duplicate.
+FINAL = frozenset({"triggered", "ignored", "duplicate"})
+# A ``received`` row older than this belongs to a request that never finished.
+IN_FLIGHT_TIMEOUT = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class WebhookEventRow:
+    event_id: str
+    received_at: datetime
+    entity_type: str
+    entity_id: str
+    dag_id: str | None
+    dag_run_id: str | None
+    status: str
+
+
+class WebhookEvents:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def claim(self, event_id: str, entity_type: str, entity_id: str, dag_id: str | None) -> bool:
+        """Record the event as ``received``; False when it is already known (done, or in flight)."""
+        now = datetime.now(UTC)
+        row = {"event_id": event_id, "received_at": now, "entity_type": entity_type, "entity_id": entity_id,
+               "dag_id": dag_id, "dag_run_id": None, "status": "received"}
+        with self.engine.begin() as conn:
+            if _insert_if_absent(conn, row):
+                return True
+            # Known already: claim it again only if its start failed or its request never finished.
+            unfinished = sa.or_(webhook_event.c.status == "failed",
+                                sa.and_(webhook_event.c.status == "received",
+                                        webhook_event.c.received_at < now - IN_FLIGHT_TIMEOUT))
+            retried = conn.execute(sa.update(webhook_event).where(webhook_event.c.event_id == event_id, unfinished)
+                                   .values(status="received", received_at=now, dag_id=dag_id))
+            return retried.rowcount == 1
+
+    def finish(self, event_id: str, status: str, dag_run_id: str | None = None) -> None:
+        """``triggered`` / ``ignored`` / ``duplicate`` / ``failed``, with the run id if any."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(webhook_event).where(webhook_event.c.event_id == event_id)
+                         .values(status=status, dag_run_id=dag_run_id))
+
+    def get(self, event_id: str) -> WebhookEventRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(webhook_event).where(webhook_event.c.event_id == event_id)).first()
+        if row is None:
+            return None
+        received = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
+        return WebhookEventRow(row.event_id, received, row.entity_type, row.entity_id, row.dag_id,
+                               row.dag_run_id, row.status)
+
+
+def _insert_if_absent(conn: sa.Connection, row: dict[str, object]) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING`` (Postgres; SQLite for the demo); True if inserted.
+
+    Not ``upsert()``: that helper does not report whether the row was new, and that answer
+    is the whole point here (a single-row insert's rowcount is exact on both dialects).
+    """
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(webhook_event)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(webhook_event)
+    else:  # pragma: no cover - only the two supported stores
+        raise NotImplementedError(f"no insert-if-absent for dialect {dialect!r}")
+    return conn.execute(stmt.values(**row).on_conflict_do_nothing(index_elements=["event_id"])).rowcount == 1

@@ -1,0 +1,17 @@
+"""Tribe → PowerOffice "immediately": a webhook receiver that starts the export DAGs.
+
+Tribe calls ``POST /tribe-sync/webhooks/tribe`` (the plugin ``tribe_sync`` mounts
+``create_app()`` in Airflow's API server). One module per concept:
+
+* ``signature`` — ``X-Tribe-Signature`` (HMAC-SHA512, hex, Base64), compared in constant time;
+* ``secret``    — the webhook secret(s) from the Airflow connection, read per request, masked;
+* ``events``    — the body's shape, parsed and validated, and the freshness check;
+* ``routing``   — Tribe entity type → the DAG to start, and the run's small conf;
+* ``trigger``   — starting the run with Airflow's own ``trigger_dag`` (injectable);
+* ``app``       — the FastAPI app tying them together, with the replay store
+  (``tribe_operators.store.webhook_events``).
+
+The plugin file imports only ``lazy``: schedulers, workers and the DAG processor never build
+the app; the API server builds it on the first webhook.
+"""
+from __future__ import annotations
