@@ -14,7 +14,9 @@ def parse_timestamp(value: str | datetime | None) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        dt = value
+        # A plain datetime, whatever subclass came in: pendulum's DateTime (Airflow's data
+        # interval) can lose its zone in replace()/min(), and then compares as naive.
+        dt = datetime.fromisoformat(value.isoformat())
     else:
         text = value.strip().replace(" ", "T", 1).replace("Z", "+00:00")
         text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)

@@ -38,3 +38,14 @@ def test_a_backfill_reads_exactly_its_interval_whatever_the_watermark() -> None:
     # otherwise move the start: a backfill of an old day must read that day only.
     assert resolve_window(None, (T0, T1), exact=True) == (T0, T1)
     assert resolve_window(T1, (T0, T1), exact=True) == (T0, T1)
+
+
+def test_airflow_pendulum_bounds_come_out_as_aware_stdlib_datetimes() -> None:
+    """A zone-less pendulum DateTime once slipped through as naive and broke the comparison
+    with PowerOffice's stamps on the second run of the demo."""
+    import pendulum
+
+    since, until = resolve_window(T0, (pendulum.naive(2026, 1, 1, 0, 15), pendulum.naive(2026, 1, 1, 0, 30)),
+                                  overlap=timedelta(0))
+    assert since.tzinfo is not None and until.tzinfo is not None
+    assert type(since) is datetime and type(until) is datetime
