@@ -32,7 +32,8 @@ BAD_CUSTOMERS: list[dict[str, Any]] = [
 
 
 def seed_demo(tribe: TribeState, po: PowerOfficeState, *, customers: int = 300, suppliers: int = 60,
-              matched: int = 25, rng_seed: int = 7, days_back: float = 3.0) -> dict[str, Any]:
+              matched: int = 25, rng_seed: int = 7, days_back: float = 3.0,
+              tribe_records: tuple[int, int, int] = (120, 40, 30)) -> dict[str, Any]:
     """Seed both simulators for the demo and return what was planted."""
     rng = random.Random(rng_seed)
     if days_back:  # records were last changed days ago…
@@ -40,7 +41,9 @@ def seed_demo(tribe: TribeState, po: PowerOfficeState, *, customers: int = 300, 
         tribe.clock.advance(-days_back * 86400)
     try:
         po_counts = seed_poweroffice(po, customers=customers, suppliers=suppliers, rng_seed=rng_seed)
-        tribe_counts = seed_tribe(tribe, organisations=120, persons=40, products=30, rng_seed=rng_seed)
+        organisations, persons, products = tribe_records  # Tribe's own (Tribe-born) records
+        tribe_counts = seed_tribe(tribe, organisations=organisations, persons=persons, products=products,
+                                  rng_seed=rng_seed)
         taken = {str(c["Number"]) for c in po.all("customers")} | {str(s["Number"]) for s in po.all("suppliers")}
         for org in tribe.all("Relation_Organization"):  # Tribe's own numbers live in their own range
             changes = {f: f"T{org[f]}" for f in ("DebtorNumber", "CreditorNumber") if str(org.get(f)) in taken}

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-AIRFLOW_HOME = Path(os.environ.get("TRIBE_SYNC_TEST_AIRFLOW_HOME", ROOT / ".airflow-test"))
+# One Airflow home (SQLite metadata DB) per pytest-xdist worker: SQLite takes one writer.
+AIRFLOW_HOME = Path(os.environ.get("TRIBE_SYNC_TEST_AIRFLOW_HOME", ROOT / ".airflow-test")) / os.environ.get(
+    "PYTEST_XDIST_WORKER", "main")
 for key, value in {
     "AIRFLOW_HOME": str(AIRFLOW_HOME),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -35,7 +35,7 @@ def dags(airflow_db):
 @pytest.fixture
 def world(dags, sims, link_db):
     """Relations imported, so invoices have linked customers; a product known on both sides."""
-    seed_demo(sims.tribe, sims.po, customers=30, suppliers=5, matched=3)
+    seed_demo(sims.tribe, sims.po, customers=30, suppliers=5, matched=3, tribe_records=(24, 6, 6))
     assert str(dags[0].test(logical_date=datetime.now(UTC) + timedelta(minutes=20)).state).endswith("success")
     po_product = next(p for p in sims.po.all("products") if not p.get("IsArchived") and p.get("Code"))
     tribe_product = sims.tribe.insert("Product", {"Name": po_product["Name"], "Code": po_product["Code"],

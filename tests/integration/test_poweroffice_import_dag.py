@@ -99,7 +99,7 @@ def test_initial_import_then_nothing_new_then_one_change(dag, sims, link_db):
 
 
 def test_dry_run_reports_but_writes_nothing(dag, sims, link_db):
-    seed_demo(sims.tribe, sims.po, customers=30, suppliers=5, matched=3)
+    seed_demo(sims.tribe, sims.po, customers=30, suppliers=5, matched=3, tribe_records=(24, 6, 6))
     before = len(tribe_orgs(sims))
     dagrun = run(dag, minutes_ahead=20, dry_run=True)
     c = counts(link_db, dagrun, "customers")

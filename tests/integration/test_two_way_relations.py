@@ -52,7 +52,7 @@ def writes(counts):
 
 
 def test_full_two_way_sync_then_nothing_then_one_change_each_way(dags, sims, link_db):
-    seed_demo(sims.tribe, sims.po, customers=25, suppliers=4, matched=3)
+    seed_demo(sims.tribe, sims.po, customers=25, suppliers=4, matched=3, tribe_records=(24, 6, 6))
     po_import, tribe_export = dags
     clock = Clock(sims)
     own = sims.tribe.insert("Relation_Organization", {"Name": "Ny Tribe-kunde BV", "EmailAddress": "info@nytk.nl",
@@ -132,7 +132,7 @@ def test_changes_on_both_sides_are_a_conflict_resolved_by_rule_and_audited(dags,
 
     monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS",
                        json.dumps({"conflicts": {"default": "poweroffice", "fields": {"EmailAddress": "tribe"}}}))
-    seed_demo(sims.tribe, sims.po, customers=12, suppliers=2, matched=2)
+    seed_demo(sims.tribe, sims.po, customers=12, suppliers=2, matched=2, tribe_records=(24, 6, 6))
     po_import, tribe_export = dags
     clock = Clock(sims)
     clock.run(po_import)
@@ -172,7 +172,7 @@ def test_every_entity_both_ways_then_quiet(dags, sims, link_db):
     """Suppliers, persons and products go Tribe → PowerOffice too: Tribe-born ones are created
     there (PowerOffice's number written back), PowerOffice-born ones are not echoed back, and
     after one round each way neither direction writes anything."""
-    seed_demo(sims.tribe, sims.po, customers=30, suppliers=6, matched=3)
+    seed_demo(sims.tribe, sims.po, customers=30, suppliers=6, matched=3, tribe_records=(24, 6, 6))
     po_import, tribe_export = dags
     clock = Clock(sims)
     t = sims.tribe
@@ -217,7 +217,7 @@ def test_deleting_on_one_side_never_deletes_on_the_other_the_link_is_dropped(dag
     surviving record finds its linked counterpart gone: the link is dropped, nothing is
     deleted or recreated, and the survivor stays. A relation archived in PowerOffice stays
     active in Tribe."""
-    seed_demo(sims.tribe, sims.po, customers=12, suppliers=2, matched=2)
+    seed_demo(sims.tribe, sims.po, customers=12, suppliers=2, matched=2, tribe_records=(24, 6, 6))
     # Two customers with no invoices or other role (PowerOffice refuses to delete one in use).
     fresh = [str(sims.po.insert_customer(Name=name)["Id"]) for name in ("Slettes AS", "Blir AS")]
     archived = str(sims.po.insert_customer(Name="Arkivert AS", IsArchived=True)["Id"])
