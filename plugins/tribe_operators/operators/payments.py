@@ -8,7 +8,7 @@ from tribe_operators.hooks.poweroffice import PowerOfficeHook
 from tribe_operators.hooks.tribe import TribeCrmHook
 from tribe_operators.operators.invoices import _InvoiceBase
 from tribe_operators.store.runs import record_step
-from tribe_operators.sync.context import resolve_window
+from tribe_operators.sync.context import is_backfill, resolve_window
 from tribe_operators.sync.payments import sync_payments
 from tribe_operators.timeutil import parse_timestamp
 
@@ -26,7 +26,8 @@ class SyncPaymentsOperator(_InvoiceBase):
         interval = tuple(parse_timestamp(context.get(k)) if context.get(k) else None
                          for k in ("data_interval_start", "data_interval_end"))
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
-        ctx.window = resolve_window(ctx.watermarks.get("payments", "import"), interval, overlap=overlap)  # type: ignore[arg-type]
+        ctx.window = resolve_window(ctx.watermarks.get("payments", "import"), interval, overlap=overlap,  # type: ignore[arg-type]
+                                    exact=is_backfill(context))
         counts = sync_payments(ctx, PowerOfficeHook(self.poweroffice_conn_id), TribeCrmHook(self.tribe_conn_id))
         if not ctx.dry_run and ctx.window[1] is not None:
             ctx.watermarks.advance("payments", "import", ctx.window[1], ctx.run_id)

@@ -19,7 +19,7 @@ from tribe_operators.mapping.spec import load_stream
 from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
 from tribe_operators.store.runs import extract_window
 from tribe_operators.sync import steps
-from tribe_operators.sync.context import StepContext, resolve_window
+from tribe_operators.sync.context import StepContext, is_backfill, resolve_window
 from tribe_operators.systems import SOURCES, TARGETS
 from tribe_operators.timeutil import parse_timestamp
 
@@ -117,12 +117,9 @@ class ExtractOperator(_StreamOperator):
         interval = tuple(parse_timestamp(v) if v is not None else None for v in interval)  # pendulum → datetime
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
         # A backfill imports what changed in its own interval, nothing before it.
-        dag_run = context.get("dag_run")
-        run_type = getattr(dag_run, "run_type", None)
-        exact = str(getattr(run_type, "value", run_type)) == "backfill"
         return resolve_window(ctx.watermarks.get(ctx.spec.stream, ctx.spec.direction), interval,  # type: ignore[arg-type]
                               from_date=_date(self.from_date), to_date=_date(self.to_date), overlap=overlap,
-                              exact=exact)
+                              exact=is_backfill(context))
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         if not stream_enabled(ctx.settings, ctx.spec.stream):

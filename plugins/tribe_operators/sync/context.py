@@ -13,7 +13,7 @@ from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.staging import Staging
 from tribe_operators.store.watermarks import Watermarks
 
-__all__ = ["StepContext", "resolve_window"]
+__all__ = ["StepContext", "is_backfill", "resolve_window"]
 
 
 @dataclass
@@ -47,6 +47,12 @@ class StepContext:
     @property
     def watermarks(self) -> Watermarks:
         return Watermarks(self.engine, self.integration, self.scope)
+
+
+def is_backfill(context: Any) -> bool:
+    """Is this Airflow task context part of a backfill run? (Its window is then exact.)"""
+    run_type = getattr(context.get("dag_run"), "run_type", None)
+    return str(getattr(run_type, "value", run_type)) == "backfill"
 
 
 def resolve_window(watermark: datetime | None, interval: tuple[datetime | None, datetime | None],
