@@ -77,6 +77,7 @@ def orders_by_reference(po: Any) -> Counter[str]:
 
 def test_clearing_one_failed_mapped_invoice_reruns_only_it_and_posts_once(live):
     from tribe_operators.store.ledger import ExportLedger
+    from tribe_operators.store.quarantine import Quarantine
 
     api, po = live.airflow.api, live.sims.po
     seeded = seed_invoices(live)
@@ -99,6 +100,8 @@ def test_clearing_one_failed_mapped_invoice_reruns_only_it_and_posts_once(live):
     assert "Product with code" in api.task_log(DAG_ID, run_id, TASK_ID, 1, index)
     assert orders_by_reference(po) == Counter(refs[i["ID"]] for i in good)
     assert ExportLedger(live.link.engine, "poweroffice").get(bad["ID"]).state == "in_flight"
+    (held,) = [q for q in Quarantine(live.link.engine, "poweroffice").open("invoices") if q["record_id"] == bad["ID"]]
+    assert held["system"] == "poweroffice" and "Product with code" in held["reason"]
 
     # The accountant adds the product in PowerOffice; on-call clears that one task instance.
     po.insert_product(Code="LIVE-NEW", Name="Workshop", ProductType="Service", UnitOfMeasureCode="EA",
@@ -129,6 +132,7 @@ def test_clearing_one_failed_mapped_invoice_reruns_only_it_and_posts_once(live):
     rows = {tribe_id: ledger.get(tribe_id) for tribe_id in refs}
     assert {r.state for r in rows.values()} == {"created"}
     assert rows[bad["ID"]].attempts == 2
+    assert not [q for q in Quarantine(live.link.engine, "poweroffice").open("invoices") if q["record_id"] == bad["ID"]]
     assert len({r.external_id for r in rows.values()}) == 4
     # Five creates reached PowerOffice: four accepted, the one refused before the fix.
     assert po.counters()["calls"].get("POST SalesOrders") == 5, po.counters()

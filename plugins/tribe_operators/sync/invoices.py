@@ -69,16 +69,24 @@ def export_invoice(ctx: StepContext, tribe: Any, po: Any, tribe_id: str) -> dict
     reference = invoice_reference(tribe_id)
     row = ledger.claim(tribe_id, reference, str(invoice.get("Number")))
     order_id = row.external_id
-    if row.state == "in_flight":
-        if row.attempts > 1:  # an earlier attempt may have created it: look before creating
-            order_id = _find_order(po, reference, row.created_at)
-        if order_id is None:
-            order_id = _create(po, {**mapped, "ExternalImportReference": reference}, reference, row.created_at)
-        ledger.mark_created(tribe_id, order_id)
-        log.info("invoice %s → sales order %s (%s)", invoice.get("Number"), order_id, reference)
+    try:
+        if row.state == "in_flight":
+            if row.attempts > 1:  # an earlier attempt may have created it: look before creating
+                order_id = _find_order(po, reference, row.created_at)
+            if order_id is None:
+                order_id = _create(po, {**mapped, "ExternalImportReference": reference}, reference, row.created_at)
+            ledger.mark_created(tribe_id, order_id)
+            log.info("invoice %s → sales order %s (%s)", invoice.get("Number"), order_id, reference)
+        invoice_no = _send(ctx, po, order_id) if mode == "booked" else None
+    except RecordError as exc:  # PowerOffice refused it: on record for the on-call, in both places
+        ledger.mark_failed(tribe_id, exc.reason)
+        ctx.quarantine.add([{"record_id": tribe_id, "field": exc.field, "reason": exc.reason,
+                             "payload": {"Number": invoice.get("Number")}}],
+                           system="poweroffice", stream=ctx.spec.stream, run_id=ctx.run_id)
+        raise
+    ctx.quarantine.resolve(ctx.spec.stream, [tribe_id])  # exported: an earlier refusal is settled
     if mode != "booked":
         return {"status": "draft", "sales_order_id": order_id, "invoice_no": None}
-    invoice_no = _send(ctx, po, order_id)
     ledger.mark_sent(tribe_id, invoice_no)
     return {"status": "booked", "sales_order_id": order_id, "invoice_no": invoice_no}
 
