@@ -106,7 +106,8 @@ def test_contact_persons_become_contacts_of_their_organisation(dag, sims, link_d
     at_customer = _back_dated(po, po.insert_contact_person, customer["Id"], FirstName="Jan", LastName="van der Berg",
                               EmailAddress="jan@fjord.no", PhoneNumber="912 34 567")
     at_supplier = _back_dated(po, po.insert_contact_person, supplier["Id"], FirstName="Kari", LastName="Nordmann")
-    assert str(dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=20)).state).endswith("success")
+    first = dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=20))
+    assert str(first.state).endswith("success")
 
     links, t = LinkStore(link_db, "poweroffice"), sims.tribe
     contact = t.get("Relationship_Person_Contact_Standard",
@@ -121,10 +122,13 @@ def test_contact_persons_become_contacts_of_their_organisation(dag, sims, link_d
 
     # A changed name is written to the contact's person, not a second person.
     persons_before = len(t.all("Relation_Person"))
-    with po.lock:  # changed in PowerOffice after the first run's window (which ended at +20 min)
-        po.table("contact_persons")[at_customer["Id"]].update(
-            LastName="van den Heuvel", LastChangedDateTimeOffset=po.now() + timedelta(minutes=30))
-    assert str(dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=40)).state).endswith("success")
+    changed_at = first.data_interval_end + timedelta(minutes=1)  # just after the first run's window
+    with po.lock:
+        po.table("contact_persons")[at_customer["Id"]].update(LastName="van den Heuvel",
+                                                               LastChangedDateTimeOffset=changed_at)
+    # A manual run's data interval is the last one that ended before it: triggered 20 minutes
+    # later, it runs from the first run's end to 15 minutes after, covering the change.
+    assert str(dag.test(logical_date=first.data_interval_end + timedelta(minutes=20)).state).endswith("success")
     assert t.get("Relation_Person", contact["Person"])["MiddleName"] == "van den"
     assert t.get("Relation_Person", contact["Person"])["LastName"] == "Heuvel"
     assert len(t.all("Relation_Person")) == persons_before
