@@ -11,7 +11,7 @@ __all__ = ["upsert"]
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], *,
-           conflict: Sequence[str], update: Sequence[str] | None = None) -> None:
+           conflict: Sequence[str], update: Sequence[str] | None = None) -> int:
     """Insert ``rows``; on a clash of the ``conflict`` columns update ``update`` (or do nothing).
 
     Args:
@@ -20,9 +20,12 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
         rows: Homogeneous dicts (same keys).
         conflict: Columns of the unique constraint that decides "same row".
         update: Columns overwritten from the new row; None or empty means DO NOTHING.
+
+    Returns:
+        The driver's row count: exact for one row (with DO NOTHING, 0 means "was there").
     """
     if not rows:
-        return
+        return 0
     dialect = conn.dialect.name
     if dialect == "postgresql":
         stmt = postgresql.insert(table)
@@ -35,4 +38,5 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
                                           set_={col: stmt.excluded[col] for col in update})
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-    conn.execute(stmt, list(rows))
+    # One row executes as a single statement, so its row count is exact on every driver.
+    return conn.execute(stmt, dict(rows[0]) if len(rows) == 1 else list(rows)).rowcount

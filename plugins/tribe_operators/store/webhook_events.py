@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from tribe_operators.store.schema import webhook_event
+from tribe_operators.store.upsert import upsert
 
 __all__ = ["FINAL", "IN_FLIGHT_TIMEOUT", "WebhookEventRow", "WebhookEvents"]
 
@@ -45,7 +45,7 @@ class WebhookEvents:
         row = {"event_id": event_id, "received_at": now, "entity_type": entity_type, "entity_id": entity_id,
                "dag_id": dag_id, "dag_run_id": None, "status": "received"}
         with self.engine.begin() as conn:
-            if _insert_if_absent(conn, row):
+            if upsert(conn, webhook_event, [row], conflict=["event_id"]) == 1:  # new, not a replay
                 return True
             # Known already: claim it again only if its start failed or its request never finished.
             unfinished = sa.or_(webhook_event.c.status == "failed",
@@ -69,19 +69,3 @@ class WebhookEvents:
         received = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
         return WebhookEventRow(row.event_id, received, row.entity_type, row.entity_id, row.dag_id,
                                row.dag_run_id, row.status)
-
-
-def _insert_if_absent(conn: sa.Connection, row: dict[str, object]) -> bool:
-    """``INSERT … ON CONFLICT DO NOTHING`` (Postgres; SQLite for the demo); True if inserted.
-
-    Not ``upsert()``: that helper does not report whether the row was new, and that answer
-    is the whole point here (a single-row insert's rowcount is exact on both dialects).
-    """
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt = postgresql.insert(webhook_event)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(webhook_event)
-    else:  # pragma: no cover - only the two supported stores
-        raise NotImplementedError(f"no insert-if-absent for dialect {dialect!r}")
-    return conn.execute(stmt.values(**row).on_conflict_do_nothing(index_elements=["event_id"])).rowcount == 1
