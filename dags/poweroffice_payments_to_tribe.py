@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from tribe_operators.dag_factory import dag_settings
+from tribe_operators.dag_factory import dag_settings, dry_run_param
 from tribe_operators.operators.payments import SyncPaymentsOperator
 
 with DAG(
@@ -28,6 +28,6 @@ with DAG(
         doc_md=__doc__,
         retry_delay=timedelta(minutes=2),
     ),
-    params={"dry_run": Param(False, type="boolean", description="Report; change nothing.")},
+    params={"dry_run": dry_run_param("Report; change nothing.")},
 ) as dag:
     SyncPaymentsOperator(task_id="sync_payments", dry_run="{{ params.dry_run }}")

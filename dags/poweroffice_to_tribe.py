@@ -30,26 +30,10 @@ Connections: `poweroffice_default`, `tribe_default`, `tribe_sync_db`.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from tribe_operators.dag_factory import dag_settings, stream_group
+from tribe_operators.dag_factory import dag_settings, stream_group, window_params
 from tribe_operators.operators import SummaryOperator
-
-PARAMS = {
-    "from_date": Param(
-        None,
-        type=["null", "string"],
-        format="date-time",
-        description="Import changes from this moment (initial import); empty = the run's data interval.",
-    ),
-    "to_date": Param(
-        None,
-        type=["null", "string"],
-        format="date-time",
-        description="…up to this moment; empty = the run's data interval end.",
-    ),
-    "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
-}
 
 
 def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG:
@@ -59,7 +43,7 @@ def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG
         description=description,
         schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
         **dag_settings(tags=["poweroffice", "import"], doc_md=__doc__, **extra),
-        params=PARAMS,
+        params=window_params("PowerOffice"),
     ) as dag:
         common = {"dry_run": "{{ params.dry_run }}"}
         customers = stream_group("poweroffice", "customers", **common)

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
-from tribe_operators.dag_factory import dag_settings
+from tribe_operators.dag_factory import dag_settings, dry_run_param
 from tribe_operators.operators import SummaryOperator
 from tribe_operators.operators.invoices import ExportInvoiceOperator, FindSentInvoicesOperator
 
@@ -40,7 +40,7 @@ with DAG(
     ),
     params={
         "invoice_ids": Param([], type="array", description="Only these Tribe invoice ids (empty = all pending)."),
-        "dry_run": Param(False, type="boolean", description="Map and report; create nothing."),
+        "dry_run": dry_run_param("Map and report; create nothing."),
     },
     render_template_as_native_obj=True,
 ) as dag:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from tribe_operators.dag_factory import dag_settings, stream_group
+from tribe_operators.dag_factory import dag_settings, stream_group, window_params
 from tribe_operators.operators import SummaryOperator
 
 with DAG(
@@ -35,16 +35,7 @@ with DAG(
         doc_md=__doc__,
         retry_delay=timedelta(seconds=30),
     ),
-    params={
-        "from_date": Param(
-            None,
-            type=["null", "string"],
-            format="date-time",
-            description="Export Tribe changes from this moment; empty = incremental.",
-        ),
-        "to_date": Param(None, type=["null", "string"], format="date-time"),
-        "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
-    },
+    params=window_params("Tribe"),
 ) as dag:
     common = {"dry_run": "{{ params.dry_run }}"}
     relations = [stream_group("poweroffice", stream, **common)

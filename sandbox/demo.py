@@ -154,18 +154,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
-    from airflow.dag_processing.dagbag import DagBag
-
     import sqlalchemy as sa
+    from airflow.dag_processing.dagbag import DagBag
 
     from sandbox.demo_story import invoice_story, lifecycle_story
     from tribe_operators.hooks.tribe import TribeCrmHook
-    from tribe_operators.store.schema import conflict_audit
     from tribe_operators.operators.summary import render, summarise
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.links import LinkStore
     from tribe_operators.store.quarantine import Quarantine
     from tribe_operators.store.runs import run_counts
+    from tribe_operators.store.schema import conflict_audit
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     started = time.monotonic()

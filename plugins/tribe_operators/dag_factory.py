@@ -4,11 +4,29 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import TaskGroup
+from airflow.sdk import Param, TaskGroup
 
 from tribe_operators.operators import DedupeOperator, ExtractOperator, LoadOperator, MapOperator
 
-__all__ = ["dag_settings", "stream_group"]
+__all__ = ["dag_settings", "dry_run_param", "stream_group", "window_params"]
+
+
+def dry_run_param(what: str = "Report what would change; write nothing.") -> Param:
+    """The ``dry_run`` Param every sync DAG offers."""
+    return Param(False, type="boolean", description=what)
+
+
+def window_params(changes: str) -> dict[str, Param]:
+    """``from_date`` / ``to_date`` / ``dry_run`` of a stream DAG; ``changes`` says whose changes
+    ("PowerOffice", "Tribe") a manual run reads from ``from_date``."""
+    return {
+        "from_date": Param(None, type=["null", "string"], format="date-time",
+                           description=f"Read {changes} changes from this moment (initial import); "
+                                       "empty = the run's own window."),
+        "to_date": Param(None, type=["null", "string"], format="date-time",
+                         description="…up to this moment; empty = the run's data interval end."),
+        "dry_run": dry_run_param(),
+    }
 
 
 def dag_settings(*, tags: list[str], doc_md: str | None, retries: int = 2,

@@ -4,14 +4,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from tribe_operators.exceptions import RecordError
 from tribe_operators.hooks.poweroffice import PowerOfficeHook
 from tribe_operators.hooks.tribe import TribeCrmHook
-from tribe_operators.operators.stream import step_context
-from tribe_operators.store.engine import DEFAULT_CONN_ID
+from tribe_operators.operators.base import SyncOperator
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.invoices import export_invoice, select_sent_invoices
@@ -19,22 +17,17 @@ from tribe_operators.sync.invoices import export_invoice, select_sent_invoices
 __all__ = ["ExportInvoiceOperator", "FindSentInvoicesOperator"]
 
 
-class _InvoiceBase(BaseOperator):
-    template_fields: Sequence[str] = ("tribe_conn_id", "poweroffice_conn_id", "db_conn_id", "scope", "dry_run")
+class _InvoiceBase(SyncOperator):
+    template_fields: Sequence[str] = (*SyncOperator.template_fields, "tribe_conn_id", "poweroffice_conn_id")
 
     def __init__(self, *, tribe_conn_id: str = "tribe_default", poweroffice_conn_id: str = "poweroffice_default",
-                 db_conn_id: str = DEFAULT_CONN_ID, scope: str = "default", dry_run: Any = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tribe_conn_id = tribe_conn_id
         self.poweroffice_conn_id = poweroffice_conn_id
-        self.db_conn_id = db_conn_id
-        self.scope = scope
-        self.dry_run = dry_run
 
-    def step_context(self, context: Any) -> StepContext:
-        return step_context(context, integration="poweroffice", stream="invoices", db_conn_id=self.db_conn_id,
-                            scope=self.scope, dry_run=self.dry_run)
+    def invoice_context(self, context: Any) -> StepContext:
+        return self.step_context(context, "poweroffice", "invoices")
 
 
 class FindSentInvoicesOperator(_InvoiceBase):
@@ -54,7 +47,7 @@ class FindSentInvoicesOperator(_InvoiceBase):
         self.limit = limit
 
     def execute(self, context: Any) -> list[dict[str, str]]:
-        ctx = self.step_context(context)
+        ctx = self.invoice_context(context)
         only = self.invoice_ids if isinstance(self.invoice_ids, list) and self.invoice_ids else None
         found = select_sent_invoices(TribeCrmHook(self.tribe_conn_id),
                                      ExportLedger(ctx.engine, "poweroffice", self.scope), only=only)
@@ -77,7 +70,7 @@ class ExportInvoiceOperator(_InvoiceBase):
 
     def execute(self, context: Any) -> dict[str, Any]:
         context["invoice_number"] = self.invoice.get("number")
-        ctx = self.step_context(context)
+        ctx = self.invoice_context(context)
         try:
             result = export_invoice(ctx, TribeCrmHook(self.tribe_conn_id), PowerOfficeHook(self.poweroffice_conn_id),
                                     self.invoice["tribe_id"])

@@ -22,7 +22,7 @@ class SyncPaymentsOperator(_InvoiceBase):
         from datetime import UTC, datetime
 
         started = datetime.now(UTC)
-        ctx = self.step_context(context)
+        ctx = self.invoice_context(context)
         interval = tuple(parse_timestamp(context.get(k)) if context.get(k) else None
                          for k in ("data_interval_start", "data_interval_end"))
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))

@@ -10,66 +10,44 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
-from airflow.sdk import BaseOperator
 
 from tribe_operators.hooks.poweroffice import PowerOfficeHook
 from tribe_operators.hooks.tribe import TribeCrmHook
-from tribe_operators.mapping.settings import load_settings, stream_enabled
-from tribe_operators.mapping.spec import load_stream
-from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
+from tribe_operators.mapping.settings import stream_enabled
+from tribe_operators.operators.base import SyncOperator
 from tribe_operators.store.runs import extract_window
 from tribe_operators.sync import steps
 from tribe_operators.sync.context import StepContext, is_backfill, resolve_window
 from tribe_operators.systems import SOURCES, TARGETS
 from tribe_operators.timeutil import parse_timestamp
 
-__all__ = ["DedupeOperator", "ExtractOperator", "LoadOperator", "MapOperator", "step_context"]
+__all__ = ["DedupeOperator", "ExtractOperator", "LoadOperator", "MapOperator"]
 
 HOOKS = {"poweroffice": PowerOfficeHook, "tribe": TribeCrmHook}
 DEFAULT_CONNS = {"poweroffice": "poweroffice_default", "tribe": "tribe_default"}
 
 
-def _truthy(value: Any) -> bool:
-    return value is True or str(value).strip().lower() in {"true", "1", "yes"}
-
-
-def step_context(context: Any, *, integration: str, stream: str, db_conn_id: str, scope: str,
-                 dry_run: Any) -> StepContext:
-    """A ``StepContext`` from an Airflow task context (every sync operator builds one)."""
-    ti = context["ti"]
-    return StepContext(engine=engine_for(db_conn_id), run_id=context["run_id"],
-                       spec=load_stream(integration, stream), scope=scope, dag_id=ti.dag_id,
-                       dry_run=_truthy(dry_run), attempt=int(getattr(ti, "try_number", 1) or 1),
-                       settings=load_settings(integration))
-
-
-class _StreamOperator(BaseOperator):
+class _StreamOperator(SyncOperator):
     """Shared plumbing: the stream's spec, the link database, adapters by system name.
 
     Args:
         integration: ``poweroffice`` (later ``odoo``, ``exact``).
         stream: Name of the mapping file under ``include/mappings/<integration>/``.
         conn_ids: Airflow connection per system (defaults: ``<system>_default``).
-        db_conn_id: The link database connection.
-        scope: Administration / legal entity within the integration.
-        dry_run: Compute and report, write nothing (templated, e.g. ``{{ params.dry_run }}``).
+        **kwargs: ``db_conn_id``, ``scope``, ``dry_run`` (see ``SyncOperator``) and BaseOperator's.
     """
 
-    template_fields: Sequence[str] = ("integration", "stream", "scope", "db_conn_id", "dry_run", "conn_ids")
+    template_fields: Sequence[str] = (*SyncOperator.template_fields, "integration", "stream", "conn_ids")
     template_fields_renderers = {"conn_ids": "json"}
     step = ""
     ui_color = "#e8f1fb"
 
     def __init__(self, *, integration: str, stream: str, conn_ids: dict[str, str] | None = None,
-                 db_conn_id: str = DEFAULT_CONN_ID, scope: str = "default", dry_run: Any = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.integration = integration
         self.stream = stream
         self.conn_ids = conn_ids
-        self.db_conn_id = db_conn_id
-        self.scope = scope
-        self.dry_run = dry_run
 
     def adapter(self, system: str, role: str) -> Any:
         """The ``source`` or ``target`` adapter of a system, on a fresh hook."""
@@ -77,8 +55,7 @@ class _StreamOperator(BaseOperator):
         return (SOURCES if role == "source" else TARGETS)[system](HOOKS[system](conn_id))
 
     def build_context(self, context: Any) -> StepContext:
-        ctx = step_context(context, integration=self.integration, stream=self.stream, db_conn_id=self.db_conn_id,
-                           scope=self.scope, dry_run=self.dry_run)
+        ctx = self.step_context(context, self.integration, self.stream)
         ctx.window = self.window(ctx, context)
         return ctx
 
