@@ -6,20 +6,14 @@ Postgres test. A failing live test's report carries the tail of every Airflow co
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.live.harness import LiveStack, PostgresUnavailable
+from tests.fixtures.postgres import PostgresUnavailable, postgres_required
+from tests.live.harness import LiveStack
 
 _TIMINGS: dict[str, float] = {}
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required in CI but {reason}", pytrace=False)
-    pytest.skip(f"PostgreSQL not available: {reason}")
 
 
 @pytest.fixture(scope="package")
@@ -32,7 +26,7 @@ def live_stack() -> Iterator[LiveStack]:
         stack.start()
     except PostgresUnavailable as exc:
         stack.stop()
-        _unavailable(str(exc))
+        postgres_required(str(exc))
     except BaseException:
         stack.stop()
         raise

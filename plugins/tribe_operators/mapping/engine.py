@@ -107,14 +107,9 @@ class Mapper:
 
 
 class _Missing(dict):
-    """``str.format_map`` over a record that turns absent keys into an empty string."""
-
-    def __init__(self, record: dict[str, Any]) -> None:
-        super().__init__(record)
-
-    def __missing__(self, key: str) -> str:
-        return ""
+    """``str.format_map`` over a record: absent and null fields format as an empty string
+    (``"{MiddleName} {LastName}"`` for a person without a middle name)."""
 
     def __getitem__(self, key: str) -> Any:
-        value = super().__getitem__(key) if key in self else self.__missing__(key)
-        return "" if value is None else value  # "{MiddleName} {LastName}" with no middle name
+        value = self.get(key)
+        return "" if value is None else value

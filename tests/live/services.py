@@ -1,0 +1,116 @@
+"""What the live Airflow runs against: the vendor simulators (in this process, reached over
+HTTP) and a link database of its own on PostgreSQL."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from tests.fixtures.postgres import Postgres, airflow_conn_uri, empty_tables
+
+__all__ = ["LinkDatabase", "Simulators"]
+
+
+# --------------------------------------------------------------------------------------------
+# Link database
+# --------------------------------------------------------------------------------------------
+class LinkDatabase:
+    """The package's link database on its own PostgreSQL database, migrated to head."""
+
+    def __init__(self, postgres: Postgres, name: str | None = None) -> None:
+        self.postgres = postgres
+        self.name = name or f"tribe_sync_live_{os.getpid()}"
+        self.url: sa.URL | None = None
+        self._engine: sa.Engine | None = None
+
+    def create(self) -> LinkDatabase:
+        from tribe_operators.store.engine import migrate
+
+        self.url = self.postgres.create(self.name)
+        migrate(self.engine)
+        return self
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            assert self.url is not None, "create() first"
+            self._engine = sa.create_engine(self.url, pool_pre_ping=True)
+        return self._engine
+
+    def connection_env(self, conn_id: str = "tribe_sync_db") -> dict[str, str]:
+        """``AIRFLOW_CONN_<ID>`` for the components (URI form, as tests/fixtures/database.py)."""
+        assert self.url is not None, "create() first"
+        return {f"AIRFLOW_CONN_{conn_id.upper()}": airflow_conn_uri(self.url)}
+
+    def reset(self) -> None:
+        """Empty every table (links, ledger, watermarks, staging, quarantine, runs…)."""
+        empty_tables(self.engine)
+
+    def rows(self, table: str, *, order_by: Sequence[str] = ()) -> list[dict[str, Any]]:
+        from tribe_operators.store.schema import metadata
+
+        tbl = metadata.tables[table]
+        query = sa.select(tbl).order_by(*(tbl.c[c] for c in order_by))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def drop(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        if self.url is not None:
+            self.postgres.drop(self.name)
+            self.url = None
+
+
+# --------------------------------------------------------------------------------------------
+# Simulators
+# --------------------------------------------------------------------------------------------
+class Simulators:
+    """Tribe CRM and PowerOffice Go simulators on free ports of this process, empty but for
+    their reference data (as a fresh tenant / client has)."""
+
+    def __init__(self, *, tribe_extra: dict | None = None, po_extra: dict | None = None) -> None:
+        from sandbox.common import ServerThread
+        from sandbox.poweroffice import PowerOfficeState
+        from sandbox.poweroffice import create_app as po_app
+        from sandbox.tribe import TribeState
+        from sandbox.tribe import create_app as tribe_app
+
+        self.tribe = TribeState()
+        self.po = PowerOfficeState()
+        self._servers = [ServerThread(tribe_app(self.tribe)), ServerThread(po_app(self.po))]
+        self._extra = {"tribe_extra": tribe_extra, "po_extra": po_extra}
+        self._started: list[Any] = []
+
+    @property
+    def tribe_url(self) -> str:
+        return self._servers[0].url
+
+    @property
+    def po_url(self) -> str:
+        return self._servers[1].url
+
+    def start(self) -> Simulators:
+        for server in self._servers:
+            server.start()
+            self._started.append(server)
+        return self
+
+    def stop(self) -> None:
+        while self._started:
+            self._started.pop().stop()
+
+    def connection_env(self) -> dict[str, str]:
+        """``AIRFLOW_CONN_TRIBE_DEFAULT`` / ``AIRFLOW_CONN_POWEROFFICE_DEFAULT`` for the components."""
+        from tests.fixtures.simulators import connection_env
+
+        return connection_env(self.tribe_url, self.po_url, **self._extra)
+
+    def reset(self) -> None:
+        """Both back to reference data only: no records, faults, counters or recorded traffic.
+        (Back-date a seeded record with its own stamp: ``LastChangedDateTimeOffset=…``.)"""
+        self.tribe.reset()
+        self.po.reset()
