@@ -8,6 +8,8 @@ starts this DAG at once; this schedule (every 5 minutes) is the safety poll on
 * **tribe_customers** / **tribe_suppliers** — customer and supplier organisations →
   PowerOffice customers and suppliers. The PowerOffice ID leads once linked; a new one gets
   PowerOffice's number, written back over Tribe's debtor / creditor number.
+* **tribe_contacts** — contacts of those organisations → their PowerOffice contact persons
+  (after the organisations, which they are created under; a prospect's contacts are out of scope).
 * **tribe_persons** — persons with a Customer relationship → individual customers.
 * **tribe_product_groups**, then **tribe_products** — products → PowerOffice products (unit and VAT group through the
   settings' maps; the VAT group picks the sales account).
@@ -38,8 +40,11 @@ with DAG(
     params=window_params("Tribe"),
 ) as dag:
     common = {"dry_run": "{{ params.dry_run }}"}
-    relations = [stream_group("poweroffice", stream, **common)
-                 for stream in ("tribe_customers", "tribe_suppliers", "tribe_persons")]
+    organisations = [stream_group("poweroffice", stream, **common) for stream in ("tribe_customers", "tribe_suppliers")]
+    # A contact person is created under its organisation: organisations first.
+    contacts = stream_group("poweroffice", "tribe_contacts", **common)
+    organisations >> contacts
+    relations = [contacts, stream_group("poweroffice", "tribe_persons", **common)]
     # A product names its group: groups first.
     products = stream_group("poweroffice", "tribe_product_groups", **common) >> stream_group(
         "poweroffice", "tribe_products", **common)

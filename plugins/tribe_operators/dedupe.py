@@ -13,6 +13,7 @@ wins. The decision is stored with the record:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -92,8 +93,8 @@ class Deduper:
         if not wanted:
             return {}
         matches = self.target.find(self.spec, fields, list(wanted.values()))
-        key = self.target.id_key
-        candidates = {str(r[key]) for rs in matches.values() for r in rs}
+        key = partial(self.spec.target.record_id, id_key=self.target.id_key)
+        candidates = {key(r) for rs in matches.values() for r in rs}
         bound_to = self.links.bulk_to_internal if self.exporting else self.links.bulk_to_external
         already = bound_to(self.own, candidates)  # bound to someone else?
         found: dict[str, str] = {}
@@ -103,14 +104,14 @@ class Deduper:
             if not records:
                 continue
             if len(records) > 1:
-                ids = ", ".join(sorted(str(r[key]) for r in records))
+                ids = ", ".join(sorted(key(r) for r in records))
                 out[source_id] = Decision(source_id, None, error=(fields[0], (
                     f"{label} {'/'.join(map(str, value))} matches {len(records)} {self.spec.target.entity_set} "
                     f"records ({ids}); merge the duplicates in Tribe")))
                 found[source_id] = f"ambiguous:{source_id}"
                 continue
             record = records[0]
-            record_id = str(record[key])
+            record_id = key(record)
             bound = already.get(record_id)
             if bound is not None and bound != source_id:
                 out[source_id] = Decision(source_id, None, error=(fields[0], (

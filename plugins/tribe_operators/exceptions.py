@@ -116,3 +116,12 @@ class RecordError(TribeSyncError):
         self.field = field
         self.reason = reason
         self.record_id = record_id
+
+
+class OutOfScope(TribeSyncError):
+    """A record this stream does not sync (a contact of a prospect, which is neither customer
+    nor supplier in the accounting system): counted and left alone, not quarantined."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

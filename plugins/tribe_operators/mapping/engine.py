@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +76,7 @@ class Mapper:
             where = prefix + (fm.source or fm.target)
             try:
                 if fm.template is not None:
-                    value: Any = fm.template.format_map(_Missing(record))
+                    value: Any = _TEMPLATE.vformat(fm.template, (), record)
                 elif fm.source is not None:
                     value = _path(record, fm.source)
                 else:
@@ -106,10 +107,14 @@ class Mapper:
         return {k: v for k, v in fields.items() if k not in self._match_only}
 
 
-class _Missing(dict):
-    """``str.format_map`` over a record: absent and null fields format as an empty string
-    (``"{MiddleName} {LastName}"`` for a person without a middle name)."""
+class _RecordFormatter(string.Formatter):
+    """``str.format`` over a record: ``{Person.LastName}`` is a dotted path into nested records,
+    and absent or null fields format as an empty string (``"{MiddleName} {LastName}"`` for a
+    person without a middle name)."""
 
-    def __getitem__(self, key: str) -> Any:
-        value = self.get(key)
-        return "" if value is None else value
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        value = _path(kwargs, field_name)
+        return ("" if value is None else value), field_name
+
+
+_TEMPLATE = _RecordFormatter()

@@ -6,6 +6,7 @@ each field is mapped. See ``include/mappings/README.md`` for the vocabulary.
 from __future__ import annotations
 
 import os
+import string
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -32,8 +33,16 @@ class SourceSpec(_Strict):
     modified_field: str
     changed_since_param: str | None = None  # server-side "modified after" filter, if the API has one
     unwrap: str | None = None  # read through a relationship set, sync the record under this navigation
+    # Navigations whose own change counts as a change of the record: a contact is changed when
+    # its person's name is (Tribe stamps the person, not the contact relationship).
+    changed_via: list[str] = Field(default_factory=list)
     where: dict[str, Any] = Field(default_factory=dict)  # client-side equality filter
 
+    @model_validator(mode="after")
+    def _one_way_to_related(self) -> SourceSpec:
+        if self.unwrap and self.changed_via:
+            raise ValueError("source.changed_via is for a record read directly, not through unwrap")
+        return self
 
     def record_id(self, record: dict[str, Any]) -> str:
         """The id a record is staged, linked and re-read (``GET resource/<id>``) by."""
@@ -55,6 +64,17 @@ class TargetSpec(_Strict):
     relationship: RelationshipSpec | None = None
     filters: dict[str, str] = Field(default_factory=dict)  # target field → the API's list filter for it
     write_back: dict[str, str] = Field(default_factory=dict)  # after a create: target field → source field
+    # A record addressed under its parent (PowerOffice contact persons): it is created with
+    # ``POST <entity_set>/<value of create_under>`` (that field is not sent in the body) and its
+    # id is ``id_template`` over the created record, e.g. "{ContactId}/{Id}".
+    create_under: str | None = None
+    id_template: str | None = None
+
+    def record_id(self, record: dict[str, Any], id_key: str) -> str:
+        """The id a target record is linked, fetched and updated by."""
+        if self.id_template:
+            return self.id_template.format_map(record)
+        return str(record[id_key])
 
 
 class DedupeKey(_Strict):
@@ -102,6 +122,12 @@ class FieldMap(_Strict):
     def steps(self) -> list[Step]:
         return [Step(transform=self.transform, args=self.args)] if self.transform else list(self.pipe)
 
+    def inputs(self) -> list[str]:
+        """The (dotted) source paths this field reads: its source, or its template's fields."""
+        if self.template is not None:
+            return [name for _, name, _, _ in string.Formatter().parse(self.template) if name]
+        return [self.source] if self.source else []
+
 
 class ChildSpec(_Strict):
     """A list inside a record mapped element by element (invoice lines)."""
@@ -146,6 +172,8 @@ class StreamSpec(_Strict):
             for name in key.match or []:
                 if name.split("/")[0] not in targets:
                     raise ValueError(f"dedupe key uses {name!r}, which no field maps")
+        if self.target.create_under and self.target.create_under not in targets:
+            raise ValueError(f"target.create_under names {self.target.create_under!r}, which no field maps")
         return self
 
 

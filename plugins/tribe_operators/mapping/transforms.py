@@ -15,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum.eu import vat as eu_vat
 from stdnum.no import orgnr
 
-from tribe_operators.exceptions import RecordError
+from tribe_operators.exceptions import OutOfScope, RecordError
 
 __all__ = ["TRANSFORMS", "MapContext", "split_street"]
 
@@ -205,12 +205,23 @@ def lookup(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, w
     return {"ID": found}
 
 
-def linked(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str, what: str,
-           as_int: bool = True) -> Any:
-    """A Tribe id → the external id bound to it (a customer on an invoice, a product on a line)."""
+def linked(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str | list[str], what: str,
+           as_int: bool = True, unlinked: str = "quarantine") -> Any:
+    """A Tribe id → the external id bound to it (a customer on an invoice, a product on a line;
+    a contact's organisation, linked as a customer or as a supplier: first link wins).
+
+    ``unlinked: skip`` says an unlinked reference puts the record out of this stream's scope
+    (a prospect's contact) instead of in quarantine.
+    """
     if value in (None, ""):
         return None
-    external = ctx.links(entity, str(value)) if ctx.links else None
+    external = None
+    for name in [entity] if isinstance(entity, str) else entity:
+        external = ctx.links(name, str(value)) if ctx.links else None
+        if external is not None:
+            break
+    if external is None and unlinked == "skip":
+        raise OutOfScope(f"{what} {value} is not linked to the accounting system")
     if external is None:
         raise _bad(f"{what} {value} is not linked to the accounting system yet; sync it first")
     return int(external) if as_int and str(external).isdigit() else external

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tribe_operators.dedupe import Deduper
-from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, RecordError
+from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import Link
@@ -58,12 +58,16 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
     lookups = {name: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value)
                for name, lk in ctx.spec.lookups.items()}
     mapper = Mapper(ctx.spec, _map_context(ctx, lookups))
-    counts = {"mapped": 0, "quarantined": 0}
+    counts = {"mapped": 0, "quarantined": 0, "out_of_scope": 0}
     for chunk in ctx.staging.iter_rows("extracted"):
-        updates, bad = [], []
+        updates, bad, ignored = [], [], []
         for row in chunk:
             try:
                 mapped = mapper.map(row["payload"])
+            except OutOfScope as exc:  # not this stream's business (a prospect's contact)
+                ignored.append(row["source_id"])
+                updates.append({"source_id": row["source_id"], "status": "out_of_scope", "error": exc.reason})
+                continue
             except RecordError as exc:
                 bad.append({"record_id": row["source_id"], "field": exc.field, "reason": exc.reason,
                             "payload": row["payload"]})
@@ -74,8 +78,10 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
         ctx.staging.update_rows(updates)
         if not ctx.dry_run:
             ctx.quarantine.add(bad, system=ctx.spec.source.system, stream=ctx.spec.stream, run_id=ctx.run_id)
-        counts["mapped"] += len(updates) - len(bad)
+            ctx.quarantine.resolve(ctx.spec.stream, ignored)
+        counts["mapped"] += len(updates) - len(bad) - len(ignored)
         counts["quarantined"] += len(bad)
+        counts["out_of_scope"] += len(ignored)
     return _finish(ctx, "map", counts, started)
 
 
@@ -186,7 +192,7 @@ def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
                 return found, "created"
             created = target.create(ctx.spec, mapper.creatable(fields))
         _write_back(ctx, source, row["source_id"], created)
-        return str(created[target.id_key]), "created"
+        return ctx.spec.target.record_id(created, target.id_key), "created"
     if decision == "update":
         if row["target_id"] not in current:
             return _unlink_deleted(ctx, row), "unlinked"
@@ -233,7 +239,8 @@ def _reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]])
     if key and unbound:
         values = {sid: tuple(r["mapped"]["fields"].get(f) for f in key) for sid, r in unbound.items()}
         matches = target.find(ctx.spec, key, list(values.values()))
-        found = {sid: str(ms[0][target.id_key]) for sid, v in values.items() if len(ms := matches.get(v, [])) == 1}
+        found = {sid: ctx.spec.target.record_id(ms[0], target.id_key)
+                 for sid, v in values.items() if len(ms := matches.get(v, [])) == 1}
     out = []
     for row in chunk:
         sid = row["source_id"]
@@ -250,7 +257,7 @@ def _find_created(ctx: StepContext, target: Any, fields: dict[str, Any]) -> str 
             value = tuple(fields[f] for f in key.match)
             records = target.find(ctx.spec, key.match, [value]).get(value, [])
             if len(records) == 1:
-                return str(records[0][target.id_key])
+                return ctx.spec.target.record_id(records[0], target.id_key)
     return None
 
 

@@ -95,11 +95,11 @@ class PowerOfficeTarget:
         field, param = fields[0], spec.target.filters[fields[0]]
         wanted = [v for v in dict.fromkeys(values) if v[0] not in (None, "")]
         found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        numeric = param.endswith("Nos")  # number lists take commas (and ranges): one call per 100
-        batches = ([wanted[i:i + 100] for i in range(0, len(wanted), 100)] if numeric else [[v] for v in wanted])
+        listed = param.endswith(("Nos", "Codes"))  # comma lists (customerNos, externalCodes): 100 per call
+        batches = ([wanted[i:i + 100] for i in range(0, len(wanted), 100)] if listed else [[v] for v in wanted])
         for batch in batches:
             for record in self.hook.iter_records(spec.target.entity_set, {param: ",".join(str(v[0]) for v in batch)}):
-                key = (str(record.get(field)) if numeric else record.get(field),)
+                key = (str(record.get(field)) if listed else record.get(field),)
                 found.setdefault(key, []).append(record)
         return found
 
@@ -109,7 +109,12 @@ class PowerOfficeTarget:
         return not all(_same(current.get(k), v) for k, v in fields.items())
 
     def create(self, spec: StreamSpec, fields: dict[str, Any]) -> dict[str, Any]:
-        return self.hook.create(spec.target.entity_set, {k: v for k, v in fields.items() if v is not None})
+        """POST the record; one addressed under its parent goes to ``<entity_set>/<parent id>``."""
+        body = {k: v for k, v in fields.items() if v is not None}
+        path, parent = spec.target.entity_set, spec.target.create_under
+        if parent:
+            path = f"{path}/{body.pop(parent)}"
+        return self.hook.create(path, body)
 
     def update(self, spec: StreamSpec, target_id: str, fields: dict[str, Any], current: dict[str, Any] | None) -> None:
         """PATCH only what changed; nested objects leaf by leaf (``/MailAddress/City``)."""

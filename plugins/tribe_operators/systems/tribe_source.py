@@ -31,11 +31,11 @@ class TribeSource:
     def _expand(self, spec: StreamSpec) -> str | None:
         addresses = sorted({f.source.split(".")[0] for f in spec.fields
                             if f.source and any(s.transform == "po_address" for s in f.steps())})
-        # Any other dotted source reads a field of a related record: "Unit.Code" → Unit($select=ID,Code).
-        related: dict[str, set[str]] = {}
-        for f in spec.fields:
-            if f.source and "." in f.source and f.source.split(".")[0] not in addresses:
-                nav, _, leaf = f.source.partition(".")
+        # Any other dotted input reads a field of a related record: "Unit.Code" → Unit($select=ID,Code).
+        related: dict[str, set[str]] = {nav: {"ID", spec.source.modified_field} for nav in spec.source.changed_via}
+        for path in (p for f in spec.fields for p in f.inputs()):
+            if "." in path and path.split(".")[0] not in addresses:
+                nav, _, leaf = path.partition(".")
                 related.setdefault(nav, {"ID"}).add(leaf.split(".")[0])
         inner = ",".join([f"{nav}{ADDRESS}" for nav in addresses]
                          + [f"{nav}($select={','.join(sorted(cols))})" for nav, cols in sorted(related.items())])
@@ -50,7 +50,8 @@ class TribeSource:
             inner = record.get(spec.source.unwrap) if spec.source.unwrap else record
             if not inner:
                 continue  # a relationship whose organisation was deleted
-            stamps = [parse_timestamp(r.get(spec.source.modified_field)) for r in (record, inner)]
+            parts = [record, inner, *(record.get(nav) or {} for nav in spec.source.changed_via)]
+            stamps = [parse_timestamp(r.get(spec.source.modified_field)) for r in parts]
             modified = max((s for s in stamps if s is not None), default=None)
             if until is not None and modified is not None and modified > until:
                 continue
@@ -62,9 +63,9 @@ class TribeSource:
         expr = None
         if since is not None:
             stamp = odata_timestamp(since)
-            expr = f"{field} gt {stamp}"
-            if spec.source.unwrap:
-                expr = f"({expr} or {spec.source.unwrap}/{field} gt {stamp})"
+            navs = [nav for nav in [spec.source.unwrap, *spec.source.changed_via] if nav]
+            expr = " or ".join([f"{field} gt {stamp}", *(f"{nav}/{field} gt {stamp}" for nav in navs)])
+            expr = f"({expr})" if navs else expr
         for page in self.hook.iter_pages(spec.source.resource, filter=expr, expand=self._expand(spec)):
             rows = self._rows(spec, page, until)
             if rows:
