@@ -90,15 +90,28 @@ class Deduper:
     def _by_match(self, fields: list[str], pending: dict[str, dict[str, Any]], out: dict[str, Decision]) -> dict[str, str]:
         wanted = {sid: tuple(row["mapped"]["fields"].get(f) for f in fields) for sid, row in pending.items()}
         wanted = {sid: v for sid, v in wanted.items() if all(x not in (None, "") for x in v)}
+        found: dict[str, str] = {}
+        label = "+".join(fields)
+        # Two unresolved source records with one key value (two customers numbered 10050): which
+        # one the target record belongs to cannot be told, so neither is matched nor created.
+        sharing: dict[tuple[Any, ...], list[str]] = {}
+        for source_id, value in wanted.items():
+            sharing.setdefault(value, []).append(source_id)
+        for value, ids in sharing.items():
+            for source_id in ids if len(ids) > 1 else []:
+                others = ", ".join(i for i in ids if i != source_id)
+                out[source_id] = Decision(source_id, None, error=(fields[0], (
+                    f"{label} {'/'.join(map(str, value))} is also on {self.spec.source.system} record(s) {others}: "
+                    "two source records share it — fix one of them")))
+                found[source_id] = f"duplicate:{source_id}"
+                del wanted[source_id]
         if not wanted:
-            return {}
+            return found
         matches = self.target.find(self.spec, fields, list(wanted.values()))
         key = partial(self.spec.target.record_id, id_key=self.target.id_key)
         candidates = {key(r) for rs in matches.values() for r in rs}
         bound_to = self.links.bulk_to_internal if self.exporting else self.links.bulk_to_external
         already = bound_to(self.own, candidates)  # bound to someone else?
-        found: dict[str, str] = {}
-        label = "+".join(fields)
         for source_id, value in wanted.items():
             records = matches.get(value, [])
             if not records:

@@ -24,6 +24,7 @@ from tribe_operators.http.retry import build_retrying
 __all__ = ["TribeCrmHook", "odata_literal"]
 
 MAX_PAGE = 100
+FIND_CHUNK = 40  # values per `or` filter: keeps the URL well under 2 KB (IIS's default query limit)
 
 
 def odata_literal(value: Any, *, guid: bool = False) -> str:
@@ -102,7 +103,7 @@ class TribeCrmHook(VendorHook):
             yield from page
 
     def find_by(self, entity_set: str, field: str, values: Iterable[Any], *, select: Iterable[str] | None = None,
-                expand: str | None = None, chunk: int = 40) -> list[dict[str, Any]]:
+                expand: str | None = None, chunk: int = FIND_CHUNK) -> list[dict[str, Any]]:
         """Records whose ``field`` equals any of ``values`` (``or`` chains: Tribe has no ``in``)."""
         found: list[dict[str, Any]] = []
         distinct = list(dict.fromkeys(v for v in values if v not in (None, "")))
@@ -112,6 +113,11 @@ class TribeCrmHook(VendorHook):
             expr = " or ".join(f"{field} eq {odata_literal(v, guid=is_guid)}" for v in part)
             found.extend(self.iter_records(entity_set, filter=expr, select=select, expand=expand))
         return found
+
+    def count(self, entity_set: str) -> int:
+        """How many records a set holds (one call: ``$count=true&$top=0``)."""
+        response = self.client.request("GET", entity_set, params={"$count": "true", "$top": "0"})
+        return int(response.json().get("@odata.count", 0))
 
     def get(self, entity_set: str, entity_id: str, *, expand: str | None = None) -> dict[str, Any]:
         params = {"$expand": expand} if expand else None
@@ -133,9 +139,10 @@ class TribeCrmHook(VendorHook):
                 if row.get(key) is not None}
 
     # -- writes --------------------------------------------------------------------------
-    def create(self, entity_set: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a new record; returns it (with ``ID``)."""
-        return self.client.request("POST", entity_set, json=body).json()
+    def create(self, entity_set: str, body: dict[str, Any], *, expand: str | None = None) -> dict[str, Any]:
+        """POST a new record; returns it (with ``ID``; ``expand`` adds navigations to the answer)."""
+        params = {"$expand": expand} if expand else None
+        return self.client.request("POST", entity_set, json=body, params=params).json()
 
     def update(self, entity_set: str, entity_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Partial update (Tribe's PUT only touches the fields sent)."""

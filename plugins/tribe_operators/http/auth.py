@@ -68,6 +68,11 @@ class ClientCredentialsAuth(AuthBase):
         if style not in {"body", "basic"}:
             raise ValueError(f"unknown credentials style {style!r}")
         mask(client_secret)
+        self._basic: str | None = None
+        if style == "basic":
+            # HTTP Basic carries the secret base64-encoded (decodable): mask that form too.
+            self._basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+            mask(self._basic)
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret = client_secret
@@ -104,9 +109,8 @@ class ClientCredentialsAuth(AuthBase):
     def _fetch(self) -> None:
         form = {"grant_type": "client_credentials"}
         headers = {"Accept": "application/json", **self.extra_headers}
-        if self.style == "basic":
-            raw = f"{self.client_id}:{self._client_secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        if self._basic is not None:
+            headers["Authorization"] = "Basic " + self._basic
         else:
             form |= {"client_id": self.client_id, "client_secret": self._client_secret}
         if self.scope:

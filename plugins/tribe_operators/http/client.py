@@ -5,6 +5,8 @@ Both hooks are thin wrappers around one of these; operators never see raw HTTP.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +68,8 @@ class ApiClient:
         self.retrying = retrying
         self.session = auth.session
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
-        self.calls: dict[str, int] = {}
+        self.calls: Counter[str] = Counter()  # requests sent per "METHOD path" (attempts, not calls)
+        self._calls_lock = threading.Lock()  # the load step sends from several threads
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                 json: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
@@ -107,7 +110,8 @@ class ApiClient:
             self.limiter.acquire()
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         key = f"{method} {path.split('(')[0].split('?')[0]}"
-        self.calls[key] = self.calls.get(key, 0) + 1
+        with self._calls_lock:
+            self.calls[key] += 1
         try:
             response = self.session.request(method, url, params=params, json=body, headers=headers,
                                             auth=self.auth, timeout=self.timeout)

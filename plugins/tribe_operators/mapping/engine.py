@@ -41,6 +41,9 @@ class Mapper:
         self.ctx = ctx
         self._only_create = {f.target for f in spec.fields if f.only_create or f.match_only}
         self._match_only = {f.target for f in spec.fields if f.match_only}
+        # What can be worked out once per field rather than once per record and field.
+        self._plans = {id(fields): (fields, [_Plan.of(fm) for fm in fields])
+                       for fields in (spec.fields, *(child.fields for child in spec.children))}
 
     def map(self, record: dict[str, Any]) -> Mapped:
         """Map one record, or raise ``RecordError`` naming every bad field."""
@@ -70,27 +73,32 @@ class Mapper:
             return str(record.get(self.spec.source.id_field))
 
     def _fields(self, fields: list[Any], record: dict[str, Any], prefix: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        known = self._plans.get(id(fields))
+        plans = known[1] if known is not None and known[0] is fields else [_Plan.of(fm) for fm in fields]
         out: dict[str, Any] = {}
         errors: list[tuple[str, str]] = []
-        for fm in fields:
-            where = prefix + (fm.source or fm.target)
+        for plan in plans:
+            fm = plan.fm
             try:
-                if fm.template is not None:
-                    value: Any = _TEMPLATE.vformat(fm.template, (), record)
-                elif fm.source is not None:
-                    value = _path(record, fm.source)
+                if plan.template is not None:
+                    value: Any = "".join(literal + ("" if path is None else format(_get(record, path, ""), ""))
+                                         for literal, path in plan.template)
+                elif fm.template is not None:
+                    value = _TEMPLATE.vformat(fm.template, (), record)
+                elif plan.path is not None:
+                    value = _get(record, plan.path)
                 else:
                     value = fm.value
-                steps = fm.steps()
-                for step in steps:
-                    value = TRANSFORMS[step.transform](value, self.ctx, record, **step.args)
-                if not steps and isinstance(value, str):
+                for name, args in plan.steps:
+                    value = TRANSFORMS[name](value, self.ctx, record, **args)
+                if not plan.steps and isinstance(value, str):
                     value = value.strip() or None
             except RecordError as exc:
-                errors.append((where, exc.reason))
+                errors.append((prefix + plan.where, exc.reason))
                 continue
             if fm.required and value in (None, "", {}):
-                errors.append((where, f"is required for {self.spec.target.entity_set}.{fm.target} but is empty"))
+                errors.append((prefix + plan.where,
+                               f"is required for {self.spec.target.entity_set}.{fm.target} but is empty"))
                 continue
             if fm.spread and isinstance(value, dict):
                 out.update(value)
@@ -118,3 +126,48 @@ class _RecordFormatter(string.Formatter):
 
 
 _TEMPLATE = _RecordFormatter()
+
+
+def _get(record: Any, path: tuple[str, ...], none: Any = None) -> Any:
+    """``_path`` over a path split once: a dotted path into nested records, None (or ``none``)
+    where it leads nowhere."""
+    value = record
+    for part in path:
+        if not isinstance(value, dict):
+            return none
+        value = value.get(part)
+    return none if value is None else value
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One field map, prepared for many records: its source path split, its transforms listed,
+    a plain template (``"poweroffice:{Id}"``) parsed into literal text and paths."""
+
+    fm: Any
+    where: str
+    path: tuple[str, ...] | None
+    steps: tuple[tuple[str, dict[str, Any]], ...]
+    template: tuple[tuple[str, tuple[str, ...] | None], ...] | None
+
+    @classmethod
+    def of(cls, fm: Any) -> _Plan:
+        return cls(fm=fm, where=fm.source or fm.target,
+                   path=tuple(fm.source.split(".")) if fm.source is not None else None,
+                   steps=tuple((step.transform, step.args) for step in fm.steps()),
+                   template=_plain_template(fm.template) if fm.template is not None else None)
+
+
+def _plain_template(template: str) -> tuple[tuple[str, tuple[str, ...] | None], ...] | None:
+    """``[(literal, path or None)]`` when every field is a bare name (no index, conversion or
+    format spec: those go through ``_TEMPLATE``, as does a template that does not parse)."""
+    try:
+        parts = list(_TEMPLATE.parse(template))
+    except ValueError:
+        return None
+    plain = []
+    for literal, name, spec, conversion in parts:
+        if name is not None and (not name or name.isdigit() or spec or conversion):
+            return None
+        plain.append((literal, tuple(name.split(".")) if name is not None else None))
+    return tuple(plain)

@@ -38,6 +38,10 @@ def _bad(reason: str) -> RecordError:
     return RecordError(None, reason)
 
 
+# Control characters other than tab, newline and carriage return (one regex search, not a loop).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def text(value: Any, ctx: MapContext, record: dict[str, Any], *, max_length: int | None = None) -> str | None:
     """Trimmed text, None when empty; refuse what the target cannot hold."""
     if value is None:
@@ -45,11 +49,25 @@ def text(value: Any, ctx: MapContext, record: dict[str, Any], *, max_length: int
     if not isinstance(value, str | int | float):
         raise _bad(f"expected text, got {type(value).__name__}")
     result = str(value).strip()
-    if "\ufffd" in result or any(ord(ch) < 32 and ch not in "\t\n\r" for ch in result):
+    if "\ufffd" in result or _CONTROL.search(result):
         raise _bad(f"contains unreadable characters (bad encoding?): {result[:40]!r}")
+    if (fixed := _undo_mojibake(result)) is not None:
+        raise _bad(f"looks double-encoded (UTF-8 read as Windows-1252): {result[:40]!r} is probably {fixed[:40]!r}")
     if max_length is not None and len(result) > max_length:
         raise _bad(f"is {len(result)} characters long; the target allows {max_length}")
     return result or None
+
+
+def _undo_mojibake(value: str) -> str | None:
+    """``"BjÃ¸rn"`` → ``"Bjørn"``: text that an export decoded as Windows-1252 although it was
+    UTF-8. Real text almost never re-encodes to valid UTF-8 ("Bjørn" → b"Bj\\xf8rn" does not)."""
+    if value.isascii():
+        return None
+    try:
+        fixed = value.encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return None
+    return fixed if fixed != value else None
 
 
 def number_text(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
@@ -175,16 +193,20 @@ def po_address(value: Any, ctx: MapContext, record: dict[str, Any]) -> dict[str,
     }
 
 
-def org_number(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
-    """A VAT number → an organisation number: ``NO923609016MVA`` → ``923609016``."""
+def org_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field: str | None = None,
+               default_country: str = "NO") -> str | None:
+    """A VAT number → an organisation number: ``NO923609016MVA`` → ``923609016``. A Norwegian
+    one (``NO…MVA``, or any number when ``country_field`` says NO, the default) must pass
+    mod-11, as PowerOffice checks."""
     raw = text(value, ctx, record, max_length=40)
     if raw is None:
         return None
     compact = raw.replace(" ", "").upper()
+    country = str(_path(record, country_field) or default_country).upper() if country_field else None
     if compact.startswith("NO") and compact.endswith("MVA"):
-        compact = compact[2:-3]
-        if not orgnr.is_valid(compact):
-            raise _bad(f"{raw!r} does not hold a valid Norwegian organisation number")
+        compact, country = compact[2:-3], "NO"
+    if country == "NO" and not orgnr.is_valid(compact):
+        raise _bad(f"{raw!r} does not hold a valid Norwegian organisation number (9 digits, mod-11 check)")
     return compact
 
 
@@ -293,14 +315,18 @@ def sales_account(value: Any, ctx: MapContext, record: dict[str, Any], *, vat_by
     return int(ctx.lookups[id_by_account][chosen])
 
 
-def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: float | None = None) -> float | None:
-    """A number, optionally refusing values below ``minimum`` (negative quantities…)."""
+def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: float | None = None,
+           maximum: float | None = None) -> float | None:
+    """A number, optionally refusing values below ``minimum`` (negative quantities…) or above
+    ``maximum`` (a discount over 100 %)."""
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _bad(f"{value!r} is not a number")
     if minimum is not None and value < minimum:
         raise _bad(f"{value} is below the allowed minimum {minimum}")
+    if maximum is not None and value > maximum:
+        raise _bad(f"{value} is above the allowed maximum {maximum}")
     return float(value)
 
 

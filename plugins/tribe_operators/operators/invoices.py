@@ -7,12 +7,8 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from tribe_operators.exceptions import RecordError
-from tribe_operators.hooks.poweroffice import PowerOfficeHook
-from tribe_operators.hooks.tribe import TribeCrmHook
 from tribe_operators.operators.base import SyncOperator
-from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.sync.context import StepContext
-from tribe_operators.sync.invoices import export_invoice, select_sent_invoices
 
 __all__ = ["ExportInvoiceOperator", "FindSentInvoicesOperator"]
 
@@ -47,6 +43,11 @@ class FindSentInvoicesOperator(_InvoiceBase):
         self.limit = limit
 
     def execute(self, context: Any) -> list[dict[str, str]]:
+        # Task-time imports: HTTP, mapping and ledger stay out of DAG parsing (bench/parse.py).
+        from tribe_operators.hooks.tribe import TribeCrmHook
+        from tribe_operators.store.ledger import ExportLedger
+        from tribe_operators.sync.invoices import select_sent_invoices
+
         ctx = self.invoice_context(context)
         only = self.invoice_ids if isinstance(self.invoice_ids, list) and self.invoice_ids else None
         found = select_sent_invoices(TribeCrmHook(self.tribe_conn_id),
@@ -69,6 +70,10 @@ class ExportInvoiceOperator(_InvoiceBase):
         self.invoice = invoice
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from tribe_operators.hooks.poweroffice import PowerOfficeHook
+        from tribe_operators.hooks.tribe import TribeCrmHook
+        from tribe_operators.sync.invoices import export_invoice
+
         context["invoice_number"] = self.invoice.get("number")
         ctx = self.invoice_context(context)
         try:

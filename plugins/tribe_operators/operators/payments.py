@@ -4,12 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tribe_operators.hooks.poweroffice import PowerOfficeHook
-from tribe_operators.hooks.tribe import TribeCrmHook
 from tribe_operators.operators.invoices import _InvoiceBase
 from tribe_operators.store.runs import record_step
 from tribe_operators.sync.context import is_backfill, resolve_window
-from tribe_operators.sync.payments import sync_payments
 from tribe_operators.timeutil import parse_timestamp
 
 __all__ = ["SyncPaymentsOperator"]
@@ -20,6 +17,10 @@ class SyncPaymentsOperator(_InvoiceBase):
 
     def execute(self, context: Any) -> dict[str, int]:
         from datetime import UTC, datetime
+
+        from tribe_operators.hooks.poweroffice import PowerOfficeHook
+        from tribe_operators.hooks.tribe import TribeCrmHook
+        from tribe_operators.sync.payments import sync_payments
 
         started = datetime.now(UTC)
         ctx = self.invoice_context(context)

@@ -11,19 +11,14 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from tribe_operators.hooks.poweroffice import PowerOfficeHook
-from tribe_operators.hooks.tribe import TribeCrmHook
 from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.operators.base import SyncOperator
 from tribe_operators.store.runs import extract_window
-from tribe_operators.sync import steps
 from tribe_operators.sync.context import StepContext, is_backfill, resolve_window
-from tribe_operators.systems import SOURCES, TARGETS
 from tribe_operators.timeutil import parse_timestamp
 
 __all__ = ["DedupeOperator", "ExtractOperator", "LoadOperator", "MapOperator"]
 
-HOOKS = {"poweroffice": PowerOfficeHook, "tribe": TribeCrmHook}
 DEFAULT_CONNS = {"poweroffice": "poweroffice_default", "tribe": "tribe_default"}
 
 
@@ -51,8 +46,13 @@ class _StreamOperator(SyncOperator):
 
     def adapter(self, system: str, role: str) -> Any:
         """The ``source`` or ``target`` adapter of a system, on a fresh hook."""
+        from tribe_operators.hooks.poweroffice import PowerOfficeHook
+        from tribe_operators.hooks.tribe import TribeCrmHook
+        from tribe_operators.systems import SOURCES, TARGETS
+
+        hooks = {"poweroffice": PowerOfficeHook, "tribe": TribeCrmHook}
         conn_id = {**DEFAULT_CONNS, **(self.conn_ids or {})}[system]
-        return (SOURCES if role == "source" else TARGETS)[system](HOOKS[system](conn_id))
+        return (SOURCES if role == "source" else TARGETS)[system](hooks[system](conn_id))
 
     def build_context(self, context: Any) -> StepContext:
         ctx = self.step_context(context, self.integration, self.stream)
@@ -103,7 +103,7 @@ class ExtractOperator(_StreamOperator):
             # The rest of the stream's group is skipped with it; other groups still run.
             raise AirflowSkipException(f"{ctx.spec.stream} is not in enabled_streams of the {ctx.integration} settings")
         self.log.info("window (since, until] = %s", ctx.window)
-        return steps.extract_step(ctx, self.adapter(ctx.spec.source.system, "source"))
+        return _steps().extract_step(ctx, self.adapter(ctx.spec.source.system, "source"))
 
 
 class MapOperator(_StreamOperator):
@@ -113,7 +113,7 @@ class MapOperator(_StreamOperator):
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         systems = {lk.system for lk in ctx.spec.lookups.values()}
-        return steps.map_step(ctx, {s: self.adapter(s, "target") for s in systems})
+        return _steps().map_step(ctx, {s: self.adapter(s, "target") for s in systems})
 
 
 class DedupeOperator(_StreamOperator):
@@ -122,7 +122,7 @@ class DedupeOperator(_StreamOperator):
     step = "dedupe"
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
-        return steps.dedupe_step(ctx, self.adapter(ctx.spec.target.system, "target"))
+        return _steps().dedupe_step(ctx, self.adapter(ctx.spec.target.system, "target"))
 
 
 class LoadOperator(_StreamOperator):
@@ -131,8 +131,16 @@ class LoadOperator(_StreamOperator):
     step = "load"
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
-        return steps.load_step(ctx, self.adapter(ctx.spec.target.system, "target"),
-                               self.adapter(ctx.spec.source.system, "source"))
+        return _steps().load_step(ctx, self.adapter(ctx.spec.target.system, "target"),
+                                       self.adapter(ctx.spec.source.system, "source"))
+
+
+def _steps() -> Any:
+    """The step machinery (mapping, transforms, dedupe, HTTP clients), imported when a task
+    runs: at DAG parse time it would cost every DAG file ~0.5 s (see bench/parse.py)."""
+    from tribe_operators.sync import steps
+
+    return steps
 
 
 def _date(value: Any) -> datetime | None:

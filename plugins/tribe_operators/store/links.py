@@ -7,7 +7,7 @@ to another external id) becomes a retryable ``LinkConflictError``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -34,6 +34,9 @@ class Link:
     tribe_modified_at: datetime | None = None
     external_modified_at: datetime | None = None
     synced_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+_FIELDS = tuple(Link.__dataclass_fields__)
 
 
 class LinkStore:
@@ -113,8 +116,10 @@ class LinkStore:
         """Upsert many bindings in one transaction (keyed on the external id)."""
         if not links:
             return
-        rows = [{**asdict(link), "integration": self.integration, "scope": self.scope,
-                 "tribe_id": str(link.tribe_id), "external_id": str(link.external_id)} for link in links]
+        # A flat copy of each link: ``dataclasses.asdict`` deep-copies every value, per link.
+        rows = [{**{name: getattr(link, name) for name in _FIELDS}, "integration": self.integration,
+                 "scope": self.scope, "tribe_id": str(link.tribe_id), "external_id": str(link.external_id)}
+                for link in links]
         update = [c for c in rows[0] if c not in {"integration", "scope", "entity", "external_id"}]
         try:
             with self.engine.begin() as conn:

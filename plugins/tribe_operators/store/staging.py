@@ -9,11 +9,53 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from tribe_operators.store.schema import staging
 from tribe_operators.store.upsert import upsert
 
 __all__ = ["Staging"]
+
+_UPDATE_BATCH = 1000  # rows per UPDATE … FROM unnest(…) statement
+
+
+def _as_arrays(dialect: sa.Dialect, cols: tuple[str, ...], rows: list[dict[str, Any]]) -> dict[str, list[Any]] | None:
+    """One text array per column (JSON serialised exactly as the column type binds it), or None
+    when a value would not travel as text unchanged (then the rows are updated one by one)."""
+    arrays: dict[str, list[Any]] = {"u_source_id": [str(r["source_id"]) for r in rows]}
+    for name in cols:
+        kind = staging.c[name].type
+        values = [r.get(name) for r in rows]
+        if isinstance(kind, sa.String):
+            if not all(v is None or isinstance(v, str) for v in values):
+                return None
+        elif isinstance(kind, sa.JSON):
+            process = kind.dialect_impl(dialect).bind_processor(dialect)
+            values = [process(v) for v in values] if process else values
+        else:
+            return None
+        arrays[f"u_{name}"] = values
+    return arrays
+
+
+def _array_update(where: sa.ColumnElement[bool], cols: tuple[str, ...]) -> sa.Update:
+    """``UPDATE staging … FROM unnest(:ids, :col1, …)``: many rows in one statement, joined on the
+    primary key. Row by row, every UPDATE was a round trip of its own, planned without
+    statistics for the run (its run id is new), and could be planned over ``ix_staging_status``,
+    scanning the whole run for every row. The rows are also bounded by the smallest and largest
+    id of the batch (computed by the database, in its collation): a range on the primary key that
+    stays an index condition whatever the planner believes; a chunk read in id order spans just
+    itself. The statement text is the same for every batch (compiled once)."""
+    names = ("source_id", *cols)
+    arrays = [sa.cast(sa.bindparam(f"u_{n}", type_=postgresql.ARRAY(sa.Text)), postgresql.ARRAY(sa.Text))
+              for n in names]
+    new = sa.func.unnest(*arrays).table_valued(*names).render_derived()
+    ids = sa.func.unnest(arrays[0]).table_valued("id").render_derived()
+    low, high = (sa.select(fn(ids.c.id)).scalar_subquery() for fn in (sa.func.min, sa.func.max))
+    return (sa.update(staging)
+            .where(where, staging.c.source_id.between(low, high), staging.c.source_id == new.c.source_id)
+            .values({c: new.c[c] if isinstance(staging.c[c].type, sa.String) else sa.cast(new.c[c], staging.c[c].type)
+                     for c in cols}))
 
 
 class Staging:
@@ -69,14 +111,23 @@ class Staging:
         """Apply per-row changes; each dict has ``source_id`` plus the columns to set."""
         if not updates:
             return
-        by_cols: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in updates:
-            by_cols.setdefault(tuple(sorted(k for k in row if k != "source_id")), []).append(row)
+        by_cols: dict[tuple[str, ...], dict[str, dict[str, Any]]] = {}
+        for row in updates:  # a repeated source id: the last change wins, as when applied in order
+            by_cols.setdefault(tuple(sorted(k for k in row if k != "source_id")), {})[str(row["source_id"])] = row
         with self.engine.begin() as conn:
-            for cols, rows in by_cols.items():
-                stmt = (sa.update(staging).where(self._where(), staging.c.source_id == sa.bindparam("b_source_id"))
-                        .values({c: sa.bindparam(f"b_{c}") for c in cols}))
-                conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+            for cols, keyed in by_cols.items():
+                rows = list(keyed.values())
+                for start in range(0, len(rows), _UPDATE_BATCH):
+                    batch = rows[start:start + _UPDATE_BATCH]
+                    arrays = (_as_arrays(conn.dialect, cols, batch)
+                              if conn.dialect.name == "postgresql" and len(batch) > 1 else None)
+                    if arrays is not None:
+                        conn.execute(_array_update(self._where(), cols), arrays)
+                        continue
+                    stmt = (sa.update(staging)
+                            .where(self._where(), staging.c.source_id == sa.bindparam("b_source_id"))
+                            .values({c: sa.bindparam(f"b_{c}") for c in cols}))
+                    conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in batch])
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -22,7 +22,8 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
         update: Columns overwritten from the new row; None or empty means DO NOTHING.
 
     Returns:
-        The driver's row count: exact for one row (with DO NOTHING, 0 means "was there").
+        Rows inserted or updated: exact for one row (with DO NOTHING, 0 means "was there"); on
+        PostgreSQL exact for many rows too.
     """
     if not rows:
         return 0
@@ -39,4 +40,26 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]],
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
     # One row executes as a single statement, so its row count is exact on every driver.
-    return conn.execute(stmt, dict(rows[0]) if len(rows) == 1 else list(rows)).rowcount
+    if len(rows) == 1:
+        return conn.execute(stmt, dict(rows[0])).rowcount
+    if dialect == "postgresql":
+        # Many rows: with RETURNING, SQLAlchemy sends them as multi-row INSERTs (its
+        # "insertmanyvalues", up to 1000 rows a statement) instead of one statement per row. One
+        # statement may touch a row once only, so repeated keys are folded first into what
+        # applying the rows one by one leaves: the first row, with the later ones' ``update``.
+        merged = _fold_repeats(rows, conflict, update)
+        return len(conn.execute(stmt.returning(table.c[conflict[0]]), merged).all())
+    return conn.execute(stmt, list(rows)).rowcount
+
+
+def _fold_repeats(rows: Sequence[dict[str, Any]], conflict: Sequence[str],
+                  update: Sequence[str] | None) -> list[dict[str, Any]]:
+    folded: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[c] for c in conflict)
+        first = folded.get(key)
+        if first is None:
+            folded[key] = dict(row)
+        elif update:
+            first.update({c: row[c] for c in update})
+    return list(folded.values())

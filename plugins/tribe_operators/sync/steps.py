@@ -7,7 +7,9 @@ staging rows and link table make the retry pick up where it stopped).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from tribe_operators.dedupe import Deduper
@@ -18,6 +20,7 @@ from tribe_operators.store.links import Link
 from tribe_operators.store.runs import record_step
 from tribe_operators.sync.conflicts import resolve_conflicts
 from tribe_operators.sync.context import StepContext
+from tribe_operators.systems.tribe import RELATIONSHIP_ID
 
 __all__ = ["dedupe_step", "extract_step", "load_step", "map_step"]
 
@@ -55,11 +58,13 @@ def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
 def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
     """Apply the field map; quarantine records that cannot be mapped."""
     started = datetime.now(UTC)
-    lookups = {name: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value)
-               for name, lk in ctx.spec.lookups.items()}
-    mapper = Mapper(ctx.spec, _map_context(ctx, lookups))
     counts = {"mapped": 0, "quarantined": 0, "out_of_scope": 0}
+    mapper = None
     for chunk in ctx.staging.iter_rows("extracted"):
+        if mapper is None:  # lookup tables are read only when there is something to map (idle runs)
+            lookups = {name: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value)
+                       for name, lk in ctx.spec.lookups.items()}
+            mapper = Mapper(ctx.spec, _map_context(ctx, lookups))
         updates, bad, ignored = [], [], []
         for row in chunk:
             try:
@@ -137,33 +142,30 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
         kept = resolve_conflicts(ctx, target, source, [r for r in chunk if r["decision"] == "update"],
                                  current, wanted) if source is not None else {}
         counts["conflicts"] = counts.get("conflicts", 0) + len(kept)
+        # Rows are independent once decided: several in flight at once keep a slow API busy up
+        # to its rate limit (the hook's shared limiter paces them). Each row binds its own link
+        # the moment its record exists, so a failure elsewhere never loses a create.
+        with ThreadPoolExecutor(max_workers=_concurrency(ctx), thread_name_prefix="load") as pool:
+            results = list(pool.map(partial(_load_row, ctx, target, source, current=current, wanted=wanted), chunk))
         done, bad = [], []
-        for row in chunk:
-            try:
-                target_id, outcome = _apply(ctx, target, row, current, source, wanted.get(row["source_id"]))
-            except (RecordError, ApiClientError) as exc:
-                reason = exc.reason if isinstance(exc, RecordError) else exc.message
-                bad.append({"record_id": row["source_id"], "field": getattr(exc, "field", None),
-                            "reason": f"{spec.target.system} refused the record: {reason}", "payload": row["payload"]})
-                done.append({"source_id": row["source_id"], "status": "quarantined", "error": reason})
-                counts["quarantined"] += 1
-                continue
+        for row, (status, problem, outcome) in zip(chunk, results, strict=True):
             counts[outcome] += 1
-            if outcome == "unlinked":  # deleted on the target side: the link is gone, nothing written
-                done.append({"source_id": row["source_id"], "status": "loaded", "target_id": None})
-                loaded.append(row["source_id"])
+            done.append(status)
+            if problem is not None:
+                bad.append(problem)
                 continue
-            counts["matched"] += str(row.get("match_keys") or "").startswith("match:")  # found, not created
-            if row["decision"] != "skip":
-                links.bind(_link(ctx, row, target_id))
-            _ensure_relationship(ctx, target, row, target_id)
-            done.append({"source_id": row["source_id"], "status": "loaded", "target_id": target_id})
             loaded.append(row["source_id"])
+            matched = str(row.get("match_keys") or "").startswith("match:")
+            counts["matched"] += matched and outcome != "unlinked"  # found, not created
         ctx.staging.update_rows(done)
         ctx.quarantine.add(bad, system=spec.target.system, stream=spec.stream, run_id=ctx.run_id)
         # A field the target side won must still travel the other way: leave its hash stale.
+        # A row decided "skip" was not touched: the hash stored when it was written still holds
+        # (re-reading it would cost one call per unchanged record).
+        decided = {r["source_id"]: r["decision"] for r in chunk}
         _counterpart_hashes(ctx, target, source, {d["source_id"]: d["target_id"] for d in done
                                                   if d["status"] == "loaded" and d["target_id"] is not None
+                                                  and decided[d["source_id"]] != "skip"
                                                   and d["source_id"] not in kept})
     if not ctx.dry_run:
         ctx.quarantine.resolve(spec.stream, loaded)
@@ -174,6 +176,29 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
 
 
 _PAST = {"create": "created", "update": "updated", "link": "linked", "skip": "skipped"}
+LOAD_CONCURRENCY = 4  # default rows in flight per load task (settings: load_concurrency)
+
+
+def _concurrency(ctx: StepContext) -> int:
+    return max(1, int(ctx.settings.get("load_concurrency", LOAD_CONCURRENCY)))
+
+
+def _load_row(ctx: StepContext, target: Any, source: Any, row: dict[str, Any], *, current: dict[str, dict[str, Any]],
+              wanted: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
+    """Carry out one decided row: (its staging status, its quarantine entry or None, outcome)."""
+    try:
+        target_id, outcome = _apply(ctx, target, row, current, source, wanted.get(row["source_id"]))
+    except (RecordError, ApiClientError) as exc:
+        reason = exc.reason if isinstance(exc, RecordError) else exc.message
+        problem = {"record_id": row["source_id"], "field": getattr(exc, "field", None),
+                   "reason": f"{ctx.spec.target.system} refused the record: {reason}", "payload": row["payload"]}
+        return {"source_id": row["source_id"], "status": "quarantined", "error": reason}, problem, "quarantined"
+    if outcome == "unlinked":  # deleted on the target side: the link is gone, nothing written
+        return {"source_id": row["source_id"], "status": "loaded", "target_id": None}, None, outcome
+    if row["decision"] != "skip":
+        ctx.links.bind(_link(ctx, row, target_id))
+    _ensure_relationship(ctx, target, row, target_id)
+    return {"source_id": row["source_id"], "status": "loaded", "target_id": target_id}, None, outcome
 
 
 def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str, dict[str, Any]],
@@ -192,6 +217,9 @@ def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
                 return found, "created"
             created = target.create(ctx.spec, mapper.creatable(fields))
         _write_back(ctx, source, row["source_id"], created)
+        if created.get(RELATIONSHIP_ID):  # the organisation was created inside its role relationship
+            ctx.links.bind(Link(entity=f"{ctx.spec.target.link_entity}_relationship",
+                                tribe_id=created[RELATIONSHIP_ID], external_id=row["source_id"]))
         return ctx.spec.target.record_id(created, target.id_key), "created"
     if decision == "update":
         if row["target_id"] not in current:
@@ -319,7 +347,8 @@ def _ensure_relationship(ctx: StepContext, target: Any, row: dict[str, Any], tri
     entity = f"{ctx.spec.target.link_entity}_relationship"
     if ctx.links.to_internal(entity, row["source_id"]) is not None:
         return
-    rel_id = None if row["decision"] == "create" else target.find_relationship(ctx.spec, tribe_id)
+    # Not linked yet: a record linked or matched here, or a create whose answer was lost.
+    rel_id = target.find_relationship(ctx.spec, tribe_id)
     if rel_id is None:
         rel_id = target.create_relationship(ctx.spec, tribe_id)
     ctx.links.bind(Link(entity=entity, tribe_id=rel_id, external_id=row["source_id"]))

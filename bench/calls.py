@@ -1,0 +1,170 @@
+"""API calls ÷ theoretical minimum: an initial import, an incremental run with 1 % changes, an
+idle run. Target: ≤ 1.05; an idle run costs one read per entity (stream) per side.
+
+The real DAGs (``poweroffice_to_tribe``, ``tribe_to_poweroffice``) run with ``dag.test()`` in a
+throwaway Airflow home against both simulators (in this process, rate limits off, no faults)
+and a throwaway link database. Calls are counted by the simulators themselves — every
+request that reached them, retries included — per phase; token requests are reported apart.
+
+Phases, 20 simulated minutes apart as a schedule would run them: the initial import of N
+PowerOffice customers into an empty Tribe; the first Tribe → PowerOffice run after it (it sees
+every organisation the import created as changed, and must write nothing back: echo); both
+DAGs idle; 1 % of the customers changed in PowerOffice, imported; its reverse run.
+
+The minimum a perfect client needs, per stream, from the run's own counts (``sync_run``):
+
+* the source read: ``max(1, ⌈records in the window ÷ largest page⌉)`` — one call even when
+  nothing changed, which is the whole of an idle stream;
+* when there is anything to map: one read per lookup table page (countries…);
+* for the records to write: what the target holds for them — one call per 40 keys (Tribe's
+  filters take an ``or`` chain of ~40 values; PowerOffice's ``…Nos`` filters 100), or a single
+  read when the target set is empty;
+* one call per record created, updated or written back (a Tribe organisation and its
+  customer relationship are one deep insert).
+"""
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench._support import ROOT, customer_inputs, ensure_path, isolate_airflow, scratch_database
+
+TARGET = 1.05
+PAGE_MAX = {"poweroffice": 1000, "tribe": 100}
+KEYS_PER_CALL = {"poweroffice": 100, "tribe": 40}
+
+
+def _counters(sims: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: state.counters() for name, state in sims.items()}
+
+
+def _calls(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int, dict[str, int]]:
+    """(API calls, token calls, calls by route) between two counter snapshots of one simulator."""
+    routes = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items()}
+    routes = {k: v for k, v in routes.items() if v}
+    tokens = sum(v for k, v in routes.items() if "token" in k.lower())
+    return sum(routes.values()) - tokens, tokens, routes
+
+
+def _minimum(engine: Any, run_id: str, sizes: dict[tuple[str, str], int]) -> tuple[int, dict[str, int]]:
+    """The theoretical minimum of one DAG run, from its per-step counts (module docstring)."""
+    from tribe_operators.mapping.spec import load_stream
+    from tribe_operators.store.runs import run_counts
+
+    steps: dict[str, dict[str, dict[str, int]]] = {}
+    for row in run_counts(engine, run_id):
+        steps.setdefault(row["stream"], {})[row["step"]] = row["counts"] or {}
+    per_stream: dict[str, int] = {}
+    for stream, counts in steps.items():
+        if "extract" not in counts:
+            continue
+        spec = load_stream("poweroffice", stream)
+        source, target = spec.source.system, spec.target.system
+        extracted = counts["extract"].get("extracted", 0)
+        load = counts.get("load", {})
+        writes = sum(load.get(k, 0) for k in ("created", "updated")) + load.get("written_back", 0)
+        needed = max(1, math.ceil(extracted / PAGE_MAX[source]))
+        if extracted:
+            needed += sum(max(1, math.ceil(sizes.get((lk.system, lk.entity_set), 1) / PAGE_MAX[lk.system]))
+                          for lk in spec.lookups.values())
+            to_write = sum(load.get(k, 0) for k in ("created", "updated", "linked", "skipped"))
+            needed += 1 if sizes.get((target, spec.target.entity_set), 0) == 0 else math.ceil(
+                max(1, to_write) / KEYS_PER_CALL[target])
+        per_stream[stream] = needed + writes
+    return sum(per_stream.values()), per_stream
+
+
+def _migrate_airflow() -> None:
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    done = subprocess.run([airflow, "db", "migrate"], capture_output=True, text=True, env=os.environ.copy(),
+                          timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{done.stderr[-3000:]}")
+
+
+def run(quick: bool = False, n: int | None = None, inspect: Any = None) -> dict[str, Any]:
+    isolate_airflow()
+    ensure_path()
+    from airflow.dag_processing.dagbag import DagBag
+
+    from bench.report import write_result
+    from sandbox.common.server import ServerThread
+    from sandbox.poweroffice import PowerOfficeState
+    from sandbox.poweroffice import create_app as po_app
+    from sandbox.poweroffice.contacts import patch_contact
+    from sandbox.tribe import TribeState
+    from sandbox.tribe import create_app as tribe_app
+    from tests.fixtures.postgres import airflow_conn_uri
+    from tests.fixtures.simulators import connection_env
+
+    n = n or (300 if quick else 2_000)
+    _migrate_airflow()
+    tribe, po = TribeState(rate_limit=0), PowerOfficeState(rate_limit=0)
+    for fields in customer_inputs(n, bad_every=0):
+        po.insert_customer(**fields)
+    sims = {"tribe": tribe, "poweroffice": po}
+    phases: list[dict[str, Any]] = []
+    with ServerThread(tribe_app(tribe)) as t, ServerThread(po_app(po)) as p, \
+            scratch_database("calls") as (engine, url):
+        os.environ.update(connection_env(t.url, p.url))
+        os.environ["AIRFLOW_CONN_TRIBE_SYNC_DB"] = airflow_conn_uri(url)
+        bag = DagBag(dag_folder=str(ROOT / "dags"))
+        dags = {"PowerOffice → Tribe": bag.dags["poweroffice_to_tribe"],
+                "Tribe → PowerOffice": bag.dags["tribe_to_poweroffice"]}
+        minutes = 0
+
+        def phase(label: str, direction: str) -> None:
+            nonlocal minutes
+            minutes += 20
+            for state in sims.values():
+                state.clock.advance(20 * 60)
+            sizes = {("tribe", "Datastore_Country"): len(tribe.all("Datastore_Country")),
+                     ("tribe", "Relation_Organization"): len(tribe.all("Relation_Organization"))}
+            before = _counters(sims)
+            started = time.monotonic()
+            dagrun = dags[direction].test(logical_date=datetime.now(UTC) + timedelta(minutes=minutes))
+            seconds = time.monotonic() - started
+            if not str(dagrun.state).endswith("success"):
+                raise RuntimeError(f"{label}: {direction} ended {dagrun.state}")
+            after = _counters(sims)
+            calls = {name: _calls(before[name], after[name]) for name in sims}
+            minimum, per_stream = _minimum(engine, dagrun.run_id, sizes)
+            made = sum(c[0] for c in calls.values())
+            phases.append({"phase": label, "direction": direction, "calls": made, "minimum": minimum,
+                           "ratio": made / minimum, "token_calls": sum(c[1] for c in calls.values()),
+                           "by_system": {name: c[0] for name, c in calls.items()}, "seconds": round(seconds, 1),
+                           "routes": {name: c[2] for name, c in calls.items()}, "minimum_by_stream": per_stream})
+
+        phase(f"initial import ({n:,} customers)", "PowerOffice → Tribe")
+        phase("first reverse run after the import (echo: 0 writes)", "Tribe → PowerOffice")
+        if inspect is not None:  # a debugging hook: look at the link DB and simulators mid-way
+            inspect(engine, tribe, po, phases)
+            return {}
+        phase("idle", "PowerOffice → Tribe")
+        phase("idle", "Tribe → PowerOffice")
+        changed = [c["Id"] for c in po.all("customers")][:: 100]  # 1 %
+        with po.lock:
+            for cid in changed:
+                patch_contact(po, "customers", cid, [{"op": "replace", "path": "/PhoneNumber",
+                                                      "value": f"+47 22 {cid % 100:02d} 00 00"}])
+        phase(f"incremental, 1 % changed ({len(changed)})", "PowerOffice → Tribe")
+        phase("its reverse run (echo: 0 writes)", "Tribe → PowerOffice")
+
+    figures: dict[str, Any] = {}
+    for ph in phases:
+        key = f"{ph['phase']}, {ph['direction']}"
+        figures[key] = (f"{ph['calls']:,} calls / {ph['minimum']:,} minimum = {ph['ratio']:.3f} "
+                        f"(+{ph['token_calls']} token)")
+    worst = max(ph["ratio"] for ph in phases)
+    figures["worst ratio"] = round(worst, 3)
+    return write_result("calls", figures, target=f"API calls ≤ {TARGET}× the theoretical minimum",
+                        passed=worst <= TARGET, params={"customers": n, "quick": quick, "phases": phases})
+
+
+if __name__ == "__main__":
+    run(quick="--quick" in sys.argv)
