@@ -300,7 +300,7 @@ def tribe_stand_in(index: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]]
             self.cpu += time.process_time() - started
             return found
 
-        def fetch(self, spec: Any, ids: Any) -> dict[str, dict[str, Any]]:
+        def fetch(self, spec: Any, ids: Any, hints: Any = None) -> dict[str, dict[str, Any]]:
             wanted = {str(i) for i in ids}
             return {r["ID"]: r for table in index.values() for rs in table.values() for r in rs if r["ID"] in wanted}
 

@@ -9,16 +9,18 @@ request that reached them, retries included — per phase; token requests are re
 Phases, 20 simulated minutes apart as a schedule would run them: the initial import of N
 PowerOffice customers into an empty Tribe; the first Tribe → PowerOffice run after it (it sees
 every organisation the import created as changed, and must write nothing back: echo); both
-DAGs idle; 1 % of the customers changed in PowerOffice, imported; its reverse run.
+DAGs idle; 1 % of the customers changed in PowerOffice, imported, and the reverse run; 1 % of
+the organisations changed in Tribe, exported, and the reverse run.
 
 The minimum a perfect client needs, per stream, from the run's own counts (``sync_run``):
 
 * the source read: ``max(1, ⌈records in the window ÷ largest page⌉)`` — one call even when
   nothing changed, which is the whole of an idle stream;
 * when there is anything to map: one read per lookup table page (countries…);
-* for the records to write: what the target holds for them — one call per 40 keys (Tribe's
-  filters take an ``or`` chain of ~40 values; PowerOffice's ``…Nos`` filters 100), or a single
-  read when the target set is empty;
+* for the records the content hash does not settle (new, changed, to link): what the target
+  holds for them — one call per 40 keys (Tribe's
+  filters take an ``or`` chain of ~40 values; PowerOffice's ``customerNos`` filter 100; it has
+  no id filter), or a single read when the target set is empty;
 * one call per record created, updated or written back (a Tribe organisation and its
   customer relationship are one deep insert).
 """
@@ -72,9 +74,12 @@ def _minimum(engine: Any, run_id: str, sizes: dict[tuple[str, str], int]) -> tup
         if extracted:
             needed += sum(max(1, math.ceil(sizes.get((lk.system, lk.entity_set), 1) / PAGE_MAX[lk.system]))
                           for lk in spec.lookups.values())
-            to_write = sum(load.get(k, 0) for k in ("created", "updated", "linked", "skipped"))
+        # Records the content hash does not settle (new, changed, or to be linked) need the
+        # target's side of them; a record whose hash matches the last sync needs nothing.
+        touched = sum(counts.get("dedupe", {}).get(k, 0) for k in ("create", "update", "link"))
+        if touched:
             needed += 1 if sizes.get((target, spec.target.entity_set), 0) == 0 else math.ceil(
-                max(1, to_write) / KEYS_PER_CALL[target])
+                touched / KEYS_PER_CALL[target])
         per_stream[stream] = needed + writes
     return sum(per_stream.values()), per_stream
 
@@ -87,7 +92,7 @@ def _migrate_airflow() -> None:
         raise RuntimeError(f"airflow db migrate failed:\n{done.stderr[-3000:]}")
 
 
-def run(quick: bool = False, n: int | None = None, inspect: Any = None) -> dict[str, Any]:
+def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
     isolate_airflow()
     ensure_path()
     from airflow.dag_processing.dagbag import DagBag
@@ -105,7 +110,12 @@ def run(quick: bool = False, n: int | None = None, inspect: Any = None) -> dict[
     n = n or (300 if quick else 2_000)
     _migrate_airflow()
     tribe, po = TribeState(rate_limit=0), PowerOfficeState(rate_limit=0)
+    known = {c["Code"] for c in tribe.all("Datastore_Country")}
     for fields in customer_inputs(n, bad_every=0):
+        # Every record importable: a record in quarantine is re-read each run by design, which
+        # would be counted here as if it were sync overhead (the bad-input corpus covers that).
+        if fields["MailAddress"]["CountryCode"] not in known:
+            fields["MailAddress"] = {**fields["MailAddress"], "CountryCode": "SE"}
         po.insert_customer(**fields)
     sims = {"tribe": tribe, "poweroffice": po}
     phases: list[dict[str, Any]] = []
@@ -124,7 +134,8 @@ def run(quick: bool = False, n: int | None = None, inspect: Any = None) -> dict[
             for state in sims.values():
                 state.clock.advance(20 * 60)
             sizes = {("tribe", "Datastore_Country"): len(tribe.all("Datastore_Country")),
-                     ("tribe", "Relation_Organization"): len(tribe.all("Relation_Organization"))}
+                     ("tribe", "Relation_Organization"): len(tribe.all("Relation_Organization")),
+                     ("poweroffice", "Customers"): len(po.all("customers"))}
             before = _counters(sims)
             started = time.monotonic()
             dagrun = dags[direction].test(logical_date=datetime.now(UTC) + timedelta(minutes=minutes))
@@ -142,9 +153,6 @@ def run(quick: bool = False, n: int | None = None, inspect: Any = None) -> dict[
 
         phase(f"initial import ({n:,} customers)", "PowerOffice → Tribe")
         phase("first reverse run after the import (echo: 0 writes)", "Tribe → PowerOffice")
-        if inspect is not None:  # a debugging hook: look at the link DB and simulators mid-way
-            inspect(engine, tribe, po, phases)
-            return {}
         phase("idle", "PowerOffice → Tribe")
         phase("idle", "Tribe → PowerOffice")
         changed = [c["Id"] for c in po.all("customers")][:: 100]  # 1 %
@@ -152,8 +160,13 @@ def run(quick: bool = False, n: int | None = None, inspect: Any = None) -> dict[
             for cid in changed:
                 patch_contact(po, "customers", cid, [{"op": "replace", "path": "/PhoneNumber",
                                                       "value": f"+47 22 {cid % 100:02d} 00 00"}])
-        phase(f"incremental, 1 % changed ({len(changed)})", "PowerOffice → Tribe")
+        phase(f"incremental, 1 % changed in PowerOffice ({len(changed)})", "PowerOffice → Tribe")
         phase("its reverse run (echo: 0 writes)", "Tribe → PowerOffice")
+        organisations = [o["ID"] for o in tribe.all("Relation_Organization") if o.get("DebtorNumber")][:: 100]
+        for tribe_id in organisations:
+            tribe.update("Relation_Organization", tribe_id, {"EmailAddress": f"ny-{tribe_id[:8]}@kunde.no"})
+        phase(f"incremental, 1 % changed in Tribe ({len(organisations)})", "Tribe → PowerOffice")
+        phase("its reverse run (echo: 0 writes)", "PowerOffice → Tribe")
 
     figures: dict[str, Any] = {}
     for ph in phases:

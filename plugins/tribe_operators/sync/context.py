@@ -27,6 +27,19 @@ class StepContext:
     attempt: int = 1  # Airflow's try_number: > 1 means an earlier attempt may have written
     window: tuple[datetime | None, datetime | None] = (None, None)
     settings: dict[str, Any] = field(default_factory=dict)
+    # Lookup tables read in this task, by (system, set, key, value): the load step maps both
+    # ways (conflict check, counterpart hashes) and reads each table once.
+    _lookup_tables: dict[tuple[Any, ...], dict[str, str]] = field(default_factory=dict, repr=False)
+
+    def lookups(self, spec: StreamSpec, adapters: dict[str, Any]) -> dict[str, dict[str, str]]:
+        """The lookup tables ``spec`` maps with, by their name in the spec."""
+        tables = {}
+        for name, lk in spec.lookups.items():
+            key = (lk.system, lk.entity_set, lk.key, lk.value)
+            if key not in self._lookup_tables:
+                self._lookup_tables[key] = adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value)
+            tables[name] = self._lookup_tables[key]
+        return tables
 
     @property
     def integration(self) -> str:

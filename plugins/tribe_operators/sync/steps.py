@@ -62,9 +62,7 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
     mapper = None
     for chunk in ctx.staging.iter_rows("extracted"):
         if mapper is None:  # lookup tables are read only when there is something to map (idle runs)
-            lookups = {name: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value)
-                       for name, lk in ctx.spec.lookups.items()}
-            mapper = Mapper(ctx.spec, _map_context(ctx, lookups))
+            mapper = Mapper(ctx.spec, _map_context(ctx, ctx.lookups(ctx.spec, adapters)))
         updates, bad, ignored = [], [], []
         for row in chunk:
             try:
@@ -135,8 +133,8 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
             continue
         if ctx.attempt > 1:  # an earlier attempt may have created some of these already
             chunk = _reconcile_retry(ctx, target, chunk)
-        updating = [r["target_id"] for r in chunk if r["decision"] == "update"]
-        current = target.fetch(spec, updating) if updating else {}
+        updating = {r["target_id"]: r["mapped"]["fields"] for r in chunk if r["decision"] == "update"}
+        current = target.fetch(spec, list(updating), hints=updating) if updating else {}
         mapper = Mapper(spec, MapContext())
         wanted = {r["source_id"]: mapper.updatable(r["mapped"]["fields"]) for r in chunk if r["decision"] == "update"}
         kept = resolve_conflicts(ctx, target, source, [r for r in chunk if r["decision"] == "update"],
@@ -147,8 +145,10 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
         # the moment its record exists, so a failure elsewhere never loses a create.
         with ThreadPoolExecutor(max_workers=_concurrency(ctx), thread_name_prefix="load") as pool:
             results = list(pool.map(partial(_load_row, ctx, target, source, current=current, wanted=wanted), chunk))
-        done, bad = [], []
-        for row, (status, problem, outcome) in zip(chunk, results, strict=True):
+        done, bad, answered = [], [], {}
+        for row, (status, problem, outcome, record) in zip(chunk, results, strict=True):
+            if record is not None:
+                answered[status["target_id"]] = record
             counts[outcome] += 1
             done.append(status)
             if problem is not None:
@@ -166,7 +166,7 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
         _counterpart_hashes(ctx, target, source, {d["source_id"]: d["target_id"] for d in done
                                                   if d["status"] == "loaded" and d["target_id"] is not None
                                                   and decided[d["source_id"]] != "skip"
-                                                  and d["source_id"] not in kept})
+                                                  and d["source_id"] not in kept}, answered)
     if not ctx.dry_run:
         ctx.quarantine.resolve(spec.stream, loaded)
         if ctx.window[1] is not None:
@@ -184,26 +184,29 @@ def _concurrency(ctx: StepContext) -> int:
 
 
 def _load_row(ctx: StepContext, target: Any, source: Any, row: dict[str, Any], *, current: dict[str, dict[str, Any]],
-              wanted: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
-    """Carry out one decided row: (its staging status, its quarantine entry or None, outcome)."""
+              wanted: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None, str, Any]:
+    """Carry out one decided row: (its staging status, its quarantine entry or None, outcome,
+    the target record as it now is when the target answered with it)."""
     try:
-        target_id, outcome = _apply(ctx, target, row, current, source, wanted.get(row["source_id"]))
+        target_id, outcome, record = _apply(ctx, target, row, current, source, wanted.get(row["source_id"]))
     except (RecordError, ApiClientError) as exc:
         reason = exc.reason if isinstance(exc, RecordError) else exc.message
         problem = {"record_id": row["source_id"], "field": getattr(exc, "field", None),
                    "reason": f"{ctx.spec.target.system} refused the record: {reason}", "payload": row["payload"]}
-        return {"source_id": row["source_id"], "status": "quarantined", "error": reason}, problem, "quarantined"
+        return {"source_id": row["source_id"], "status": "quarantined", "error": reason}, problem, "quarantined", None
     if outcome == "unlinked":  # deleted on the target side: the link is gone, nothing written
-        return {"source_id": row["source_id"], "status": "loaded", "target_id": None}, None, outcome
+        return {"source_id": row["source_id"], "status": "loaded", "target_id": None}, None, outcome, None
     if row["decision"] != "skip":
         ctx.links.bind(_link(ctx, row, target_id))
     _ensure_relationship(ctx, target, row, target_id)
-    return {"source_id": row["source_id"], "status": "loaded", "target_id": target_id}, None, outcome
+    return {"source_id": row["source_id"], "status": "loaded", "target_id": target_id}, None, outcome, record
 
 
 def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str, dict[str, Any]],
-           source: Any, wanted: dict[str, Any] | None = None) -> tuple[str, str]:
-    """Carry out one decision; returns (target id, what happened)."""
+           source: Any, wanted: dict[str, Any] | None = None) -> tuple[str, str, Any]:
+    """Carry out one decision; returns (target id, what happened, the record as the target now
+    holds it — when the target answered with it — or None)."""
+    answers = getattr(target, "answers_with_record", False)
     fields = row["mapped"]["fields"]
     decision = row["decision"]
     mapper = Mapper(ctx.spec, MapContext())
@@ -214,22 +217,23 @@ def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
             # The create may have landed: look for it by its import reference before retrying.
             found = _find_created(ctx, target, fields)
             if found is not None:
-                return found, "created"
+                return found, "created", None
             created = target.create(ctx.spec, mapper.creatable(fields))
         _write_back(ctx, source, row["source_id"], created)
         if created.get(RELATIONSHIP_ID):  # the organisation was created inside its role relationship
             ctx.links.bind(Link(entity=f"{ctx.spec.target.link_entity}_relationship",
                                 tribe_id=created[RELATIONSHIP_ID], external_id=row["source_id"]))
-        return ctx.spec.target.record_id(created, target.id_key), "created"
+        return ctx.spec.target.record_id(created, target.id_key), "created", created if answers else None
     if decision == "update":
         if row["target_id"] not in current:
-            return _unlink_deleted(ctx, row), "unlinked"
+            return _unlink_deleted(ctx, row), "unlinked", None
+        now = current[row["target_id"]]
         wanted = mapper.updatable(fields) if wanted is None else wanted
-        if not target.differs(current[row["target_id"]], wanted):
-            return row["target_id"], "skipped"  # already so (e.g. the echo of our own write)
-        target.update(ctx.spec, row["target_id"], wanted, current[row["target_id"]])
-        return row["target_id"], "updated"
-    return row["target_id"], _PAST[decision]
+        if not target.differs(now, wanted):
+            return row["target_id"], "skipped", now if answers else None  # already so (the echo of our own write)
+        written = target.update(ctx.spec, row["target_id"], wanted, now)
+        return row["target_id"], "updated", written if answers else None
+    return row["target_id"], _PAST[decision], None
 
 
 def _unlink_deleted(ctx: StepContext, row: dict[str, Any]) -> str:
@@ -303,7 +307,8 @@ def _link(ctx: StepContext, row: dict[str, Any], target_id: str) -> Link:
                 **_kept(ctx, entity, target_id, "external_hash"))
 
 
-def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dict[str, str]) -> None:
+def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dict[str, str],
+                        answered: dict[str, dict[str, Any]] | None = None) -> None:
     """Hash what we just wrote as the opposite stream will see it, and store that hash on the
     opposite side of the link: when the opposite stream reads our own write back, its content
     hash matches and nothing is echoed."""
@@ -314,10 +319,11 @@ def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dic
 
     other = load_stream(ctx.integration, name)
     adapters = {target.system: target, getattr(source, "system", None): source}
-    lookups = {n: adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value) for n, lk in other.lookups.items()}
-    mapper = Mapper(other, _map_context(ctx, lookups))  # links too: a product names its group
+    mapper = Mapper(other, _map_context(ctx, ctx.lookups(other, adapters)))  # links too: a product names its group
     side = "external_hash" if ctx.spec.direction == "import" else "tribe_hash"
-    records = {rid: rec for rid, _, rec in target.as_source().fetch(other, list(written.values()))}
+    records = {str(rid): rec for rid, rec in (answered or {}).items() if str(rid) in set(map(str, written.values()))}
+    unread = [tid for tid in written.values() if str(tid) not in records]
+    records |= {rid: rec for rid, _, rec in (target.as_source().fetch(other, unread) if unread else [])}
     links = ctx.links.links_by_tribe(ctx.spec.target.link_entity, [
         tid if ctx.spec.direction == "import" else sid for sid, tid in written.items()])
     updated = []

@@ -70,6 +70,9 @@ class PowerOfficeTarget:
 
     system = "poweroffice"
     id_key = "Id"
+    # A create or PATCH answers with the whole record, as a read would return it: what was just
+    # written is hashed from the answer, not read again.
+    answers_with_record = True
 
     def __init__(self, hook: PowerOfficeHook) -> None:
         self.hook = hook
@@ -77,13 +80,27 @@ class PowerOfficeTarget:
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         return self.hook.codes(entity_set, key, value)
 
-    def fetch(self, spec: StreamSpec, ids: Any) -> dict[str, dict[str, Any]]:
+    def fetch(self, spec: StreamSpec, ids: Any, hints: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+        """Current records by id. PowerOffice lists have no id filter, but they filter on
+        numbers and codes 100 at a time: ids whose mapped fields (``hints``) carry such a key
+        are read that way; the rest, and any the key no longer finds, one GET each."""
         from tribe_operators.exceptions import NotFoundError
 
-        found = {}
-        for record_id in ids:
+        wanted = [str(i) for i in ids]
+        found: dict[str, dict[str, Any]] = {}
+        for field in spec.target.filters:
+            keyed = {rid: (hints or {}).get(rid, {}).get(field) for rid in wanted if rid not in found}
+            keyed = {rid: (str(v),) for rid, v in keyed.items() if v not in (None, "")}
+            if not keyed:
+                continue
+            matches = self.find(spec, [field], list(keyed.values()))
+            for rid, key in keyed.items():
+                record = next((r for r in matches.get(key, []) if spec.target.record_id(r, self.id_key) == rid), None)
+                if record is not None:
+                    found[rid] = record
+        for record_id in (rid for rid in wanted if rid not in found):
             try:
-                found[str(record_id)] = self.hook.get(spec.target.entity_set, record_id)
+                found[record_id] = self.hook.get(spec.target.entity_set, record_id)
             except NotFoundError:
                 continue
         return found
@@ -116,8 +133,10 @@ class PowerOfficeTarget:
             path = f"{path}/{body.pop(parent)}"
         return self.hook.create(path, body)
 
-    def update(self, spec: StreamSpec, target_id: str, fields: dict[str, Any], current: dict[str, Any] | None) -> None:
-        """PATCH only what changed; nested objects leaf by leaf (``/MailAddress/City``)."""
+    def update(self, spec: StreamSpec, target_id: str, fields: dict[str, Any],
+               current: dict[str, Any] | None) -> dict[str, Any] | None:
+        """PATCH only what changed; nested objects leaf by leaf (``/MailAddress/City``).
+        Returns the record as PowerOffice now holds it (its answer to the PATCH)."""
         from tribe_operators.systems.tribe import _same
 
         current = current or {}
@@ -128,7 +147,8 @@ class PowerOfficeTarget:
             elif not _same(current.get(key), value):
                 changes[key] = value
         if changes:
-            self.hook.patch(spec.target.entity_set, target_id, changes)
+            return self.hook.patch(spec.target.entity_set, target_id, changes)
+        return current or None
 
     def as_source(self) -> PowerOfficeSource:
         return PowerOfficeSource(self.hook)

@@ -40,6 +40,10 @@ def _same(current: Any, wanted: Any) -> bool:
 class TribeTarget:
     system = "tribe"
     id_key = "ID"
+    # A create answers with the new ids only (the deep insert's expansion): what was written is
+    # read back, 40 records a call, to hash it as the opposite stream will see it.
+    answers_with_record = False
+    modified_field = "LastMutationDate"  # on every record, nested ones (addresses) included
 
     def __init__(self, hook: TribeCrmHook) -> None:
         self.hook = hook
@@ -55,7 +59,7 @@ class TribeTarget:
         return ",".join(navs) or None
 
     # -- finding ---------------------------------------------------------------------------
-    def fetch(self, spec: StreamSpec, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def fetch(self, spec: StreamSpec, ids: Iterable[str], hints: Any = None) -> dict[str, dict[str, Any]]:
         """Current records by Tribe id (nested records expanded), missing ids left out."""
         rows = self.hook.find_by(spec.target.entity_set, "ID", list(ids), expand=self._expand_for(spec))
         return {row["ID"]: row for row in rows}
