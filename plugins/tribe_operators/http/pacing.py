@@ -5,28 +5,46 @@ import threading
 import time
 from collections import deque
 
-__all__ = ["RateLimiter", "shared_limiter"]
+__all__ = ["SMOOTH_BURST_S", "RateLimiter", "shared_limiter"]
+
+SMOOTH_BURST_S = 5.0  # a long window's budget is paced evenly, bursts of this many seconds' worth
 
 
 class RateLimiter:
-    """At most ``rate`` requests in any ``per + safety`` seconds (a sliding-window log).
+    """At most ``rate`` requests in any ``per + safety`` seconds (a sliding-window log), paced
+    at that average rate with bursts of at most ``burst`` (a token bucket).
 
     The vendors count requests in a sliding window as they *arrive*; requests leave us in
     order but may arrive a little bunched (network, GIL, server queues). Mirroring their
-    window, stretched by ``safety`` seconds, absorbs that jitter while bursts within the
-    budget still go out at once — better throughput than even spacing at the same safety.
+    window, stretched by ``safety`` seconds, absorbs that jitter; the log is the hard limit.
+
+    A log alone lets a fresh client spend a long window's whole budget at once (Tribe: 1,000
+    requests in the first ~30-40 s of a minute), and from then on frees slots in the pattern
+    they were used a window earlier: every later window replays that burst, and a client that
+    pauses in it (a batch boundary, a slow commit) loses those slots until the window's end.
+    The bucket spreads a long window's budget evenly instead: it refills at
+    ``rate / (per + safety)`` and holds at most ``burst`` requests, so a pause of up to
+    ``burst`` requests' worth is made up afterwards. The default, ``SMOOTH_BURST_S`` seconds of
+    the average rate but never more than ``rate``, leaves windows of up to that length as they
+    were (the bucket then never waits before the log does; PowerOffice's 10 per second).
 
     Args:
         rate: Requests the vendor allows per ``per`` seconds.
         per: The vendor's window in seconds.
         safety: Extra window length; default ``max(0.1, 2 % of per)``.
+        burst: Requests that may go out back to back; default ``min(rate, rate × 5 s / per)``.
     """
 
-    def __init__(self, rate: float, per: float = 1.0, *, safety: float | None = None) -> None:
+    def __init__(self, rate: float, per: float = 1.0, *, safety: float | None = None,
+                 burst: float | None = None) -> None:
         if rate < 1 or per <= 0:
             raise ValueError("rate must be >= 1 and per positive")
         self.limit = int(rate)
         self.window = per + (safety if safety is not None else max(0.1, 0.02 * per))
+        self.burst = max(1.0, float(burst) if burst is not None else min(self.limit, self.limit * SMOOTH_BURST_S / per))
+        self._refill_per_s = self.limit / self.window
+        self._tokens = self.burst
+        self._refilled = time.monotonic()
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
         self._hold_until = 0.0
@@ -37,14 +55,18 @@ class RateLimiter:
         while True:
             with self._lock:
                 now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._refilled) * self._refill_per_s)
+                self._refilled = now
                 while self._sent and self._sent[0] <= now - self.window:
                     self._sent.popleft()
                 wait = self._hold_until - now
-                if wait <= 0 and len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return
                 if wait <= 0:
-                    wait = self._sent[0] + self.window - now
+                    full = self._sent[0] + self.window - now if len(self._sent) >= self.limit else 0.0
+                    wait = max(full, (1.0 - 1e-9 - self._tokens) / self._refill_per_s)  # 1e-9: float dust
+                    if wait <= 0:
+                        self._tokens -= 1.0
+                        self._sent.append(now)
+                        return
             self.waited_s += wait
             time.sleep(max(wait, 0.001))
 

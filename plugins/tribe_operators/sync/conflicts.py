@@ -15,7 +15,7 @@ winning value across on its next run.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from tribe_operators.mapping.engine import Mapper
@@ -25,7 +25,7 @@ from tribe_operators.store.schema import conflict_audit
 from tribe_operators.sync.context import StepContext
 from tribe_operators.timeutil import parse_timestamp
 
-__all__ = ["ALWAYS_ACCOUNTING", "resolve_conflicts"]
+__all__ = ["ALWAYS_ACCOUNTING", "newest_stamp", "resolve_conflicts"]
 
 ALWAYS_ACCOUNTING = frozenset({"Number", "DebtorNumber", "CreditorNumber", "ExternalImportReference", "ImportId"})
 
@@ -52,9 +52,8 @@ def resolve_conflicts(ctx: StepContext, target: Any, source: Any, rows: list[dic
     if getattr(target, "answers_with_record", False):  # what load just read is what the other stream reads
         seen_now = {str(r["target_id"]): current[r["target_id"]] for r in rows if r["target_id"] in current}
     else:  # read as the other stream reads, but only what may have changed since its last sync
-        margin = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
         suspect = [r["target_id"] for r, tid in zip(rows, tribe_ids, strict=True)
-                   if _changed_since_sync(target, current.get(r["target_id"]), links.get(str(tid)), margin)]
+                   if _changed_since_sync(target, current.get(r["target_id"]), links.get(str(tid)), importing)]
         seen_now = {rid: rec for rid, _, rec in (target.as_source().fetch(other, suspect) if suspect else [])}
     kept: dict[str, set[str]] = {}
     audit = []
@@ -91,17 +90,27 @@ def resolve_conflicts(ctx: StepContext, target: Any, source: Any, rows: list[dic
     return kept
 
 
-def _changed_since_sync(target: Any, record: dict[str, Any] | None, link: Any, margin: timedelta) -> bool:
+def newest_stamp(record: dict[str, Any], field: str) -> datetime | None:
+    """The latest ``field`` stamp on a record or any record nested in it (a Tribe address is an
+    entity of its own, stamped apart from its organisation)."""
+    stamps = [parse_timestamp(record[field])] if record.get(field) else []
+    for value in record.values():
+        for nested in (value if isinstance(value, list) else [value]):
+            if isinstance(nested, dict) and (stamp := newest_stamp(nested, field)) is not None:
+                stamps.append(stamp)
+    return max(stamps, default=None)
+
+
+def _changed_since_sync(target: Any, record: dict[str, Any] | None, link: Any, importing: bool) -> bool:
     """Could the target record have changed since the link was last synced? Its newest stamp
-    (its own, or a nested record's: a Tribe address is an entity of its own) against the
-    link's sync time, less a margin for clock skew between that system and us. Unsure: yes."""
+    against the one stored at that sync — both from the target's own clock, so no skew. Unsure
+    (no stamp stored, none on the record): yes."""
     field = getattr(target, "modified_field", None)
-    if record is None or link is None or link.synced_at is None or field is None:
+    stored = (link.tribe_modified_at if importing else link.external_modified_at) if link is not None else None
+    if record is None or stored is None or field is None:
         return True
-    stamps = [parse_timestamp(r.get(field)) for r in (record, *(v for v in record.values() if isinstance(v, dict)))
-              if r.get(field)]
-    synced = link.synced_at if link.synced_at.tzinfo else link.synced_at.replace(tzinfo=UTC)
-    return not stamps or max(stamps) > synced - margin
+    now = newest_stamp(record, field)
+    return now is None or now > (stored if stored.tzinfo else stored.replace(tzinfo=UTC))
 
 
 def _plain(value: Any) -> Any:

@@ -18,7 +18,7 @@ from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import Link
 from tribe_operators.store.runs import record_step
-from tribe_operators.sync.conflicts import resolve_conflicts
+from tribe_operators.sync.conflicts import newest_stamp, resolve_conflicts
 from tribe_operators.sync.context import StepContext
 from tribe_operators.systems.tribe import RELATIONSHIP_ID
 
@@ -321,6 +321,7 @@ def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dic
     adapters = {target.system: target, getattr(source, "system", None): source}
     mapper = Mapper(other, _map_context(ctx, ctx.lookups(other, adapters)))  # links too: a product names its group
     side = "external_hash" if ctx.spec.direction == "import" else "tribe_hash"
+    stamp_field = getattr(target, "modified_field", None)
     records = {str(rid): rec for rid, rec in (answered or {}).items() if str(rid) in set(map(str, written.values()))}
     unread = [tid for tid in written.values() if str(tid) not in records]
     records |= {rid: rec for rid, _, rec in (target.as_source().fetch(other, unread) if unread else [])}
@@ -336,6 +337,8 @@ def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dic
             setattr(link, side, mapper.map(record).update_hash)
         except RecordError:
             setattr(link, side, None)  # the opposite stream will look at it properly
+        if stamp_field and ctx.spec.direction == "import":  # the conflict check's "changed since"
+            link.tribe_modified_at = newest_stamp(record, stamp_field)
         updated.append(link)
     ctx.links.bulk_bind(updated)
 
