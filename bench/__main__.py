@@ -23,7 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="name", help=f"benchmarks to run: {', '.join(ORDER)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="reduced sizes: a smoke run, not the published figures")
+    parser.add_argument("--table", action="store_true", help="print the README table from bench/results/ and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        from bench.report import markdown_table
+
+        print(markdown_table(ORDER))
+        return 0
     unknown = sorted(set(args.names) - set(ORDER))
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {ORDER}")

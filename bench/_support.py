@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import re
@@ -288,6 +289,7 @@ def tribe_stand_in(index: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]]
             self.cpu = 0.0
             self.calls = 0
             self.created = 0
+            self._numbers = itertools.count(1)  # load writes from several threads: next() is atomic
 
         def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
             return dict(COUNTRIES)
@@ -305,10 +307,11 @@ def tribe_stand_in(index: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]]
             return {r["ID"]: r for table in index.values() for rs in table.values() for r in rs if r["ID"] in wanted}
 
         def create(self, spec: Any, fields: dict[str, Any]) -> dict[str, Any]:
-            self.created += 1
-            created = {**fields, "ID": tribe_id("created", self.created)}
+            number = next(self._numbers)
+            self.created = max(self.created, number)
+            created = {**fields, "ID": tribe_id("created", number)}
             if spec.target.relationship is not None and relationship_key:
-                created[relationship_key] = tribe_id("relationship", self.created)
+                created[relationship_key] = tribe_id("relationship", number)
             return created
 
         def update(self, spec: Any, tribe_id_: str, fields: dict[str, Any], current: dict[str, Any] | None) -> None:

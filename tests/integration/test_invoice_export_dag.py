@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.scenario import seed_demo
+from tests.fixtures.chaos import die_before_ledger_commit, no_retry_wait
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
@@ -23,12 +24,7 @@ def dags(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
-    invoice_dag = bag.dags["tribe_invoices_to_poweroffice"]
-    for task in invoice_dag.tasks:  # retries as configured, without the waiting
-        kwargs = getattr(task, "partial_kwargs", None)
-        target = kwargs if kwargs is not None else task.__dict__
-        target["retry_delay"] = timedelta(0)
-        target["retry_exponential_backoff"] = False
+    invoice_dag = no_retry_wait(bag.dags["tribe_invoices_to_poweroffice"])  # retries as configured, no waiting
     return bag.dags["poweroffice_to_tribe"], invoice_dag
 
 
@@ -99,21 +95,16 @@ def test_lost_response_on_create_still_posts_once(sims, world, link_db):
 def test_crash_between_remote_create_and_ledger_commit_posts_once(sims, world, link_db, monkeypatch):
     """The first attempt dies right after PowerOffice created the order, before the ledger
     commit; Airflow retries the task, which finds the order by its reference."""
-    from tribe_operators.store import ledger as ledger_module
-
     invoice = sent_invoice(sims, world)
-    real = ledger_module.ExportLedger.mark_created
-    deaths = []
+    landed = []  # what PowerOffice had at the moment the attempt died
 
-    def die_once(self, *args, **kwargs):
-        if not deaths:
-            deaths.append(len(orders_for(sims, invoice["ID"])))  # what PowerOffice had at that moment
-            raise RuntimeError("worker killed between remote create and ledger commit")
-        return real(self, *args, **kwargs)
+    def dies(tribe_id):
+        landed.append(len(orders_for(sims, tribe_id)))
+        return True
 
-    monkeypatch.setattr(ledger_module.ExportLedger, "mark_created", die_once)
+    deaths = die_before_ledger_commit(monkeypatch, dies)
     dagrun = run(world["invoice_dag"])
-    assert deaths == [1]  # it had landed remotely, unrecorded, when the attempt died
+    assert deaths == [invoice["ID"]] and landed == [1]  # it had landed remotely, unrecorded, when the attempt died
     (ti,) = [ti for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice"]
     assert str(ti.state).endswith("success") and ti.try_number == 2
     assert len(orders_for(sims, invoice["ID"])) == 1  # found by its reference, not posted again

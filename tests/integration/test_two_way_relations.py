@@ -174,6 +174,7 @@ EXPORTS = ("tribe_customers", "tribe_suppliers", "tribe_contacts", "tribe_person
 IMPORTS = ("customers", "suppliers", "contacts", "persons", "product_groups", "products")
 
 
+@pytest.mark.chaos  # the fault-injection suite's echo check: a full two-way sync, then silence
 def test_every_entity_both_ways_then_quiet(dags, sims, link_db):
     """Suppliers, persons and products go Tribe → PowerOffice too: Tribe-born ones are created
     there (PowerOffice's number written back), PowerOffice-born ones are not echoed back, and

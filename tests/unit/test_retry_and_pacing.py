@@ -34,7 +34,7 @@ def test_fatal_and_ambiguous_errors_are_not_retried():
     for error in (ApiClientError(400, "bad"), AmbiguousWriteError("maybe")):
         calls = []
 
-        def fail(error=error):
+        def fail(error=error, calls=calls):
             calls.append(1)
             raise error
 
@@ -78,3 +78,19 @@ def test_penalty_holds_every_request():
     start = time.monotonic()
     limiter.acquire()
     assert time.monotonic() - start >= 0.19
+
+
+def test_a_long_window_is_paced_evenly_after_a_short_burst():
+    limiter = RateLimiter(100, 10.0, safety=0.0)  # 100 per 10 s: 10/s, bursts of 2 s' worth (20)
+    assert limiter.burst == 20
+    start = time.monotonic()
+    for _ in range(20):
+        limiter.acquire()
+    assert time.monotonic() - start < 0.05  # the burst goes out at once…
+    for _ in range(5):
+        limiter.acquire()
+    assert time.monotonic() - start >= 0.49  # …then one per 100 ms, not the rest of the 100 at once
+
+
+def test_a_short_window_keeps_a_bucket_the_size_of_its_limit():
+    assert RateLimiter(10, 1.0).burst == 10  # PowerOffice: paced by its log alone, as before

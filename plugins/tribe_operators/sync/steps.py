@@ -144,7 +144,13 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
         # to its rate limit (the hook's shared limiter paces them). Each row binds its own link
         # the moment its record exists, so a failure elsewhere never loses a create.
         with ThreadPoolExecutor(max_workers=_concurrency(ctx), thread_name_prefix="load") as pool:
-            results = list(pool.map(partial(_load_row, ctx, target, source, current=current, wanted=wanted), chunk))
+            results = list(pool.map(partial(_load_row_or_error, ctx, target, source, current=current,
+                                             wanted=wanted), chunk))
+        # A row that failed after its retries (an ambiguous write, an outage) stays "decided" for
+        # the task's retry; the rest of the chunk is recorded first, so each attempt gets further.
+        failed = [r for r in results if isinstance(r, Exception)]
+        chunk = [row for row, r in zip(chunk, results, strict=True) if not isinstance(r, Exception)]
+        results = [r for r in results if not isinstance(r, Exception)]
         done, bad, answered = [], [], {}
         for row, (status, problem, outcome, record) in zip(chunk, results, strict=True):
             if record is not None:
@@ -167,6 +173,9 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
                                                   if d["status"] == "loaded" and d["target_id"] is not None
                                                   and decided[d["source_id"]] != "skip"
                                                   and d["source_id"] not in kept}, answered)
+        if failed:
+            log.warning("%s: %d row(s) of this chunk failed; the first: %s", spec.stream, len(failed), failed[0])
+            raise failed[0]
     if not ctx.dry_run:
         ctx.quarantine.resolve(spec.stream, loaded)
         if ctx.window[1] is not None:
@@ -181,6 +190,14 @@ LOAD_CONCURRENCY = 4  # default rows in flight per load task (settings: load_con
 
 def _concurrency(ctx: StepContext) -> int:
     return max(1, int(ctx.settings.get("load_concurrency", LOAD_CONCURRENCY)))
+
+
+def _load_row_or_error(ctx: StepContext, target: Any, source: Any, row: dict[str, Any],
+                       **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any] | None, str, Any] | Exception:
+    try:
+        return _load_row(ctx, target, source, row, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - handed back: the chunk's other rows are recorded first
+        return exc
 
 
 def _load_row(ctx: StepContext, target: Any, source: Any, row: dict[str, Any], *, current: dict[str, dict[str, Any]],
