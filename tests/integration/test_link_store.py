@@ -90,6 +90,20 @@ def test_watermark_never_moves_back(link_db):
     assert marks.get("customers", "import") == now
 
 
+def test_watermark_never_jumps_a_gap(link_db):
+    """A window that started after the watermark (a manual run from a later date, a backfill
+    ahead of it) leaves the changes in between unread: the watermark must not pass them."""
+    from datetime import UTC, datetime, timedelta
+
+    marks = Watermarks(link_db, "poweroffice")
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    marks.advance("customers", "import", day, "run-1", since=None)  # the initial import
+    marks.advance("customers", "import", day + timedelta(days=3), "manual", since=day + timedelta(days=2))
+    assert marks.get("customers", "import") == day
+    marks.advance("customers", "import", day + timedelta(hours=1), "run-2", since=day - timedelta(minutes=5))
+    assert marks.get("customers", "import") == day + timedelta(hours=1)  # overlapping: moves on
+
+
 def test_quarantine_counts_repeat_sightings_and_resolves(link_db):
     q = Quarantine(link_db, "poweroffice")
     row = {"record_id": "7", "field": "Name", "reason": "empty"}

@@ -31,7 +31,7 @@ class SyncPaymentsOperator(_InvoiceBase):
                                     exact=is_backfill(context))
         counts = sync_payments(ctx, PowerOfficeHook(self.poweroffice_conn_id), TribeCrmHook(self.tribe_conn_id))
         if not ctx.dry_run and ctx.window[1] is not None:
-            ctx.watermarks.advance("payments", "import", ctx.window[1], ctx.run_id)
+            ctx.watermarks.advance("payments", "import", ctx.window[1], ctx.run_id, since=ctx.window[0])
         record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration="poweroffice", stream="payments",
                     step="load", counts=counts, started_at=started, dry_run=ctx.dry_run, window=ctx.window)
         self.log.info("payments %s: %s", ctx.window, counts)

@@ -30,13 +30,22 @@ class Watermarks:
             value = value.replace(tzinfo=UTC)
         return value
 
-    def advance(self, entity: str, direction: str, value: datetime, run_id: str) -> None:
-        """Move forward to ``value``; never backwards (an old backfill must not rewind it)."""
+    def advance(self, entity: str, direction: str, value: datetime, run_id: str,
+                since: datetime | None = None) -> None:
+        """Move forward to ``value``; never backwards (an old backfill must not rewind it), and
+        never over a gap: a window that started after the watermark (a manual run's from_date,
+        a backfill ahead of it) left the changes in between unread, so the watermark stays."""
         current = self.get(entity, direction)
         if current is not None and current >= value:
+            return
+        if current is not None and since is not None and _aware(since) > current:
             return
         with self.engine.begin() as conn:
             upsert(conn, watermark, [{"integration": self.integration, "scope": self.scope, "entity": entity,
                                       "direction": direction, "value": value, "run_id": run_id,
                                       "updated_at": datetime.now(UTC)}],
                    conflict=["integration", "scope", "entity", "direction"], update=["value", "run_id", "updated_at"])
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -179,7 +179,7 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
     if not ctx.dry_run:
         ctx.quarantine.resolve(spec.stream, loaded)
         if ctx.window[1] is not None:
-            ctx.watermarks.advance(spec.stream, spec.direction, ctx.window[1], ctx.run_id)
+            ctx.watermarks.advance(spec.stream, spec.direction, ctx.window[1], ctx.run_id, since=ctx.window[0])
     log.info("%s links now bound for %s", links.count(own), own)
     return _finish(ctx, "load", counts, started)
 
