@@ -18,6 +18,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable
 
 from tribe_operators.dag_factory import dag_settings, dry_run_param
 from tribe_operators.operators.payments import SyncPaymentsOperator
+from tribe_operators.pools import api_pool
 
 with DAG(
     dag_id="poweroffice_payments_to_tribe",
@@ -30,4 +31,6 @@ with DAG(
     ),
     params={"dry_run": dry_run_param("Report; change nothing.")},
 ) as dag:
-    SyncPaymentsOperator(task_id="sync_payments", dry_run="{{ params.dry_run }}")
+    # Reads balances from PowerOffice, marks invoices Paid in Tribe: the scarcer pool.
+    SyncPaymentsOperator(task_id="sync_payments", dry_run="{{ params.dry_run }}",
+                         pool=api_pool("poweroffice", "tribe"))

@@ -27,6 +27,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 from tribe_operators.dag_factory import dag_settings, dry_run_param
 from tribe_operators.operators import SummaryOperator
 from tribe_operators.operators.invoices import ExportInvoiceOperator, FindSentInvoicesOperator
+from tribe_operators.pools import api_pool
 
 with DAG(
     dag_id="tribe_invoices_to_poweroffice",
@@ -45,13 +46,17 @@ with DAG(
     render_template_as_native_obj=True,
 ) as dag:
     find = FindSentInvoicesOperator(
-        task_id="find_sent_invoices", invoice_ids="{{ params.invoice_ids }}", dry_run="{{ params.dry_run }}"
+        task_id="find_sent_invoices", invoice_ids="{{ params.invoice_ids }}", dry_run="{{ params.dry_run }}",
+        pool=api_pool("tribe"),
     )
+    # Reads the invoice from Tribe, writes it to PowerOffice: the scarcer pool. A mapped task's
+    # pool goes in partial().
     export = ExportInvoiceOperator.partial(
         task_id="export_invoice",
         map_index_template="invoice {{ invoice_number }}",
         dry_run="{{ params.dry_run }}",
         max_active_tis_per_dag=4,
+        pool=api_pool("tribe", "poweroffice"),
     ).expand(invoice=find.output)
     summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
     export >> summary

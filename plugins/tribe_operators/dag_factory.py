@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk import Param, TaskGroup
 
 from tribe_operators.operators import DedupeOperator, ExtractOperator, LoadOperator, MapOperator
+from tribe_operators.pools import step_pool
 
 __all__ = ["dag_settings", "dry_run_param", "stream_group", "window_params"]
 
@@ -47,16 +48,20 @@ def dag_settings(*, tags: list[str], doc_md: str | None, retries: int = 2,
     }
 
 
-
 def stream_group(integration: str, stream: str, **common: Any) -> TaskGroup:
-    """A ``TaskGroup`` named after the stream; ``common`` goes to every operator."""
+    """A ``TaskGroup`` named after the stream; ``common`` goes to every operator. Each task
+    runs in the pool of the system it talks to (``tribe_operators.pools.step_pool``)."""
     with TaskGroup(group_id=stream, tooltip=f"{integration} {stream}") as group:
+        def pool(step: str) -> str:
+            return step_pool(integration, stream, step)
+
         # none_failed: a stream switched off in settings (skipped) must not skip the next one.
         extract = ExtractOperator(task_id="extract", integration=integration, stream=stream,
                                   from_date="{{ params.from_date }}", to_date="{{ params.to_date }}",
-                                  trigger_rule="none_failed", **common)
-        mapped = MapOperator(task_id="map", integration=integration, stream=stream, **common)
-        deduped = DedupeOperator(task_id="dedupe", integration=integration, stream=stream, **common)
-        loaded = LoadOperator(task_id="load", integration=integration, stream=stream, **common)
+                                  trigger_rule="none_failed", pool=pool("extract"), **common)
+        mapped = MapOperator(task_id="map", integration=integration, stream=stream, pool=pool("map"), **common)
+        deduped = DedupeOperator(task_id="dedupe", integration=integration, stream=stream, pool=pool("dedupe"),
+                                 **common)
+        loaded = LoadOperator(task_id="load", integration=integration, stream=stream, pool=pool("load"), **common)
         extract >> mapped >> deduped >> loaded
     return group

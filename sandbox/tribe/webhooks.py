@@ -81,8 +81,15 @@ class WebhookRegistry:
         self._lock = threading.Lock()
 
     # ---- management --------------------------------------------------------------------
-    def register(self, entity_type: str, url: str, headers: list[dict[str, str]] | None = None) -> dict:
-        hook = Webhook(str(uuid.uuid4()), entity_type, url, list(headers or []), secrets.token_hex(32))
+    def register(self, entity_type: str, url: str, headers: list[dict[str, str]] | None = None, *,
+                 secret: str | None = None) -> dict:
+        """Subscribe ``url`` to changes of ``entity_type`` (and its subtypes).
+
+        ``secret``: the signing secret. Tribe generates one per webhook (the default here); a
+        test whose receiver was configured before the webhook existed (the live Airflow reads
+        ``AIRFLOW_CONN_TRIBE_DEFAULT`` at start) passes the one that receiver knows.
+        """
+        hook = Webhook(str(uuid.uuid4()), entity_type, url, list(headers or []), secret or secrets.token_hex(32))
         with self._lock:
             self._hooks[hook.id] = hook
         threading.Thread(target=self._worker, args=(hook,), daemon=True, name=f"tribe-webhook:{hook.id[:8]}").start()

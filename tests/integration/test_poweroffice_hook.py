@@ -83,13 +83,13 @@ def test_connection_without_subscription_key_is_refused_early(sims, monkeypatch)
     monkeypatch.setenv("AIRFLOW_CONN_POWEROFFICE_DEFAULT",
                        f'{{"conn_type": "poweroffice_go", "host": "{sims.po_url}", "login": "a", "password": "b"}}')
     with pytest.raises(FatalError, match="subscription_key"):
-        PowerOfficeHook().client
+        _ = PowerOfficeHook().client
 
 
 def test_unknown_extras_are_an_error_not_a_header(sims, monkeypatch):
     hook = _hook(sims, monkeypatch, x_custom_header="1")
     with pytest.raises(FatalError, match="unknown extra"):
-        hook.client
+        _ = hook.client
 
 
 def test_subscription_key_and_token_are_masked(sims, monkeypatch):

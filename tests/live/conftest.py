@@ -18,7 +18,7 @@ _TIMINGS: dict[str, float] = {}
 
 @pytest.fixture(scope="package")
 def live_stack() -> Iterator[LiveStack]:
-    """Simulators + link database + api-server, scheduler and dag-processor: started once for
+    """Simulators + link database + api-server, scheduler, dag-processor and triggerer: started once for
     all live tests, stopped right after the last (not at the end of the whole session, so an
     idle Airflow never competes with the rest of the suite for CPU)."""
     stack = LiveStack()

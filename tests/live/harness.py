@@ -9,17 +9,24 @@ a cleared mapped task or a retry really do. This harness starts the real thing:
 * **Simulators** — Tribe CRM and PowerOffice Go as real HTTP servers in *this* process
   (``sandbox.common.ServerThread``), so a test seeds, resets and inspects them through their
   Python state while the Airflow processes reach them over HTTP like any vendor API.
-* **Airflow** — ``airflow api-server``, ``scheduler`` and ``dag-processor`` as subprocesses
+* **Airflow** — ``airflow api-server``, ``scheduler``, ``dag-processor`` and ``triggerer`` as subprocesses
   (LocalExecutor on PostgreSQL; tasks talk to the API server's execution API), each in its own
   process group with its log under the temporary ``AIRFLOW_HOME/component-logs/``. Every
   connection reaches every component as an ``AIRFLOW_CONN_*`` environment variable.
+* **Pools** — ``include/pools.json``, created through the REST API once the components are up
+  (the scheduler never starts a task whose pool does not exist).
 * **REST only** — tests drive Airflow through ``/api/v2`` with a JWT from ``POST /auth/token``
   (simple auth manager, user ``admin`` with a generated password): :class:`AirflowApi`.
   The CLI (:meth:`LiveAirflow.cli`) runs with exactly the components' environment.
 
 Scheduling on timetables is off by default (``[scheduler] use_job_schedule = False``): only
 runs a test asks for — manual triggers, backfills, clears — ever run, so a 5-minute safety poll
-can never start a run in the middle of a test. Pass ``schedules=True`` to turn it on.
+can never start a run in the middle of a test. Pass ``schedules=True`` to turn it on, or
+switch it for a while (the scheduler restarts): ``with stack.airflow.timetables_on(): …``.
+
+The Tribe connection carries a generated ``webhook_secret`` (:attr:`LiveStack.webhook_secret`):
+register a simulator webhook with it, pointing at :attr:`LiveAirflow.webhook_url`, and Tribe's
+signed events reach the receiver in the API server.
 
 Use it as a context manager (everything is always torn down, in reverse order)::
 
@@ -33,6 +40,7 @@ Nothing here imports Airflow: the pytest process keeps its own (``dag.test()``) 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -41,7 +49,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +69,7 @@ from tests.live.services import LinkDatabase, Simulators
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
+POOLS_FILE = ROOT / "include" / "pools.json"
 
 __all__ = [
     "AirflowApi",
@@ -100,7 +111,7 @@ class _StartStop:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class LiveAirflow(_StartStop):
-    """API server + scheduler + dag-processor on a fresh ``AIRFLOW_HOME`` and metadata database.
+    """API server + scheduler + dag-processor + triggerer on a fresh ``AIRFLOW_HOME`` and metadata database.
 
     Args:
         postgres: Where the metadata database ``airflow_live_<pid>`` is created (and dropped).
@@ -124,6 +135,7 @@ class LiveAirflow(_StartStop):
 
     def __post_init__(self) -> None:
         self.port = free_port()
+        self.trigger_log_port = free_port()
         self.password = secrets.token_urlsafe(16)
         self.components: list[Component] = []
         self.timings: dict[str, float] = {}
@@ -136,6 +148,11 @@ class LiveAirflow(_StartStop):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def webhook_url(self) -> str:
+        """Where Tribe posts its webhooks: the ``tribe_sync`` plugin's receiver in the API server."""
+        return f"{self.base_url}/tribe-sync/webhooks/tribe"
 
     @property
     def metadata_url(self) -> str:
@@ -185,6 +202,9 @@ class LiveAirflow(_StartStop):
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "2",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "2",
+            # The triggerer serves its logs on a fixed port (8794) otherwise: two stacks on one
+            # machine (parallel CI jobs, a `serve` beside the suite) would collide.
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.trigger_log_port),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         }
@@ -194,8 +214,8 @@ class LiveAirflow(_StartStop):
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, *, timeout: float = 180) -> LiveAirflow:
-        """Metadata database, ``airflow db migrate``, the three components; wait until the API
-        answers with a token and reports the scheduler and dag-processor healthy."""
+        """Metadata database, ``airflow db migrate``, the four components; wait until the API
+        answers with a token and reports the scheduler, dag-processor and triggerer healthy."""
         started = time.monotonic()
         if self.workdir is None and self.keep_workdir:
             self.workdir = Path(tempfile.mkdtemp(prefix="airflow-live-"))
@@ -221,6 +241,7 @@ class LiveAirflow(_StartStop):
                             "--workers", "1"]),
             ("scheduler", [str(AIRFLOW_BIN), "scheduler"]),
             ("dag-processor", [str(AIRFLOW_BIN), "dag-processor"]),
+            ("triggerer", [str(AIRFLOW_BIN), "triggerer"]),
         ):
             self.components.append(Component(name, argv, logs / f"{name}.log").start(self.env, ROOT))
 
@@ -229,12 +250,50 @@ class LiveAirflow(_StartStop):
             health = self.api.health()
             self.api.token()
             return all(health.get(part, {}).get("status") == "healthy"
-                       for part in ("metadatabase", "scheduler", "dag_processor"))
+                       for part in ("metadatabase", "scheduler", "dag_processor", "triggerer"))
 
-        wait_until(ready, timeout=timeout, interval=1.0, what="the API server, scheduler and dag-processor",
+        wait_until(ready, timeout=timeout, interval=1.0,
+                   what="the API server, scheduler, dag-processor and triggerer",
                    diagnostics=self.diagnostics)
+        # Every API task runs in a pool (include/pools.json); the scheduler leaves a task whose
+        # pool does not exist queued for ever. Setup does `airflow pools import` with that file.
+        self.api.import_pools(POOLS_FILE)
         self.timings["start"] = time.monotonic() - started
         return self
+
+    def set_schedules(self, enabled: bool, *, timeout: float = 120) -> None:
+        """Restart the scheduler with ``[scheduler] use_job_schedule`` = ``enabled`` (it reads the
+        option once, at start) and wait for the new one's heartbeat. Only between runs: the
+        scheduler's LocalExecutor takes the tasks it runs down with it."""
+        if enabled == self.schedules:
+            return
+        (old,) = [c for c in self.components if c.name == "scheduler"]
+        old.stop(timeout=20)
+        self.schedules = enabled
+        self.env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = str(enabled)
+        restarted = datetime.now(UTC)
+        self.components[self.components.index(old)] = Component(old.name, old.argv, old.log_path).start(
+            self.env, ROOT)
+
+        def ready() -> bool:
+            self._check_alive()
+            health = self.api.health()["scheduler"]
+            beat = health.get("latest_scheduler_heartbeat")
+            return health["status"] == "healthy" and beat is not None and datetime.fromisoformat(beat) > restarted
+
+        wait_until(ready, timeout=timeout, interval=0.5, what=f"the scheduler to restart (use_job_schedule={enabled})",
+                   diagnostics=self.diagnostics)
+
+    @contextlib.contextmanager
+    def timetables_on(self) -> Iterator[None]:
+        """Let the scheduler create runs from timetables inside the block; back as before after
+        it (each switch restarts the scheduler, a few seconds). Pause what you unpaused first."""
+        before = self.schedules
+        self.set_schedules(True)
+        try:
+            yield
+        finally:
+            self.set_schedules(before)
 
     def _check_alive(self) -> None:
         dead = [c for c in self.components if not c.alive()]
@@ -309,12 +368,14 @@ class LiveStack(_StartStop):
         self.link: LinkDatabase | None = None
         self.airflow: LiveAirflow | None = None
         self.timings: dict[str, float] = {}
+        # In tribe_default's extra, as the README tells operators; the receiver reads it.
+        self.webhook_secret = "whsec-live-" + secrets.token_hex(24)
 
     def start(self) -> LiveStack:
         started = time.monotonic()
         self.postgres.check()
         # Each part is kept before it starts, so stop() also cleans up after a failed start.
-        self.sims = Simulators()
+        self.sims = Simulators(tribe_extra={"webhook_secret": self.webhook_secret})
         self.sims.start()
         self.link = LinkDatabase(self.postgres)
         self.link.create()

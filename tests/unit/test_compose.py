@@ -76,6 +76,16 @@ def test_dependencies_refer_to_real_services_and_init_migrates_both_databases(co
     assert "airflow db migrate" in init and "alembic" in init and "upgrade head" in init
 
 
+def test_init_creates_the_api_pools_from_the_mounted_include_folder(compose):
+    init = "\n".join(compose["services"]["airflow-init"]["command"])
+    pools = re.search(r"airflow pools import (\S+)", init)
+    assert pools, "airflow-init must create the pools the DAGs' tasks run in"
+    assert init.index("airflow db migrate") < pools.start()
+    mounts = dict(_plain(v).split(":")[:2][::-1] for v in compose["services"]["airflow-init"]["volumes"])
+    folder, name = pools.group(1).rsplit("/", 1)
+    assert mounts[folder] == "./include" and (ROOT / "include" / name).is_file()
+
+
 def test_images_are_pinned_and_the_build_uses_our_requirements(compose):
     for name, service in compose["services"].items():
         image = service.get("image", "")

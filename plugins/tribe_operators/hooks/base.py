@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
 from tribe_operators.exceptions import FatalError
+from tribe_operators.provider import STANDARD_FIELDS, required_fields
 
 if TYPE_CHECKING:
     from tribe_operators.http.client import ApiClient
@@ -22,6 +24,7 @@ class VendorHook(BaseHook):
     connection's extra is an error, not a silent HTTP header.
     """
 
+    conn_type = ""  # a connection type declared in tribe_operators.provider (subclasses)
     known_extras: frozenset[str] = frozenset()
 
     def __init__(self, conn_id: str, **kwargs: Any) -> None:
@@ -30,17 +33,29 @@ class VendorHook(BaseHook):
 
     @cached_property
     def connection_info(self) -> dict[str, Any]:
+        """``{base, login, password, extra}`` of the connection, checked against its type's
+        declaration in ``tribe_operators.provider`` (what the UI's form requires)."""
         conn = self.get_connection(self.conn_id)
-        extra = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
+        raw = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
+        # The UI's form saves a field left empty as null (or ""): not set, so the default applies.
+        extra = {key: value for key, value in raw.items() if not _blank(value)}
         unknown = set(extra) - self.known_extras
         if unknown:
             raise FatalError(f"connection {self.conn_id!r}: unknown extra field(s) {sorted(unknown)}; "
                              f"allowed: {sorted(self.known_extras)}")
         if not conn.host:
             raise FatalError(f"connection {self.conn_id!r} has no host (the API base URL)")
+        for name, label in required_fields(self.conn_type).items():
+            standard = name in STANDARD_FIELDS
+            if _blank(getattr(conn, name, None) if standard else extra.get(name)):
+                where = f"field {name!r}" if standard else f"extra {name!r}"
+                raise FatalError(f"connection {self.conn_id!r}: {label} ({where}) is required")
         host = conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
         if conn.port:
             host = f"{host}:{conn.port}"
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FatalError(f"connection {self.conn_id!r}: host {conn.host!r} is not an http(s) URL")
         return {"base": host.rstrip("/"), "login": conn.login or "", "password": conn.password or "",
                 "extra": extra}
 
@@ -61,3 +76,7 @@ class VendorHook(BaseHook):
         except Exception as exc:  # noqa: BLE001 - the UI wants a message, not a traceback
             return False, str(exc)
         return True, "token obtained"
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
