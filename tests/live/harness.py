@@ -429,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Airflow     {stack.airflow.base_url}  (user {stack.airflow.username}, password "
               f"{stack.airflow.password})\nAIRFLOW_HOME {stack.airflow.home}\n"
               f"Tribe       {stack.sims.tribe_url}\nPowerOffice {stack.sims.po_url}\n"
+              f"webhooks    {stack.airflow.webhook_url}  (secret {stack.webhook_secret})\n"
               f"link DB     {stack.link.url.render_as_string(hide_password=True) if stack.link.url else '-'}\n"
               f"started in {stack.timings['total']:.1f} s; Ctrl-C stops and drops everything", flush=True)
         try:

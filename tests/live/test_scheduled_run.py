@@ -18,7 +18,9 @@ its end (left for the next run).
 """
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +42,19 @@ def _ts(text: str | None) -> datetime | None:
 def _floor(moment: datetime) -> datetime:
     """The last 15-minute boundary at or before ``moment``."""
     return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+@contextlib.contextmanager
+def only_this_dag_unpaused(api: Any, dag_id: str) -> Iterator[None]:
+    """Pause every other unpaused DAG for the block; unpause them again after it."""
+    others = [d["dag_id"] for d in api.get("dags", paused=False, limit=100)["dags"] if d["dag_id"] != dag_id]
+    for other in others:
+        api.set_paused(other, True)
+    try:
+        yield
+    finally:
+        for other in others:
+            api.set_paused(other, False)
 
 
 def seed(po: Any, stamps: dict[str, datetime]) -> dict[str, dict[str, Any]]:
@@ -80,7 +95,9 @@ def test_unpausing_the_import_dag_starts_a_scheduled_run_that_imports_into_tribe
     assert _ts(details["next_dagrun_run_after"]) == end <= datetime.now(UTC), details
     assert api.runs(DAG_ID) == []
 
-    with live.airflow.timetables_on():
+    # Earlier tests may have left their DAGs unpaused (harmless while timetables are off): paused
+    # while the scheduler creates runs from timetables, so only this DAG gets one.
+    with only_this_dag_unpaused(api, DAG_ID), live.airflow.timetables_on():
         unpaused_at = datetime.now(UTC)
         latest = _floor(unpaused_at)  # the end of the latest complete interval at unpause
         api.set_paused(DAG_ID, False)
@@ -109,6 +126,8 @@ def test_unpausing_the_import_dag_starts_a_scheduled_run_that_imports_into_tribe
         assert api.dag(DAG_ID)["is_paused"]
 
     assert api.runs(DAG_ID, run_type="manual") == [] and api.runs(DAG_ID, run_type="backfill") == []
+    scheduled_anywhere = api.get("dags/~/dagRuns", run_type="scheduled", limit=100)["dag_runs"]
+    assert {r["dag_id"] for r in scheduled_anywhere} == {DAG_ID}, [(r["dag_id"], r["dag_run_id"]) for r in scheduled_anywhere]
     runs = [r for r in runs if r["run_type"] == "scheduled"]
     assert 1 <= len(runs) <= 2, runs
     for run in runs:

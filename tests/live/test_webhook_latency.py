@@ -33,7 +33,7 @@ import pytest
 from tests.live.airflow_api import TERMINAL_RUN_STATES
 from tests.live.harness import ROOT, wait_until
 
-pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.timeout(900)]
 
 DAG_ID = "tribe_to_poweroffice"
 EVENTS = 10
@@ -56,11 +56,13 @@ def test_signed_tribe_webhooks_reach_poweroffice_once_each_and_quickly(live, cap
             for i in range(EVENTS)]
     api.wait_for_dags([DAG_ID])
     api.set_paused(DAG_ID, False)  # the DAG ships paused; a paused DAG's runs stay queued
+    load_before = os.getloadavg()[0]
+    hook = tribe.webhooks.register(ENTITY_TYPE, live.airflow.webhook_url, secret=live.webhook_secret)
     try:
-        tribe.webhooks.register(ENTITY_TYPE, live.airflow.webhook_url, secret=live.webhook_secret)
         events = [_one_event(live, org) for org in orgs]
     finally:
         api.set_paused(DAG_ID, True)
+        tribe.webhooks.remove(hook["id"])
 
     # Exactly once: one PowerOffice customer per organisation, one create call each, one link each.
     references = Counter(c.get("ExternalImportReference") for c in po.all("customers"))
@@ -89,7 +91,10 @@ def test_signed_tribe_webhooks_reach_poweroffice_once_each_and_quickly(live, cap
         "median_to_run_queued_s": round(statistics.median(e["to_queued_s"] for e in events), 2),
         "median_to_run_started_s": round(statistics.median(e["to_started_s"] for e in events), 2),
         "median_run_duration_s": round(statistics.median(e["run_duration_s"] for e in events), 2),
-        "stack": {"executor": "LocalExecutor", "parallelism": live.airflow.parallelism, "cpus": os.cpu_count()},
+        # Every task is a process start-up and a DAG parse: CPU-bound, so the figure scales with
+        # how busy the machine is (1-minute load average before and after the events).
+        "stack": {"executor": "LocalExecutor", "parallelism": live.airflow.parallelism, "cpus": os.cpu_count(),
+                  "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "per_event": events,
     }
@@ -97,8 +102,8 @@ def test_signed_tribe_webhooks_reach_poweroffice_once_each_and_quickly(live, cap
     RESULT_FILE.write_text(json.dumps(summary, indent=2) + "\n")
     with capsys.disabled():
         print(f"\nwebhook → PowerOffice latency: median {summary['median_s']:.1f} s, worst {summary['worst_s']:.1f} s "
-              f"over {len(events)} events (sequential: each change after the previous run finished; "
-              f"of the median, {summary['median_to_run_started_s']:.1f} s until the run started) → {RESULT_FILE}")
+              f"over {len(events)} events (sequential: each change after the previous run finished; median "
+              f"{summary['median_to_run_started_s']:.1f} s from the change to the run's start) → {RESULT_FILE}")
     assert len(events) >= 10
 
 
