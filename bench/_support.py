@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["ROOT", "COUNTRIES", "PgBackendCpu", "Stopwatch", "customer_inputs", "customer_records",
+__all__ = ["ROOT", "COUNTRIES", "PgBackendCpu", "ServerProcess", "Stopwatch", "customer_inputs", "customer_records",
            "ensure_path", "scratch_database", "tribe_id"]
 
 # Tribe's country list as the Tribe target's ``lookup_table("Datastore_Country", "Code")`` returns it.
@@ -327,3 +327,31 @@ def tribe_stand_in(index: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]]
             return _Source()
 
     return TribeStandIn()
+
+
+class ServerProcess:
+    """A simulator in a process of its own (``python -m <module> serve <n>``): started, read until
+    it prints the line starting with ``ready``, stopped by closing its stdin."""
+
+    def __init__(self, module: str, n: int, ready: str) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([sys.executable, "-m", module, "serve", str(n)], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith(ready):
+                self.words = line.split()[1:]
+                return
+        raise RuntimeError(f"{module} did not start (exit code {self.proc.wait()})")
+
+    def stop(self) -> None:
+        import subprocess
+
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # only the process we started
+            self.proc.wait()

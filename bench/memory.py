@@ -30,7 +30,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._support import ROOT, airflow_env, customer_inputs, ensure_path, scratch_database, tribe_stand_in
+from bench._support import (
+    ROOT,
+    ServerProcess,
+    airflow_env,
+    customer_inputs,
+    ensure_path,
+    scratch_database,
+    tribe_stand_in,
+)
 
 TARGET_RATIO = 1.2
 MARKER = "BENCH_MEMORY_RESULT "
@@ -69,27 +77,15 @@ class Simulator:
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.proc: subprocess.Popen[str] | None = None
+        self.server: ServerProcess | None = None
 
     def __enter__(self) -> str:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.memory", "serve", str(self.n)], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith("URL "):
-                return line.split()[1]
-        raise RuntimeError(f"the PowerOffice simulator did not start (exit code {self.proc.wait()})")
+        self.server = ServerProcess("bench.memory", self.n, "URL ")
+        return self.server.words[0]
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is None:
-            return
-        try:
-            if self.proc.stdin:
-                self.proc.stdin.close()
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()  # only the process we started
-            self.proc.wait()
+        if self.server is not None:
+            self.server.stop()
 
 
 # -- the measured process -----------------------------------------------------------------------

@@ -49,7 +49,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._support import ROOT, airflow_env, customer_inputs, ensure_path, scratch_database
+from bench._support import ROOT, ServerProcess, airflow_env, customer_inputs, ensure_path, scratch_database
 
 TARGET = 0.90
 TRIBE_LIMIT, TRIBE_WINDOW_S = 1000, 60.0  # Tribe: per client, sliding window (vendor docs)
@@ -121,38 +121,27 @@ class Simulators:
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.proc: subprocess.Popen[str] | None = None
+        self.server: ServerProcess | None = None
         self.urls: tuple[str, str] = ("", "")
 
     def __enter__(self) -> Simulators:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.ratelimit", "serve", str(self.n)], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith("URLS "):
-                self.urls = (line.split()[1], line.split()[2])
-                return self
-        raise RuntimeError(f"the simulators did not start (exit code {self.proc.wait()})")
+        self.server = ServerProcess("bench.ratelimit", self.n, "URLS ")
+        self.urls = (self.server.words[0], self.server.words[1])
+        return self
 
     def report(self) -> dict[str, Any]:
-        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write("report\n")
-        self.proc.stdin.flush()
-        for line in self.proc.stdout:
+        proc = self.server.proc if self.server is not None else None
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("report\n")
+        proc.stdin.flush()
+        for line in proc.stdout:
             if line.startswith(MARKER):
                 return json.loads(line[len(MARKER):])
         raise RuntimeError("the simulators ended without a report")
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is None:
-            return
-        try:
-            if self.proc.stdin:
-                self.proc.stdin.close()
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()  # only the process we started
-            self.proc.wait()
+        if self.server is not None:
+            self.server.stop()
 
 
 # -- the client process -------------------------------------------------------------------------
