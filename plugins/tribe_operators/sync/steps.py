@@ -339,7 +339,8 @@ def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dic
     mapper = Mapper(other, _map_context(ctx, ctx.lookups(other, adapters)))  # links too: a product names its group
     side = "external_hash" if ctx.spec.direction == "import" else "tribe_hash"
     stamp_field = getattr(target, "modified_field", None)
-    records = {str(rid): rec for rid, rec in (answered or {}).items() if str(rid) in set(map(str, written.values()))}
+    answered = {str(rid): rec for rid, rec in (answered or {}).items()}
+    records = {str(tid): answered[str(tid)] for tid in written.values() if str(tid) in answered}
     unread = [tid for tid in written.values() if str(tid) not in records]
     records |= {rid: rec for rid, _, rec in (target.as_source().fetch(other, unread) if unread else [])}
     links = ctx.links.links_by_tribe(ctx.spec.target.link_entity, [
