@@ -55,7 +55,7 @@ def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG
         # Products refer to their group through its link: groups first.
         groups = stream_group("poweroffice", "product_groups", **common)
         products = stream_group("poweroffice", "products", **common)
-        summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
+        summary = SummaryOperator(task_id="summary")
         customers >> suppliers >> [contacts, persons] >> summary
         groups >> products >> summary
     return dag

@@ -58,5 +58,5 @@ with DAG(
         max_active_tis_per_dag=4,
         pool=api_pool("tribe", "poweroffice"),
     ).expand(invoice=find.output)
-    summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
+    summary = SummaryOperator(task_id="summary")
     export >> summary

@@ -48,6 +48,6 @@ with DAG(
     # A product names its group: groups first.
     products = stream_group("poweroffice", "tribe_product_groups", **common) >> stream_group(
         "poweroffice", "tribe_products", **common)
-    summary = SummaryOperator(task_id="summary", trigger_rule="all_done")
+    summary = SummaryOperator(task_id="summary")
     relations >> summary
     products >> summary

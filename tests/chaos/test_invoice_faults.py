@@ -32,13 +32,11 @@ from tests.fixtures.chaos import (
     record_faults,
     task_outcome,
 )
-from tests.fixtures.records import ref, sent_invoice
+from tests.fixtures.records import linked_customers, ref, sent_invoice
 from tribe_operators.store.ledger import ExportLedger
-from tribe_operators.store.links import Link, LinkStore
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow, pytest.mark.timeout(3600 if FULL else 300)]
 ROOT = Path(__file__).resolve().parents[2]
-OSLO = {"AddressLine1": "Storgata 1", "ZipCode": "0155", "City": "Oslo", "CountryCode": "NO"}
 CREATE_PATH = "/SalesOrders/Complete"
 MAX_ROUNDS = 8  # a bounded number of scheduled runs; each one is 4 tries per invoice (retries=3)
 # ~10 % of PowerOffice requests fail (7 % of reads, 13 % of writes: lost_response only hits writes,
@@ -54,20 +52,6 @@ def invoice_dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     return no_retry_wait(DagBag(dag_folder=str(ROOT / "dags")).dags["tribe_invoices_to_poweroffice"])
-
-
-def _customers(sims: Any, link_db: Any, n: int) -> list[str]:
-    """``n`` customers as the relations import leaves them (not under test here): in PowerOffice,
-    in Tribe with their Customer relationship, and linked. Returns the relationships' ids."""
-    links, relationships = LinkStore(link_db, "poweroffice"), []
-    for i in range(n):
-        po_id = str(sims.po.insert_customer(Name=f"Faktura Kunde {i} AS", MailAddress=OSLO)["Id"])
-        org = sims.tribe.insert("Relation_Organization", {"Name": f"Faktura Kunde {i} AS"})
-        rel = sims.tribe.insert("Relationship_Organization_CommercialRelationship_Customer",
-                                {"Organization": {"ID": org["ID"]}})
-        links.bulk_bind([Link("customer", org["ID"], po_id), Link("customer_relationship", rel["ID"], po_id)])
-        relationships.append(rel["ID"])
-    return relationships
 
 
 def _plant_invoices(sims: Any, relationships: list[str], n: int) -> list[dict[str, Any]]:
@@ -102,7 +86,7 @@ def test_every_invoice_is_posted_exactly_once_under_faults_and_crashes(invoice_d
                                                                        chaos_size):
     n = chaos_size(60, 1000)
     no_waiting(sims, monkeypatch, po_extra={"timeout": CLIENT_TIMEOUT})
-    invoices = _plant_invoices(sims, _customers(sims, link_db, 5), n)
+    invoices = _plant_invoices(sims, linked_customers(sims.tribe, sims.po, link_db, 5), n)
     doomed = {inv["ID"] for inv in invoices[::CRASH_EVERY]}
     deaths = die_before_ledger_commit(monkeypatch, lambda tribe_id: tribe_id in doomed)
 

@@ -46,3 +46,16 @@ def test_streams_run_in_order_and_end_in_a_summary(dagbag):
     assert "suppliers.extract" in dag.get_task("customers.load").downstream_task_ids
     assert "products.extract" in dag.get_task("product_groups.load").downstream_task_ids
     assert dag.get_task("products.load").downstream_task_ids == {"summary"}
+
+
+@pytest.mark.parametrize("dag_id", ["poweroffice_to_tribe", "tribe_to_poweroffice", "tribe_invoices_to_poweroffice"])
+def test_the_summary_is_a_teardown_so_the_run_colour_follows_the_streams(dagbag, dag_id):
+    """The run's state comes from its last work tasks, not from the summary (which runs anyway)."""
+    dag = dagbag.dags[dag_id]
+    summary = dag.get_task("summary")
+    assert summary.is_teardown and not summary.on_failure_fail_dagrun
+    assert summary.trigger_rule == "all_done_setup_success"
+    assert [t.task_id for t in dag.leaves] == ["summary"]
+    # Every task right before the summary is a last work task: its failure fails the run.
+    assert summary.upstream_task_ids and all(
+        set(dag.get_task(t).downstream_task_ids) == {"summary"} for t in summary.upstream_task_ids)

@@ -136,8 +136,8 @@ class AirflowApi:
                           diagnostics=lambda: self.run_report(dag_id, run_id) + "\n" + self._diag())
 
     def wait_for_success(self, dag_id: str, run_id: str, *, timeout: float = 180) -> dict[str, Any]:
-        """Wait for the run to finish; require ``success`` *and* no failed task instance (a run
-        whose only leaf is an ``all_done`` summary succeeds even when tasks before it failed)."""
+        """Wait for the run to finish; require ``success`` *and* no failed task instance (belt and
+        braces: the run's state comes from its last work tasks, the summary teardown aside)."""
         run = self.wait_for_run(dag_id, run_id, timeout=timeout)
         self.require_success(dag_id, run)
         return run

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Component", "HarnessError", "StopWaiting", "free_port", "kill_processes_with_env", "tail_file",
+__all__ = ["Component", "HarnessError", "StartStop", "StopWaiting", "free_port", "kill_processes_with_env", "tail_file",
            "wait_until"]
 
 
@@ -138,3 +138,23 @@ def kill_processes_with_env(marker: str) -> None:
     for pid in _processes_with_env(marker):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+
+
+class StartStop:
+    """``with part:`` starts it and always stops it, also after a failed start."""
+
+    def start(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def stop(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

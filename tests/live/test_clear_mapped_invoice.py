@@ -9,12 +9,12 @@ task through the REST API — the README's "Retrying one invoice at 3 a.m.".
 """
 from __future__ import annotations
 
-import random
 from collections import Counter
 from typing import Any
 
 import pytest
 
+from tests.fixtures.records import linked_customers, ref, sent_invoice
 from tests.live.harness import wait_until
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.timeout(420)]
@@ -23,45 +23,25 @@ DAG_ID = "tribe_invoices_to_poweroffice"
 TASK_ID = "export_invoice"
 
 
-def _ref(tribe: Any, entity_set: str, code: str) -> str:
-    return next(r["ID"] for r in tribe.all(entity_set) if r.get("Code") == code)
-
-
 def seed_invoices(live: Any) -> dict[str, Any]:
     """A PowerOffice customer linked to a Tribe customer relationship; a product both sides
     know and one only Tribe knows; three invoices for the first, one for the second, all Sent."""
-    from sandbox.poweroffice.seed import valid_orgnr
-    from tribe_operators.store.links import Link, LinkStore
-
     tribe, po = live.sims.tribe, live.sims.po
-    customer = po.insert_customer(Name="Faktura Kunde AS", OrganizationNumber=valid_orgnr(random.Random(5)),
-                                  EmailAddress="faktura@kunde.no",
-                                  MailAddress={"AddressLine1": "Storgata 1", "ZipCode": "0155", "City": "Oslo",
-                                               "CountryCode": "NO"})
+    (relationship,) = linked_customers(tribe, po, live.link.engine, 1)
     account = po.account_by_no(3000)["Id"]
     po.insert_product(Code="LIVE-SVC", Name="Konsulenttime", ProductType="Service", UnitOfMeasureCode="EA",
                       UnitPrice=1250.0, StandardSalesAccountId=account)
-    org = tribe.insert("Relation_Organization", {"Name": "Faktura Kunde AS"})
-    relationship = tribe.insert("Relationship_Organization_CommercialRelationship_Customer", {
-        "Organization": {"ID": org["ID"]}, "PaymentTermInDays": 14})
-    LinkStore(live.link.engine, "poweroffice").bind(
-        Link("customer_relationship", relationship["ID"], str(customer["Id"])))
     known = tribe.insert("Product", {"Name": "Konsulenttime", "Code": "LIVE-SVC", "SalesPrice": 1250.0})
     unknown = tribe.insert("Product", {"Name": "Workshop", "Code": "LIVE-NEW", "SalesPrice": 9500.0})
 
-    def sent_invoice(product: dict[str, Any], quantity: int) -> dict[str, Any]:
-        invoice = tribe.insert("Activity_Invoice", {
-            "Subject": f"{product['Name']} × {quantity}", "Relationship": {"ID": relationship["ID"]},
-            "PaymentTermInDays": 14,
-            "ProductLines": [{"Product": {"ID": product["ID"]}, "Quantity": quantity, "Price": product["SalesPrice"],
-                              "Unit": {"ID": _ref(tribe, "Datastore_Unit", "PCS")},
-                              "VatGroup": {"ID": _ref(tribe, "Datastore_VatGroup", "NO25")}}]})
-        tribe.update("Activity_Invoice", invoice["ID"],
-                     {"Phase": {"ID": _ref(tribe, "Datastore_Phase_ActivityInvoice", "Sent")}})
-        return tribe.get("Activity_Invoice", invoice["ID"])
+    def sent(product: dict[str, Any], quantity: int) -> dict[str, Any]:
+        return sent_invoice(tribe, relationship, [{
+            "Product": {"ID": product["ID"]}, "Quantity": quantity, "Price": product["SalesPrice"],
+            "Unit": {"ID": ref(tribe, "Datastore_Unit", "PCS")}, "VatGroup": {"ID": ref(tribe, "Datastore_VatGroup", "NO25")}}],
+            Subject=f"{product['Name']} × {quantity}")
 
-    good = [sent_invoice(known, q) for q in (1, 2, 3)]
-    bad = sent_invoice(unknown, 1)
+    good = [sent(known, q) for q in (1, 2, 3)]
+    bad = sent(unknown, 1)
     return {"good": good, "bad": bad, "account": account}
 
 
@@ -87,12 +67,14 @@ def test_clearing_one_failed_mapped_invoice_reruns_only_it_and_posts_once(live):
     api.set_paused(DAG_ID, False)
 
     run_id = api.trigger(DAG_ID, conf={})["dag_run_id"]
-    api.wait_for_run(DAG_ID, run_id, timeout=180)
+    first = api.wait_for_run(DAG_ID, run_id, timeout=180)
     before = {(ti["task_id"], ti["map_index"]): ti for ti in api.task_instances(DAG_ID, run_id)}
     exports = {key[1]: ti for key, ti in before.items() if key[0] == TASK_ID}
     failed = [index for index, ti in exports.items() if ti["state"] == "failed"]
     report = api.run_report(DAG_ID, run_id)
     assert len(exports) == 4 and len(failed) == 1, report
+    # One failed invoice makes the run red; the summary (a teardown) still ran.
+    assert first["state"] == "failed" and before[("summary", -1)]["state"] == "success", report
     assert sorted(ti["state"] for ti in exports.values()) == ["failed", "success", "success", "success"], report
     index = failed[0]
     assert exports[index]["rendered_map_index"] == f"invoice {bad['Number']}", report

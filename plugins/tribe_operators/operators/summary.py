@@ -37,13 +37,21 @@ def render(table: dict[str, dict[str, int]]) -> str:
 
 
 class SummaryOperator(BaseOperator):
-    """Log and return the per-stream counts of this run (read from ``sync_run``)."""
+    """Log and return the per-stream counts of this run (read from ``sync_run``).
+
+    A teardown task: it runs once everything upstream is done, failed or not, and Airflow leaves
+    teardowns out when it colours the run. So a failed stream or invoice makes the run red while
+    the summary still reports what the others did; a plain ``all_done`` leaf would make every
+    run green. Clearing one failed task re-runs that task only and the run turns green when it
+    succeeds; clear with "Downstream" to re-count the summary too.
+    """
 
     template_fields: Sequence[str] = ("db_conn_id",)
 
     def __init__(self, *, db_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.db_conn_id = db_conn_id
+        self.as_teardown()
 
     def execute(self, context: Any) -> dict[str, dict[str, int]]:
         table = summarise(run_counts(engine_for(self.db_conn_id), context["run_id"]))
