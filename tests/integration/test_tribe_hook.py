@@ -93,8 +93,17 @@ def test_4xx_is_fatal_and_carries_the_servers_message(tribe):
         hook.get("Relation_Organization", "00000000-0000-0000-0000-000000000000")
 
 
-def test_5xx_on_reads_is_retried(tribe):
+def test_5xx_on_reads_is_retried(tribe, monkeypatch):
+    from functools import partial
+
+    from tenacity import wait_none
+
+    from tribe_operators.hooks import tribe as tribe_hook_module
+    from tribe_operators.http.retry import build_retrying
+
     state, _ = tribe
+    # The retries happen as configured; the back-off between them is not under test here.
+    monkeypatch.setattr(tribe_hook_module, "build_retrying", partial(build_retrying, wait=wait_none()))
     state.faults.update({"error_5xx": 0.5, "seed": 7})
     hook = TribeCrmHook()
     rows = [r for _ in range(10) for r in hook.iter_records("Datastore_Country", select=["ID"])]

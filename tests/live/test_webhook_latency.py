@@ -126,6 +126,11 @@ def _one_event(live: Any, org: dict[str, Any]) -> dict[str, Any]:
                      interval=0.2, what=f"{run_id} to finish", diagnostics=lambda: api.run_report(DAG_ID, run_id))
     api.require_success(DAG_ID, run)
     assert run["conf"]["entity_id"] == delivery["entityId"] and run["run_type"] == "manual", run
+    # The run read the stream the event concerns; the others skipped (the safety poll reads them).
+    states = {ti["task_id"]: ti["state"] for ti in api.task_instances(DAG_ID, run_id)}
+    assert states["tribe_customers.load"] == "success", states
+    assert {t: s for t, s in states.items() if t.endswith(".extract") and s != "skipped"} == {
+        "tribe_customers.extract": "success"}, states
     return {"tribe_id": org["ID"], "poweroffice_id": str(found[0]["Id"]), "event_id": delivery["eventId"],
             "run_id": run_id, "latency_s": round(arrived - changed, 3),
             "to_queued_s": round(_ts(run["queued_at"]) - changed, 3),

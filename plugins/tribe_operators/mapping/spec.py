@@ -37,12 +37,23 @@ class SourceSpec(_Strict):
     # its person's name is (Tribe stamps the person, not the contact relationship).
     changed_via: list[str] = Field(default_factory=list)
     where: dict[str, Any] = Field(default_factory=dict)  # client-side equality filter
+    # Tribe webhook entity types that concern this stream. A run a webhook started reads only
+    # the streams its event concerns (the 5-minute poll reads the rest). Empty: every such run.
+    webhook_types: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_way_to_related(self) -> SourceSpec:
         if self.unwrap and self.changed_via:
             raise ValueError("source.changed_via is for a record read directly, not through unwrap")
         return self
+
+    def concerns(self, entity_type: str) -> bool:
+        """Whether a webhook event for ``entity_type`` may change what this stream reads: one
+        type covers the other (an event for ``Relationship.Organization`` may be any kind)."""
+        from tribe_operators.webhooks.routing import covers
+
+        return not self.webhook_types or any(covers(t, entity_type) or covers(entity_type, t)
+                                             for t in self.webhook_types)
 
     def record_id(self, record: dict[str, Any]) -> str:
         """The id a record is staged, linked and re-read (``GET resource/<id>``) by."""

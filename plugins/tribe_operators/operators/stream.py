@@ -98,6 +98,15 @@ class ExtractOperator(_StreamOperator):
                               from_date=_date(self.from_date), to_date=_date(self.to_date), overlap=overlap,
                               exact=is_backfill(context))
 
+    def execute(self, context: Any) -> dict[str, int]:
+        ctx = self.build_context(context)
+        event_type = (getattr(context.get("dag_run"), "conf", None) or {}).get("entity_type")
+        if event_type and not ctx.spec.source.concerns(event_type):
+            # Its watermark stays put: the next poll reads whatever changed meanwhile.
+            raise AirflowSkipException(f"a webhook run for a {event_type} change; {ctx.spec.stream} reads "
+                                       f"{', '.join(ctx.spec.source.webhook_types)} (the safety poll reads it)")
+        return self.run_step(ctx)
+
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         if not stream_enabled(ctx.settings, ctx.spec.stream):
             # The rest of the stream's group is skipped with it; other groups still run.

@@ -1,8 +1,9 @@
 """Which DAG a Tribe entity type starts, and the small conf the run gets.
 
 A webhook only says *that* something changed; the DAG reads what changed itself (the
-relations DAG incrementally from its watermark, the invoice DAG just the one invoice). So the
-conf stays small: where the run came from, for the UI and the logs.
+relations DAG incrementally from its watermark, only in the streams whose mapping lists a type
+that covers the event's — ``source.webhook_types`` —, the invoice DAG just the one invoice). So
+the conf stays small: where the run came from, for the UI and the logs.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from tribe_operators.webhooks.events import WebhookEvent
 
-__all__ = ["INVOICES_DAG", "RELATIONS_DAG", "conf_for", "dag_for"]
+__all__ = ["INVOICES_DAG", "RELATIONS_DAG", "conf_for", "covers", "dag_for"]
 
 RELATIONS_DAG = "tribe_to_poweroffice"
 INVOICES_DAG = "tribe_invoices_to_poweroffice"
@@ -28,12 +29,14 @@ ROUTES: tuple[tuple[str, str], ...] = (
 )
 
 
+def covers(prefix: str, entity_type: str) -> bool:
+    """``entity_type`` is ``prefix`` or one of its subtypes (dotted Tribe type names)."""
+    return entity_type == prefix or entity_type.startswith(prefix + ".")
+
+
 def dag_for(entity_type: str) -> str | None:
     """The DAG to start for ``entity_type``; None = not ours to sync."""
-    for prefix, dag_id in ROUTES:
-        if entity_type == prefix or entity_type.startswith(prefix + "."):
-            return dag_id
-    return None
+    return next((dag_id for prefix, dag_id in ROUTES if covers(prefix, entity_type)), None)
 
 
 def conf_for(event: WebhookEvent, dag_id: str) -> dict[str, Any]:

@@ -1,0 +1,47 @@
+"""Which streams a webhook-started run reads: each Tribe → PowerOffice stream names the entity
+types that concern it (``source.webhook_types`` in its mapping file)."""
+from __future__ import annotations
+
+import pytest
+
+from tribe_operators.mapping.spec import load_stream
+from tribe_operators.webhooks.routing import RELATIONS_DAG, dag_for
+
+EXPORT_STREAMS = ("tribe_customers", "tribe_suppliers", "tribe_contacts", "tribe_persons", "tribe_product_groups",
+                  "tribe_products")
+
+
+def streams_for(entity_type: str) -> set[str]:
+    return {s for s in EXPORT_STREAMS if load_stream("poweroffice", s).source.concerns(entity_type)}
+
+
+@pytest.mark.parametrize(("entity_type", "expected"), [
+    ("Relationship.Organization.CommercialRelationship.Customer", {"tribe_customers"}),
+    ("Relationship.Organization.Supplier", {"tribe_suppliers"}),
+    # A supertype may be any of its kinds.
+    ("Relationship.Organization", {"tribe_customers", "tribe_suppliers"}),
+    ("Relation.Organization", {"tribe_customers", "tribe_suppliers"}),
+    ("Relation.Person", {"tribe_contacts", "tribe_persons"}),
+    ("Relationship.Person.Contact.Employee", {"tribe_contacts"}),
+    ("Relationship.Person.CommercialRelationship.Customer", {"tribe_persons"}),
+    ("Product", {"tribe_product_groups", "tribe_products"}),
+])
+def test_a_webhook_run_reads_only_the_streams_its_event_concerns(entity_type, expected):
+    assert streams_for(entity_type) == expected
+
+
+def test_a_sibling_that_shares_a_prefix_is_not_a_subtype():
+    assert streams_for("ProductGroup") == set()
+    assert streams_for("Relation.OrganizationX") == set()
+
+
+@pytest.mark.parametrize("stream", EXPORT_STREAMS)
+def test_every_listed_type_is_one_the_receiver_starts_the_relations_dag_for(stream):
+    types = load_stream("poweroffice", stream).source.webhook_types
+    assert types, f"{stream} lists no webhook_types: every webhook run would read it"
+    assert {t: dag_for(t) for t in types} == dict.fromkeys(types, RELATIONS_DAG)
+
+
+def test_a_stream_without_webhook_types_is_read_by_every_webhook_run():
+    customers = load_stream("poweroffice", "customers")  # PowerOffice → Tribe: no Tribe webhooks
+    assert customers.source.webhook_types == [] and customers.source.concerns("Product")
