@@ -7,8 +7,7 @@ same on Tribe and, above all, lost responses on Tribe's writes — the create ra
 never came, so the sync must find the record it made and bind the link to it instead of
 creating it again. Some organisations are already in Tribe with PowerOffice's number (matched,
 not created). Each round is one DAG run with Airflow's own task retries (minus their wait);
-rounds repeat, as the 15-minute schedule would, until every task of a run succeeds (the run's
-own state follows its ``all_done`` summary task and is green even when a stream failed).
+rounds repeat, as the 15-minute schedule would, until every task of a run succeeds.
 
 Then: one link per PowerOffice record and no Tribe record linked twice; in Tribe exactly one
 organisation (person, contact) per PowerOffice record and one role relationship each — a
