@@ -30,9 +30,10 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 
 def render(table: dict[str, dict[str, int]]) -> str:
-    header = f"{'stream':<14}" + "".join(f"{c:>12}" for c in COLUMNS)
+    width = max([len("stream"), *map(len, table)]) + 1  # "tribe_product_groups" is 20 wide
+    header = f"{'stream':<{width}}" + "".join(f"{c:>12}" for c in COLUMNS)
     lines = [header, "-" * len(header)]
-    lines += [f"{s:<14}" + "".join(f"{v[c]:>12}" for c in COLUMNS) for s, v in table.items()]
+    lines += [f"{s:<{width}}" + "".join(f"{v[c]:>12}" for c in COLUMNS) for s, v in table.items()]
     return "\n".join(lines)
 
 
