@@ -59,3 +59,20 @@ def test_the_summary_is_a_teardown_so_the_run_colour_follows_the_streams(dagbag,
     # Every task right before the summary is a last work task: its failure fails the run.
     assert summary.upstream_task_ids and all(
         set(dag.get_task(t).downstream_task_ids) == {"summary"} for t in summary.upstream_task_ids)
+
+
+def test_a_webhook_run_never_skips_a_stream_that_a_stream_it_runs_depends_on(dagbag):
+    """Contacts are exported under their organisation's link, products under their group's: for
+    every type a stream's mapping lists, the streams before it in tribe_to_poweroffice run too."""
+    from tribe_operators.mapping.spec import load_stream
+
+    dag = dagbag.dags["tribe_to_poweroffice"]
+    streams = sorted({t.task_id.split(".")[0] for t in dag.tasks if t.task_id.endswith(".extract")})
+    missing = []
+    for stream in streams:
+        before = {t.split(".")[0] for t in dag.get_task(f"{stream}.extract").get_flat_relative_ids(upstream=True)}
+        for entity_type in load_stream("poweroffice", stream).source.webhook_types:
+            missing += [f"{stream} lists {entity_type}, which {dependency} (before it) does not"
+                        for dependency in sorted(before & set(streams))
+                        if not load_stream("poweroffice", dependency).source.concerns(entity_type)]
+    assert not missing, "\n".join(missing)

@@ -21,8 +21,11 @@ def streams_for(entity_type: str) -> set[str]:
     # A supertype may be any of its kinds.
     ("Relationship.Organization", {"tribe_customers", "tribe_suppliers"}),
     ("Relation.Organization", {"tribe_customers", "tribe_suppliers"}),
-    ("Relation.Person", {"tribe_contacts", "tribe_persons"}),
-    ("Relationship.Person.Contact.Employee", {"tribe_contacts"}),
+    # A contact is exported under its organisation's PowerOffice link: the organisation
+    # streams run first in the same run, as in a scheduled one (a contact of a not yet linked
+    # organisation is out of scope, and its watermark would move on).
+    ("Relation.Person", {"tribe_customers", "tribe_suppliers", "tribe_contacts", "tribe_persons"}),
+    ("Relationship.Person.Contact.Employee", {"tribe_customers", "tribe_suppliers", "tribe_contacts"}),
     ("Relationship.Person.CommercialRelationship.Customer", {"tribe_persons"}),
     ("Product", {"tribe_product_groups", "tribe_products"}),
 ])

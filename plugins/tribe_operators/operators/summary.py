@@ -44,7 +44,7 @@ class SummaryOperator(BaseOperator):
     teardowns out when it colours the run. So a failed stream or invoice makes the run red while
     the summary still reports what the others did; a plain ``all_done`` leaf would make every
     run green. Clearing one failed task re-runs that task only and the run turns green when it
-    succeeds; clear with "Downstream" to re-count the summary too.
+    succeeds; clear the summary with it (Downstream, not only failed ones) to re-count.
     """
 
     template_fields: Sequence[str] = ("db_conn_id",)
