@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
 from sandbox.scenario import BAD_CUSTOMERS, seed_demo
+from tests.fixtures.records import poweroffice_change
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.runs import run_counts
@@ -110,10 +110,4 @@ def test_dry_run_reports_but_writes_nothing(dag, sims, link_db):
 
 
 def _patch_customer(sims, customer_id, name):
-    auth = requests.post(f"{sims.po_url}/OAuth/Token", data={"grant_type": "client_credentials"},
-                         auth=("po-app-key", "po-client-key"), headers={"Ocp-Apim-Subscription-Key": "po-subscription-key"})
-    token = auth.json()["access_token"]
-    r = requests.patch(f"{sims.po_url}/v2/Customers/{customer_id}", json=[{"op": "replace", "path": "/Name", "value": name}],
-                       headers={"Authorization": f"Bearer {token}", "Ocp-Apim-Subscription-Key": "po-subscription-key",
-                                "Content-Type": "application/json-patch+json"})
-    assert r.status_code == 200, r.text
+    poweroffice_change(sims.po_url, "PATCH", f"Customers/{customer_id}", [{"op": "replace", "path": "/Name", "value": name}])

@@ -6,13 +6,13 @@ side). These tests count the writes each direction makes.
 """
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from sandbox.scenario import seed_demo
+from tests.fixtures.records import poweroffice_change
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.runs import run_counts
 
@@ -108,24 +108,7 @@ def _rename_in_poweroffice(sims, customer_id, name):
 
 
 def _patch_poweroffice(sims, customer_id, patch):
-    _poweroffice(sims, "PATCH", f"Customers/{customer_id}", patch)
-
-
-def _poweroffice(sims, method, path, body=None):
-    """A change made in PowerOffice itself, through its API."""
-    import requests
-
-    token = requests.post(f"{sims.po_url}/OAuth/Token", data={"grant_type": "client_credentials"},
-                          auth=("po-app-key", "po-client-key"),
-                          headers={"Ocp-Apim-Subscription-Key": "po-subscription-key"}).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}", "Ocp-Apim-Subscription-Key": "po-subscription-key",
-               "Content-Type": "application/json-patch+json"}
-    for _ in range(10):  # a user's client waits out the rate limit the sync run just used up
-        r = requests.request(method, f"{sims.po_url}/v2/{path}", json=body, headers=headers)
-        if r.status_code != 429:
-            break
-        time.sleep(float(r.headers.get("Retry-After", 1)))
-    assert r.status_code == 200, r.text
+    poweroffice_change(sims.po_url, "PATCH", f"Customers/{customer_id}", patch)
 
 
 def test_changes_on_both_sides_are_a_conflict_resolved_by_rule_and_audited(dags, sims, link_db, monkeypatch):
@@ -292,7 +275,7 @@ def test_deleting_on_one_side_never_deletes_on_the_other_the_link_is_dropped(dag
     (gone_in_po, kept_in_tribe), (kept_in_po, gone_in_tribe) = [(p, links.to_internal("customer", p)) for p in fresh]
 
     # Deleted in PowerOffice; then changed in Tribe.
-    _poweroffice(sims, "DELETE", f"Customers/{gone_in_po}")
+    poweroffice_change(sims.po_url, "DELETE", f"Customers/{gone_in_po}")
     sims.tribe.update("Relation_Organization", kept_in_tribe, {"Name": "Nog steeds hier BV"})
     customers_before = len(sims.po.all("customers"))
     out = clock.run(tribe_export)
