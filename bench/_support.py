@@ -5,6 +5,7 @@
   suite's own helpers (``tests.fixtures.postgres.Postgres``, ``store.engine.migrate``), dropped after;
 * ``customer_inputs()`` / ``customer_records()`` — realistic PowerOffice customers, fast: a small
   Faker pool recombined, every Id, number, org number, e-mail address and phone number unique;
+* ``render_once_poweroffice()`` — a PowerOffice simulator state that renders each record once;
 * ``PgBackendCpu`` — CPU time of the PostgreSQL backends serving an engine (read from ``/proc``);
 * ``Stopwatch`` — process CPU + backend CPU + wall time of a block.
 """
@@ -27,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 __all__ = ["ROOT", "COUNTRIES", "PgBackendCpu", "ServerProcess", "Stopwatch", "customer_inputs", "customer_records",
-           "ensure_path", "scratch_database", "tribe_id"]
+           "ensure_path", "render_once_poweroffice", "scratch_database", "tribe_id"]
 
 # Tribe's country list as the Tribe target's ``lookup_table("Datastore_Country", "Code")`` returns it.
 COUNTRIES = {code: str(uuid.uuid5(uuid.NAMESPACE_URL, f"tribe:country:{code}"))
@@ -355,3 +356,21 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()  # only the process we started
             self.proc.wait()
+
+
+def render_once_poweroffice(**state_kwargs: Any) -> Any:
+    """A PowerOffice simulator state that renders each stored record once: its list endpoint
+    renders every record for every page, which would make the simulator, not the client under
+    measurement, the bottleneck. Records do not change during a benchmark; a changed one
+    carries a new timestamp and is rendered again."""
+    from sandbox.poweroffice import PowerOfficeState
+
+    class RenderOncePowerOffice(PowerOfficeState):
+        def render(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+            key = (kind, id(record), record.get("LastChangedDateTimeOffset"))
+            cache = self.__dict__.setdefault("_rendered", {})
+            if key not in cache:
+                cache[key] = super().render(kind, record)
+            return cache[key]
+
+    return RenderOncePowerOffice(**state_kwargs)

@@ -36,6 +36,7 @@ from bench._support import (
     airflow_env,
     customer_inputs,
     ensure_path,
+    render_once_poweroffice,
     scratch_database,
     tribe_stand_in,
 )
@@ -49,22 +50,9 @@ def _serve(n: int) -> None:
     """Seed a PowerOffice simulator with ``n`` customers and serve it until stdin closes."""
     ensure_path()
     from sandbox.common import ServerThread
-    from sandbox.poweroffice import PowerOfficeState, create_app
+    from sandbox.poweroffice import create_app
 
-    class SeededPowerOffice(PowerOfficeState):
-        """Renders each stored record once (records do not change during the benchmark; a
-        changed one carries a new timestamp and is rendered again)."""
-
-        _rendered: dict[tuple[str, int, Any], dict[str, Any]]
-
-        def render(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
-            key = (kind, id(record), record.get("LastChangedDateTimeOffset"))
-            cache = self.__dict__.setdefault("_rendered", {})
-            if key not in cache:
-                cache[key] = super().render(kind, record)
-            return cache[key]
-
-    state = SeededPowerOffice(rate_limit=0)
+    state = render_once_poweroffice(rate_limit=0)
     for fields in customer_inputs(n):
         state.insert_customer(**fields)
     with ServerThread(create_app(state)) as server:

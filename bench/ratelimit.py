@@ -49,7 +49,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._support import ROOT, ServerProcess, airflow_env, customer_inputs, ensure_path, scratch_database
+from bench._support import (
+    ROOT,
+    ServerProcess,
+    airflow_env,
+    customer_inputs,
+    ensure_path,
+    render_once_poweroffice,
+    scratch_database,
+)
 
 TARGET = 0.90
 TRIBE_LIMIT, TRIBE_WINDOW_S = 1000, 60.0  # Tribe: per client, sliding window (vendor docs)
@@ -64,7 +72,6 @@ def _serve(n: int) -> None:
     customers. Each stdin line ``report`` prints the figures; EOF ends the process."""
     ensure_path()
     from sandbox.common import ServerThread
-    from sandbox.poweroffice import PowerOfficeState
     from sandbox.poweroffice import create_app as po_app
     from sandbox.tribe import TribeState
     from sandbox.tribe import create_app as tribe_app
@@ -85,18 +92,8 @@ def _serve(n: int) -> None:
                 self.arrivals[-1][3] = False
             return allowed, retry_after
 
-    class SeededPowerOffice(PowerOfficeState):
-        """Renders each record once (its list endpoint renders every record for every page)."""
-
-        def render(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
-            key = (kind, id(record), record.get("LastChangedDateTimeOffset"))
-            cache = self.__dict__.setdefault("_rendered", {})
-            if key not in cache:
-                cache[key] = super().render(kind, record)
-            return cache[key]
-
     tribe = LoggedTribe(rate_limit=TRIBE_LIMIT, rate_window_s=TRIBE_WINDOW_S)
-    po = SeededPowerOffice(rate_limit=PO_LIMIT_PER_S, rate_window_s=1.0)
+    po = render_once_poweroffice(rate_limit=PO_LIMIT_PER_S, rate_window_s=1.0)
     for fields in customer_inputs(n, bad_every=0):
         po.insert_customer(**fields)
     for state in (tribe, po):

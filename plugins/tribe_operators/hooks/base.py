@@ -78,5 +78,27 @@ class VendorHook(BaseHook):
         return True, "token obtained"
 
 
+class FieldsOnlyHook(VendorHook):
+    """A connection type whose integration is still to come (Odoo, Exact Online): the fields
+    are parsed and checked (:meth:`describe` names what was found), nothing is called yet."""
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        """The checked fields in a few words; raises FatalError naming what is wrong."""
+        raise NotImplementedError
+
+    def _build_client(self, info: dict[str, Any]) -> ApiClient:
+        raise FatalError(f"tribe-sync has no {self.hook_name} API client yet: the {self.conn_type} connection "
+                         "type is defined and checked, the integration is still to come")
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the fields only: complete and well-formed, or what is not."""
+        try:
+            found = self.describe()
+        except FatalError as exc:
+            return False, str(exc)
+        return False, (f"fields complete ({found}); not tested against {self.hook_name}: tribe-sync has no "
+                       f"{self.hook_name} client yet")
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())

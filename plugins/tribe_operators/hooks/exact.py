@@ -17,15 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from tribe_operators.exceptions import FatalError
-from tribe_operators.hooks.base import VendorHook
+from tribe_operators.hooks.base import FieldsOnlyHook
 from tribe_operators.http.auth import mask
-
-if TYPE_CHECKING:
-    from tribe_operators.http.client import ApiClient
 
 __all__ = ["REGIONS", "ExactOnlineConnectionInfo", "ExactOnlineHook"]
 
@@ -59,7 +56,7 @@ class ExactOnlineConnectionInfo:
         return f"{self.base_url}/api/v1/{self.division}"
 
 
-class ExactOnlineHook(VendorHook):
+class ExactOnlineHook(FieldsOnlyHook):
     """Connection type ``exact_online``: base URL (region), client id / secret, division, refresh token."""
 
     conn_name_attr = "exact_conn_id"
@@ -100,15 +97,7 @@ class ExactOnlineHook(VendorHook):
                              f"administration's number (a positive whole number), not {value!r}")
         return int(text)
 
-    def _build_client(self, info: dict[str, Any]) -> ApiClient:
-        raise FatalError("tribe-sync has no Exact Online API client yet: the exact_online connection type is "
-                         "defined and checked (ExactOnlineHook.exact), the integration is still to come")
-
-    def test_connection(self) -> tuple[bool, str]:
-        """Check the fields only (nothing calls Exact yet, and a refresh would burn the token)."""
-        try:
-            exact = self.exact
-        except FatalError as exc:
-            return False, str(exc)
-        return False, (f"fields complete (division {exact.division} at {exact.base_url}); not tested against "
-                       "Exact Online: tribe-sync has no Exact client yet")
+    def describe(self) -> str:
+        """(Nothing calls Exact yet, and a token refresh would burn the refresh token.)"""
+        exact = self.exact
+        return f"division {exact.division} at {exact.base_url}"

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from tribe_operators.exceptions import FatalError
-from tribe_operators.hooks.base import VendorHook
+from tribe_operators.hooks.base import FieldsOnlyHook
 from tribe_operators.http.auth import mask
-
-if TYPE_CHECKING:
-    from tribe_operators.http.client import ApiClient
 
 __all__ = ["OdooConnectionInfo", "OdooHook"]
 
@@ -41,7 +37,7 @@ class OdooConnectionInfo:
         return urlsplit(self.url).hostname or ""
 
 
-class OdooHook(VendorHook):
+class OdooHook(FieldsOnlyHook):
     """Connection type ``odoo``: URL, database, username, API key."""
 
     conn_name_attr = "odoo_conn_id"
@@ -61,15 +57,6 @@ class OdooHook(VendorHook):
         return OdooConnectionInfo(url=info["base"], database=str(info["extra"]["database"]).strip(),
                                   username=info["login"].strip(), api_key=info["password"])
 
-    def _build_client(self, info: dict[str, Any]) -> ApiClient:
-        raise FatalError("tribe-sync has no Odoo API client yet: the odoo connection type is defined and "
-                         "checked (OdooHook.odoo), the integration is still to come")
-
-    def test_connection(self) -> tuple[bool, str]:
-        """Check the fields only (nothing calls Odoo yet): complete and well-formed, or what is not."""
-        try:
-            odoo = self.odoo
-        except FatalError as exc:
-            return False, str(exc)
-        return False, (f"fields complete ({odoo.username} on database {odoo.database!r} at {odoo.url}); "
-                       "not tested against Odoo: tribe-sync has no Odoo client yet")
+    def describe(self) -> str:
+        odoo = self.odoo
+        return f"{odoo.username} on database {odoo.database!r} at {odoo.url}"
