@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from tribe_operators.dag_factory import dag_settings, stream_group, window_params
+from tribe_operators.dag_factory import dag_settings, party_groups, stream_group, window_params
 from tribe_operators.operators import SummaryOperator
 
 
@@ -46,9 +46,9 @@ def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG
         params=window_params("PowerOffice"),
     ) as dag:
         common = {"dry_run": "{{ params.dry_run }}"}
-        customers = stream_group("poweroffice", "customers", **common)
-        # Suppliers after customers: a contact that is both is then found by its customer link.
-        suppliers = stream_group("poweroffice", "suppliers", **common)
+        # One contact can be customer and supplier (one PowerOffice Id, one organisation): both
+        # roles are read and mapped first, resolved with each other's keys, then loaded in turn.
+        customers, suppliers = party_groups("poweroffice", ["customers", "suppliers"], **common)
         # Contact persons hang under their organisation's link: organisations first.
         contacts = stream_group("poweroffice", "contacts", **common)
         persons = stream_group("poweroffice", "persons", **common)
@@ -56,7 +56,7 @@ def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG
         groups = stream_group("poweroffice", "product_groups", **common)
         products = stream_group("poweroffice", "products", **common)
         summary = SummaryOperator(task_id="summary")
-        customers >> suppliers >> [contacts, persons] >> summary
+        suppliers >> [contacts, persons] >> summary  # the customers' load comes before the suppliers'
         groups >> products >> summary
     return dag
 

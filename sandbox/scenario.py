@@ -70,7 +70,7 @@ def seed_demo(tribe: TribeState, po: PowerOfficeState, *, customers: int = 300, 
             tribe.clock.advance(days_back * 86400)
     return {"poweroffice": po_counts, "tribe": tribe_counts, "bad_customers": len(BAD_CUSTOMERS),
             "matched_by_debtor_number": matched - 1, "ambiguous_debtor_number": str(twice["Number"]),
-            "matched_by_creditor_number": 1}
+            "matched_by_creditor_number": 1, "creditor_matched_id": supplier["Id"]}
 
 
 def demo_states(days_back: float = 3.0) -> tuple[TribeState, PowerOfficeState]:

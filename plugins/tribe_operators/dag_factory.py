@@ -9,7 +9,7 @@ from airflow.sdk import Param, TaskGroup
 from tribe_operators.operators import DedupeOperator, ExtractOperator, LoadOperator, MapOperator
 from tribe_operators.pools import step_pool
 
-__all__ = ["dag_settings", "dry_run_param", "stream_group", "window_params"]
+__all__ = ["dag_settings", "dry_run_param", "party_groups", "stream_group", "window_params"]
 
 
 def dry_run_param(what: str = "Report what would change; write nothing.") -> Param:
@@ -48,7 +48,7 @@ def dag_settings(*, tags: list[str], doc_md: str | None, retries: int = 2,
     }
 
 
-def stream_group(integration: str, stream: str, **common: Any) -> TaskGroup:
+def stream_group(integration: str, stream: str, *, dedupe_trigger_rule: str = "all_success", **common: Any) -> TaskGroup:
     """A ``TaskGroup`` named after the stream; ``common`` goes to every operator. Each task
     runs in the pool of the system it talks to (``tribe_operators.pools.step_pool``)."""
     with TaskGroup(group_id=stream, tooltip=f"{integration} {stream}") as group:
@@ -61,7 +61,27 @@ def stream_group(integration: str, stream: str, **common: Any) -> TaskGroup:
                                   trigger_rule="none_failed", pool=pool("extract"), **common)
         mapped = MapOperator(task_id="map", integration=integration, stream=stream, pool=pool("map"), **common)
         deduped = DedupeOperator(task_id="dedupe", integration=integration, stream=stream, pool=pool("dedupe"),
-                                 **common)
+                                 trigger_rule=dedupe_trigger_rule, **common)
         loaded = LoadOperator(task_id="load", integration=integration, stream=stream, pool=pool("load"), **common)
         extract >> mapped >> deduped >> loaded
     return group
+
+
+def party_groups(integration: str, streams: list[str], **common: Any) -> list[TaskGroup]:
+    """Task groups for streams that are roles of one contact (the mapping's ``party``:
+    customers and suppliers). A contact is resolved with the keys of all its roles, so every
+    role is read and mapped before any role's dedupe; then the roles decide and load one after
+    the other, each seeing the links the one before bound. A role switched off in the settings
+    (skipped) does not stop the others."""
+    groups = [stream_group(integration, s, dedupe_trigger_rule="none_failed", **common) for s in streams]
+    maps = [group.children[f"{group.group_id}.map"] for group in groups]
+    previous = None
+    for group in groups:
+        dedupe = group.children[f"{group.group_id}.dedupe"]
+        for mapped in maps:
+            if mapped.task_id not in dedupe.upstream_task_ids:
+                mapped >> dedupe
+        if previous is not None:
+            previous >> dedupe
+        previous = group.children[f"{group.group_id}.load"]
+    return groups

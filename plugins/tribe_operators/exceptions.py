@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AmbiguousWriteError",
     "ApiClientError",
@@ -107,15 +109,19 @@ class RecordError(TribeSyncError):
         field: The field at fault (source or target name), or None for the whole record.
         reason: Human-readable and specific: what is wrong and what to do.
         record_id: The record's id in its source system, when known.
+        mapped: The fields that did map (a record's numbers still count in dedupe when
+            another of its fields is bad).
     """
 
-    def __init__(self, field: str | None, reason: str, *, record_id: str | None = None) -> None:
+    def __init__(self, field: str | None, reason: str, *, record_id: str | None = None,
+                 mapped: dict[str, Any] | None = None) -> None:
         where = f"field {field!r}: " if field else ""
         who = f"record {record_id}: " if record_id else ""
         super().__init__(f"{who}{where}{reason}")
         self.field = field
         self.reason = reason
         self.record_id = record_id
+        self.mapped = mapped or {}
 
 
 class OutOfScope(TribeSyncError):

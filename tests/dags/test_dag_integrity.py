@@ -43,7 +43,11 @@ def test_streams_run_in_order_and_end_in_a_summary(dagbag):
     for stream in ("customers", "suppliers"):
         assert dag.get_task(f"{stream}.extract").downstream_task_ids == {f"{stream}.map"}
         assert dag.get_task(f"{stream}.dedupe").downstream_task_ids == {f"{stream}.load"}
-    assert "suppliers.extract" in dag.get_task("customers.load").downstream_task_ids
+        # One contact, two roles: both are mapped before either decides, then they load in turn.
+        assert dag.get_task(f"{stream}.dedupe").trigger_rule == "none_failed"
+    assert dag.get_task("customers.dedupe").upstream_task_ids == {"customers.map", "suppliers.map"}
+    assert dag.get_task("suppliers.dedupe").upstream_task_ids == {"customers.map", "suppliers.map", "customers.load"}
+    assert {"contacts.extract", "persons.extract"} <= dag.get_task("suppliers.load").downstream_task_ids
     assert "products.extract" in dag.get_task("product_groups.load").downstream_task_ids
     assert dag.get_task("products.load").downstream_task_ids == {"summary"}
 

@@ -114,6 +114,17 @@ class TribeCrmHook(VendorHook):
             found.extend(self.iter_records(entity_set, filter=expr, select=select, expand=expand))
         return found
 
+    def find_containing(self, entity_set: str, field: str, values: Iterable[str], *, expand: str | None = None,
+                        chunk: int = FIND_CHUNK) -> list[dict[str, Any]]:
+        """Records whose text ``field`` contains any of ``values``, case-insensitively (Tribe's
+        ``contains``): the candidates for a match on a value typed with spaces or zeros around it."""
+        found: list[dict[str, Any]] = []
+        distinct = list(dict.fromkeys(v for v in values if v not in (None, "")))
+        for start in range(0, len(distinct), chunk):
+            expr = " or ".join(f"contains({field},{odata_literal(str(v))})" for v in distinct[start:start + chunk])
+            found.extend(self.iter_records(entity_set, filter=expr, expand=expand))
+        return found
+
     def count(self, entity_set: str) -> int:
         """How many records a set holds (one call: ``$count=true&$top=0``)."""
         response = self.client.request("GET", entity_set, params={"$count": "true", "$top": "0"})

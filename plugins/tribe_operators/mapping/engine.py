@@ -62,7 +62,7 @@ class Mapper:
         if errors:
             field, reason = errors[0]
             more = "; ".join(f"{f}: {r}" for f, r in errors[1:])
-            raise RecordError(field, reason + (f" (also {more})" if more else ""), record_id=record_id)
+            raise RecordError(field, reason + (f" (also {more})" if more else ""), record_id=record_id, mapped=out)
         updatable = {k: v for k, v in out.items() if k not in self._only_create}
         return Mapped(fields=out, update_hash=content_hash(updatable))
 

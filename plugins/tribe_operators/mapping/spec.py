@@ -172,9 +172,15 @@ class StreamSpec(_Strict):
     # The stream of the opposite direction over the same link entity: after a write we hash the
     # written record through *its* mapping, so the write is not echoed back (content hash per side).
     counterpart: str | None = None
+    # The streams that are roles of one external contact, this one included (customers and
+    # suppliers: one PowerOffice Id, one Tribe organisation). Their records are resolved
+    # together: all roles' links and keys decide which target record a contact is (dedupe.party).
+    party: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> StreamSpec:
+        if self.party and self.stream not in self.party:
+            raise ValueError(f"party {self.party} must name this stream ({self.stream}) too")
         targets = [f.target for f in self.fields]
         dupes = {t for t in targets if targets.count(t) > 1}
         if dupes:

@@ -130,6 +130,14 @@ class DedupeOperator(_StreamOperator):
 
     step = "dedupe"
 
+    def window(self, ctx: StepContext, context: Any) -> tuple[datetime | None, datetime | None]:
+        # A role of a contact decides once every role is mapped, even when its own stream is
+        # switched off (its extract skipped, nothing recorded): then it skips too.
+        found = extract_window(ctx.engine, ctx.run_id, ctx.integration, ctx.spec.stream)
+        if found is None:
+            raise AirflowSkipException(f"{ctx.spec.stream} was not read in this run")
+        return found
+
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         return _steps().dedupe_step(ctx, self.adapter(ctx.spec.target.system, "target"))
 

@@ -92,14 +92,17 @@ class Staging:
                            "target_id", "error"])
         return len(rows)
 
-    def iter_rows(self, status: str | Iterable[str], chunk: int = 1000) -> Iterator[list[dict[str, Any]]]:
-        """Yield lists of rows in ``status``, ordered by source id, ``chunk`` at a time."""
+    def iter_rows(self, status: str | Iterable[str], chunk: int = 1000,
+                  columns: Iterable[str] | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Yield lists of rows in ``status``, ordered by source id, ``chunk`` at a time
+        (only ``columns`` of them, when given: the payloads are the bulk of a row)."""
         statuses = [status] if isinstance(status, str) else list(status)
+        selected = [staging.c[name] for name in dict.fromkeys(["source_id", *columns])] if columns else [staging]
         last = ""
         while True:
             with self.engine.connect() as conn:
                 rows = [r._asdict() for r in conn.execute(
-                    sa.select(staging).where(self._where(), staging.c.status.in_(statuses),
+                    sa.select(*selected).where(self._where(), staging.c.status.in_(statuses),
                                              staging.c.source_id > last)
                     .order_by(staging.c.source_id).limit(chunk))]
             if not rows:

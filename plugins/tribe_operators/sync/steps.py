@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from tribe_operators.dedupe import Deduper
+from tribe_operators.dedupe import Deduper, party_roles
 from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import Link
 from tribe_operators.store.runs import record_step
+from tribe_operators.store.staging import Staging
 from tribe_operators.sync.conflicts import newest_stamp, resolve_conflicts
 from tribe_operators.sync.context import StepContext
 from tribe_operators.systems.tribe import RELATIONSHIP_ID
@@ -60,6 +61,7 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
     started = datetime.now(UTC)
     counts = {"mapped": 0, "quarantined": 0, "out_of_scope": 0}
     mapper = None
+    key_fields = {f for key in ctx.spec.dedupe for f in key.match or []}
     for chunk in ctx.staging.iter_rows("extracted"):
         if mapper is None:  # lookup tables are read only when there is something to map (idle runs)
             mapper = Mapper(ctx.spec, _map_context(ctx, ctx.lookups(ctx.spec, adapters)))
@@ -74,7 +76,10 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
             except RecordError as exc:
                 bad.append({"record_id": row["source_id"], "field": exc.field, "reason": exc.reason,
                             "payload": row["payload"]})
-                updates.append({"source_id": row["source_id"], "status": "quarantined", "error": str(exc)})
+                # Its numbers still take part in dedupe (its other roles must not match around them).
+                keys = {f: exc.mapped[f] for f in key_fields if f in exc.mapped}
+                updates.append({"source_id": row["source_id"], "status": "quarantined", "error": str(exc),
+                                "mapped": {"fields": keys, "update_hash": None} if keys else None})
                 continue
             updates.append({"source_id": row["source_id"], "status": "mapped",
                             "mapped": {"fields": mapped.fields, "update_hash": mapped.update_hash}})
@@ -95,10 +100,23 @@ def _map_context(ctx: StepContext, lookups: dict[str, dict[str, str]]) -> MapCon
                       internal=lambda entity, eid: links.to_internal(entity, eid))
 
 
+# Staged rows whose key fields are known: mapped, decided or loaded, or quarantined with keys.
+_KEYED = ("mapped", "quarantined", "decided", "loaded")
+
+
 def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
-    """Decide create / update / link / skip for every mapped record."""
+    """Decide create / update / link / skip for every mapped record. A record that is one role
+    of a contact (customer and supplier) is resolved with the keys of all its roles read in
+    this run, so every role of the contact gets the same answer (``dedupe.party``)."""
     started = datetime.now(UTC)
-    deduper = Deduper(ctx.spec, ctx.links, target)
+    roles = party_roles(ctx.spec)
+    deduper = Deduper(ctx.spec, ctx.links, target, roles)
+    for role in roles:
+        staged = Staging(ctx.engine, ctx.run_id, ctx.integration, role.stream)
+        for rows in staged.iter_rows(_KEYED, chunk=2000, columns=("mapped",)):
+            for row in rows:
+                if row["mapped"]:
+                    deduper.add(role.stream, row["source_id"], row["mapped"]["fields"])
     counts = {"create": 0, "update": 0, "link": 0, "skip": 0, "quarantined": 0}
     for chunk in ctx.staging.iter_rows("mapped", chunk=500):
         updates, bad = [], []

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tribe_operators.dedupe.keys import key_tuple
 from tribe_operators.timeutil import parse_timestamp, po_timestamp
 
 if TYPE_CHECKING:
@@ -114,10 +115,13 @@ class PowerOfficeTarget:
         found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         listed = param.endswith(("Nos", "Codes"))  # comma lists (customerNos, externalCodes): 100 per call
         batches = ([wanted[i:i + 100] for i in range(0, len(wanted), 100)] if listed else [[v] for v in wanted])
+        asked: dict[tuple[str, ...] | None, list[tuple[Any, ...]]] = {}
+        for value in wanted:  # answers are keyed by the value asked, compared in normal form
+            asked.setdefault(key_tuple(value), []).append(value)
         for batch in batches:
             for record in self.hook.iter_records(spec.target.entity_set, {param: ",".join(str(v[0]) for v in batch)}):
-                key = (str(record.get(field)) if listed else record.get(field),)
-                found.setdefault(key, []).append(record)
+                for value in asked.get(key_tuple([record.get(field)]), []):
+                    found.setdefault(value, []).append(record)
         return found
 
     def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from tribe_operators.dedupe.keys import key_tuple, normal_key
 from tribe_operators.hooks.tribe import FIND_CHUNK, odata_literal
 
 if TYPE_CHECKING:
@@ -65,29 +66,41 @@ class TribeTarget:
         return {row["ID"]: row for row in rows}
 
     def find(self, spec: StreamSpec, fields: list[str], values: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
-        """Records whose ``fields`` equal each tuple of ``values`` → ``{values: [records]}``."""
+        """Records whose ``fields`` equal each tuple of ``values`` → ``{values: [records]}``.
+
+        Equal in the normal form of a key (``dedupe.keys``): a debtor number typed ``" 011013"``
+        in Tribe is ``11013``. Tribe filters compare as stored, so the query asks for what
+        *contains* each value (case-insensitive, a superset) and the normal forms decide here.
+        """
+        wanted: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for value in dict.fromkeys(values):
+            if (normal := key_tuple(value)) is not None:
+                wanted.setdefault(normal, []).append(value)
         found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        wanted = [v for v in dict.fromkeys(values) if all(x not in (None, "") for x in v)]
         expand = self._expand_for(spec)
         if len(fields) == 1:
-            keys = [v[0] for v in wanted]
+            keys = [normal[0] for normal in wanted]
             index = self._key_index(spec.target.entity_set, fields[0], len(keys))
             if index is not None:  # fetch only the records whose key is there, by id
-                keys = [k for k in keys if k in index]
-                ids = [i for k in keys for i in index[k]]
+                ids = [i for k in keys for i in index.get(k, [])]
                 rows = self.hook.find_by(spec.target.entity_set, "ID", ids, expand=expand) if ids else []
             else:
-                rows = self.hook.find_by(spec.target.entity_set, fields[0], keys, expand=expand)
-            for row in rows:
-                found.setdefault((row.get(fields[0]),), []).append(row)
-            return found
-        for value in wanted:  # composite keys: one query each (Tribe has no tuple filter)
-            expr = " and ".join(f"{f} eq {odata_literal(x)}" for f, x in zip(fields, value, strict=True))
-            found[value] = list(self.hook.iter_records(spec.target.entity_set, filter=expr, expand=expand))
+                rows = self.hook.find_containing(spec.target.entity_set, fields[0], keys, expand=expand)
+        else:  # composite keys: one query each (Tribe has no tuple filter)
+            rows = [row for normal in wanted for row in self.hook.iter_records(
+                spec.target.entity_set, filter=" and ".join(
+                    f"contains({f},{odata_literal(x)})" for f, x in zip(fields, normal, strict=True)), expand=expand)]
+        seen: set[tuple[tuple[str, ...], str]] = set()
+        for row in rows:
+            normal = key_tuple([row.get(f) for f in fields])
+            if normal in wanted and (normal, row["ID"]) not in seen:
+                seen.add((normal, row["ID"]))
+                for value in wanted[normal]:
+                    found.setdefault(value, []).append(row)
         return found
 
     def _key_index(self, entity_set: str, field: str, wanted: int) -> dict[Any, list[str]] | None:
-        """``{key value: [ids]}`` of a whole set, when reading it is cheaper than looking the
+        """``{normal key: [ids]}`` of a whole set, when reading it is cheaper than looking the
         keys up: Tribe filters take ~40 values per call (URL length), a page holds 100 records.
         An initial import into a near-empty Tribe costs one count call instead of one lookup
         per 40 records. Built once per target (a task), dropped on any write by this target."""
@@ -102,8 +115,8 @@ class TribeTarget:
             return None
         index: dict[Any, list[str]] = {}
         for row in self.hook.iter_records(entity_set, select=["ID", field]):
-            if row.get(field) not in (None, ""):
-                index.setdefault(row[field], []).append(row["ID"])
+            if (normal := normal_key(row.get(field))) is not None:
+                index.setdefault(normal, []).append(row["ID"])
         self._indexes[cache_key] = index
         return index
 
