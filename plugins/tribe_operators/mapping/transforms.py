@@ -6,6 +6,7 @@ input raises ``RecordError(None, reason)``; the engine adds the field and record
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,9 @@ from stdnum.eu import vat as eu_vat
 from stdnum.no import orgnr
 
 from tribe_operators.exceptions import OutOfScope, RecordError
+from tribe_operators.mapping.names import split_person_name
+from tribe_operators.mapping.text import CONTROL, undo_mojibake, visible
+from tribe_operators.mapping.urls import WebsiteError, website
 
 __all__ = ["TRANSFORMS", "MapContext", "split_street"]
 
@@ -38,36 +42,22 @@ def _bad(reason: str) -> RecordError:
     return RecordError(None, reason)
 
 
-# Control characters other than tab, newline and carriage return (one regex search, not a loop).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
 def text(value: Any, ctx: MapContext, record: dict[str, Any], *, max_length: int | None = None) -> str | None:
     """Trimmed text, None when empty; refuse what the target cannot hold."""
     if value is None:
         return None
     if not isinstance(value, str | int | float):
         raise _bad(f"expected text, got {type(value).__name__}")
-    result = str(value).strip()
-    if "\ufffd" in result or _CONTROL.search(result):
+    result = visible(unicodedata.normalize("NFC", str(value)))
+    if "\ufffd" in result or CONTROL.search(result):
         raise _bad(f"contains unreadable characters (bad encoding?): {result[:40]!r}")
-    if (fixed := _undo_mojibake(result)) is not None:
+    if (fixed := undo_mojibake(result)) is not None:
         raise _bad(f"looks double-encoded (UTF-8 read as Windows-1252): {result[:40]!r} is probably {fixed[:40]!r}")
     if max_length is not None and len(result) > max_length:
         raise _bad(f"is {len(result)} characters long; the target allows {max_length}")
     return result or None
 
 
-def _undo_mojibake(value: str) -> str | None:
-    """``"BjÃ¸rn"`` → ``"Bjørn"``: text that an export decoded as Windows-1252 although it was
-    UTF-8. Real text almost never re-encodes to valid UTF-8 ("Bjørn" → b"Bj\\xf8rn" does not)."""
-    if value.isascii():
-        return None
-    try:
-        fixed = value.encode("cp1252").decode("utf-8")
-    except UnicodeError:
-        return None
-    return fixed if fixed != value else None
 
 
 def number_text(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
@@ -109,12 +99,14 @@ def phone(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field:
 
 
 def url(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
+    """A website: http(s) URLs kept, unambiguous slips repaired, the rest refused (``urls``)."""
     raw = text(value, ctx, record, max_length=255)
     if raw is None:
         return None
-    if " " in raw or "." not in raw:
-        raise _bad(f"{raw!r} is not a web address")
-    return raw if re.match(r"^https?://", raw, re.I) else f"https://{raw}"
+    try:
+        return website(raw)
+    except WebsiteError as exc:
+        raise _bad(str(exc)) from exc
 
 
 def vat_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field: str | None = None,
@@ -330,42 +322,19 @@ def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: floa
     return float(value)
 
 
-# Dutch tussenvoegsels and the particles of other names, longest first ("van der" before "van").
-PARTICLES = sorted({"van", "van de", "van der", "van den", "van het", "van 't", "de", "den", "der", "het", "'t",
-                    "ter", "ten", "te", "in 't", "op de", "op den", "uit de", "uit den", "von", "von der",
-                    "zu", "du", "di", "da", "la", "le"}, key=lambda p: (-len(p.split()), -len(p)))
-
-
-def split_last_name(last: str) -> tuple[str | None, str]:
-    """``"van der Berg"`` → ``("van der", "Berg")``; ``"Hansen"`` → ``(None, "Hansen")``."""
-    words = last.split()
-    for particle in PARTICLES:
-        size = len(particle.split())
-        if len(words) > size and " ".join(words[:size]).lower() == particle:
-            return " ".join(words[:size]), " ".join(words[size:])
-    return None, last
-
-
 def person_name(value: Any, ctx: MapContext, record: dict[str, Any], *, first: str = "FirstName",
                 last: str = "LastName") -> dict[str, str | None]:
-    """First / middle (tussenvoegsel) / last name, from separate fields or one full name.
+    """First / middle (particles: "van der") / last name, from separate fields or one full name
+    (``names.split_person_name``; the particles are data: ``include/mappings/name_particles.yaml``).
 
-    ``"Jan van der Berg"`` → ``{"FirstName": "Jan", "MiddleName": "van der", "LastName": "Berg"}``.
+    ``"Jan Willem van der Meer"`` → ``{"FirstName": "Jan Willem", "MiddleName": "van der", "LastName": "Meer"}``.
     """
     first_name = text(_path(record, first), ctx, record, max_length=100)
     last_name = text(_path(record, last), ctx, record, max_length=150)
-    if not last_name:  # only a full name: the first word is the first name
-        full = text(value, ctx, record, max_length=250)
-        if not full:
-            raise _bad("has no name to split into first and last name")
-        words = full.split()
-        first_name, last_name = (words[0], " ".join(words[1:])) if len(words) > 1 else (None, words[0])
-    middle, last_name = split_last_name(last_name)
-    if first_name:  # "Jan van" + "der Berg" splits awkwardly: move trailing particles over
-        words = first_name.split()
-        while len(words) > 1 and words[-1].lower() in {"van", "de", "der", "den", "ter", "von"}:
-            middle = f"{words.pop()} {middle}".strip() if middle else words.pop()
-        first_name = " ".join(words)
+    full = None if last_name else text(value, ctx, record, max_length=250)
+    first_name, middle, last_name = split_person_name(first_name, last_name, full)
+    if not last_name:
+        raise _bad("has no name to split into first and last name")
     return {"FirstName": first_name, "MiddleName": middle, "LastName": last_name}
 
 
