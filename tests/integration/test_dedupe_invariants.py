@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 from sandbox.common import ServerThread
 from tests.fixtures.postgres import empty_tables
 from tests.fixtures.simulators import connection_env
-from tribe_operators.dedupe.keys import normal_key
 
 pytestmark = [pytest.mark.postgres]
 FULL = os.environ.get("TRIBE_SYNC_CHAOS_FULL", "").lower() in {"1", "true", "yes"}
@@ -128,12 +127,21 @@ def _outcome(links: dict[str, dict[str, str]], seeded: dict[str, str]) -> dict[t
     return {(entity, pid): seeded.get(tid, "new") for entity, bound in links.items() for pid, tid in bound.items()}
 
 
+def _meant(field: str, typed: Any) -> str | None:
+    """The number a generated value stands for, by how ``TYPED`` writes it (the test's own
+    reading, not the code under test's): ``" 011000"`` means 11000."""
+    if typed is None:
+        return None
+    text = str(typed).replace("\u00a0", " ").strip()
+    return text if field == "ImportId" else str(int(text))
+
+
 def _carriers(world: World) -> dict[tuple[str, str], set[int]]:
-    """Which seeded orgs carry each (key field, normal value)."""
+    """Which seeded orgs carry each (key field, number or reference)."""
     found: dict[tuple[str, str], set[int]] = defaultdict(set)
     for j, org in enumerate(world.orgs):
         for field in ("DebtorNumber", "CreditorNumber", "ImportId"):
-            if (value := normal_key(org.get(field))) is not None:
+            if (value := _meant(field, org.get(field))) is not None:
                 found[(field, value)].add(j)
     return found
 
@@ -142,9 +150,26 @@ def _keys(world: World, k: int) -> list[tuple[str, str]]:
     return [(NUMBER[s], str(SERIES[s] + k)) for s in world.contacts[k]]
 
 
+# The classes of the issue, always tried (hypothesis adds random ones).
+EDGES = [
+    World((("customers",),), ({"Name": "a", "DebtorNumber": " 11000"},), ROLES),  # typed with a space
+    World((ROLES,), ({"Name": "a", "CreditorNumber": "21000"},), ROLES),  # known by its other role's number
+    World((ROLES,), ({"Name": "a", "DebtorNumber": "11000"}, {"Name": "b", "DebtorNumber": "011000"}), ROLES),
+    World((("customers",), ("suppliers",)), ({"Name": "a", "DebtorNumber": "11000", "CreditorNumber": "21001"},),
+          ROLES),  # one organisation, two contacts' numbers
+]
+
+
+def _edges(test: Any) -> Any:
+    for world in EDGES:
+        test = example(world=world)(test)
+    return test
+
+
 @settings(max_examples=200 if FULL else 30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(world=worlds())
+@_edges
 def test_dedupe_invariants_hold_for_any_tribe_and_any_stream_order(servers, pg_engine, pg_url, world: World):
     tribe, po = servers
     outcomes = []
