@@ -3,9 +3,11 @@ Tribe (organisations carrying their numbers as people type them, duplicates, our
 reference) and either order of the two role streams:
 
 * no external contact is bound to two Tribe records, and no Tribe record to two contacts;
-* a contact whose number is on two Tribe organisations is never written (no link, no new
-  organisation, in any role);
-* nothing is created where Tribe already had a record carrying one of the contact's keys;
+* a contact matched by a number is matched to the only organisation carrying it that is no
+  other contact's: one whose number is on two such organisations is never written (no link,
+  no new organisation, in any role);
+* no number ends up on two organisations unless Tribe had it on both before (a new organisation
+  never carries a number that stays on another);
 * the outcome does not depend on which role stream runs first;
 * a second run writes nothing.
 
@@ -21,15 +23,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 from sandbox.common import ServerThread
+from tests.fixtures.airflow_env import reset_secrets_masker
 from tests.fixtures.postgres import empty_tables
 from tests.fixtures.simulators import connection_env
 
 pytestmark = [pytest.mark.postgres]
 FULL = os.environ.get("TRIBE_SYNC_CHAOS_FULL", "").lower() in {"1", "true", "yes"}
+# CI tries the same examples on every run (a red CI is then a change's, not the dice's); a
+# developer's run draws new ones, and TRIBE_SYNC_CHAOS_FULL=1 draws 200.
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ROLES = ("customers", "suppliers")
 ENTITY = {"customers": "customer", "suppliers": "supplier"}
 NUMBER = {"customers": "DebtorNumber", "suppliers": "CreditorNumber"}
@@ -157,6 +163,10 @@ EDGES = [
     World((ROLES,), ({"Name": "a", "DebtorNumber": "11000"}, {"Name": "b", "DebtorNumber": "011000"}), ROLES),
     World((("customers",), ("suppliers",)), ({"Name": "a", "DebtorNumber": "11000", "CreditorNumber": "21001"},),
           ROLES),  # one organisation, two contacts' numbers
+    World((("customers",), ("customers",), ROLES),  # its number also on another contact's (our reference)
+          ({"Name": "a", "DebtorNumber": "11002", "ImportId": "poweroffice:7000"},
+           {"Name": "b", "DebtorNumber": "\u00a011002"}),
+          ROLES),
 ]
 
 
@@ -166,7 +176,8 @@ def _edges(test: Any) -> Any:
     return test
 
 
-@settings(max_examples=200 if FULL else 30, deadline=None,
+@settings(max_examples=200 if FULL else 30, deadline=None, derandomize=IN_CI and not FULL,
+          phases=[p for p in Phase if p is not Phase.explain],  # its tracer is very slow on Python 3.11
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(world=worlds())
 @_edges
@@ -174,6 +185,7 @@ def test_dedupe_invariants_hold_for_any_tribe_and_any_stream_order(servers, pg_e
     tribe, po = servers
     outcomes = []
     for order in (world.order, tuple(reversed(world.order))):
+        reset_secrets_masker()  # each run fetches tokens and masks them, as a task process would
         empty_tables(pg_engine)
         seeded = _seed(world, tribe, po)
         _import(pg_engine, "prop-1", order)
@@ -192,22 +204,39 @@ def test_dedupe_invariants_hold_for_any_tribe_and_any_stream_order(servers, pg_e
         assert all(len(p) == 1 for p in per_record.values()), per_record
 
         carriers = _carriers(world)
+        label_id = {label: tid for tid, label in seeded.items()}
         orgs = tribe.all("Relation_Organization")
         created = [o for o in orgs if o["ID"] not in seeded and o.get("ImportId")]
         for k in range(len(world.contacts)):
             pid = str(7000 + k)
             ours = bool(carriers.get(("ImportId", f"poweroffice:{pid}")))
             hit_by = {j for key in _keys(world, k) for j in carriers.get(key, set())}
-            # A number on two Tribe organisations, without our own reference to decide: never written.
-            if not ours and any(len(carriers.get(key, ())) > 1 for key in _keys(world, k)):
-                assert pid not in per_contact, f"ambiguous contact {k} was linked: {per_contact[pid]}"
-                assert not [o for o in created if o["ImportId"] == f"poweroffice:{pid}"], f"ambiguous {k} created"
-            # Nothing created where Tribe had a record carrying one of its keys.
-            if hit_by or ours:
-                assert not [o for o in created if o["ImportId"] == f"poweroffice:{pid}"], (
-                    f"contact {k} was created although Tribe org(s) {hit_by} carry its keys")
+            # Written by a number (matched or created): every other organisation that carried one
+            # of its numbers is another contact's, so a number on two organisations that are
+            # nobody's is never written (no link, no new organisation, in any role).
+            if pid in per_contact and not ours:
+                (mine,) = per_contact[pid]
+                for j in hit_by:
+                    other = label_id[f"org{j}"]
+                    assert other == mine or per_record.get(other, set()) - {pid}, (
+                        f"contact {k} went to {seeded.get(mine, 'a new organisation')} although org{j} also "
+                        "carries one of its numbers and is no other contact's")
+            if ours:  # our own reference from an earlier import is where it is
+                assert not [o for o in created if o["ImportId"] == f"poweroffice:{pid}"], f"contact {k} created"
             # One organisation per contact, whatever its roles.
             assert len([o for o in created if o["ImportId"] == f"poweroffice:{pid}"]) <= 1
+        # No number ends up on two organisations unless Tribe had it on both before — or our own
+        # reference put the contact on one and a copy of it (carrying its number) is the other.
+        exempt = {key for k in range(len(world.contacts)) if carriers.get(("ImportId", f"poweroffice:{7000 + k}"))
+                  for key in _keys(world, k)}
+        after: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for org in orgs:
+            for field in ("DebtorNumber", "CreditorNumber", "ImportId"):
+                if (value := _meant(field, org.get(field))) is not None:
+                    after[(field, value)].add(org["ID"])
+        for key, holders in after.items():
+            before = {label_id[f"org{j}"] for j in carriers.get(key, set())}
+            assert len(holders) < 2 or holders <= before or key in exempt, f"{key} is now on {len(holders)} orgs"
 
         # The second run writes nothing.
         tribe.reset_counters()

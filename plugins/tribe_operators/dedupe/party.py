@@ -11,8 +11,11 @@ run (and the links of the others) before any role writes:
 2. otherwise the match keys, tier by tier — tier *n* is the *n*-th ``match`` key of each role's
    ``dedupe`` list (import reference, then debtor / creditor number). The first tier whose keys
    find anything decides, and only when each of them found one record and all the same one;
-3. a record already linked, in any role, to another contact is never matched; nor is a record
-   that two contacts of this run both match, nor a key value two contacts share.
+3. a record that is another contact's — linked to it in any role, or settled on by it in this
+   run (at an earlier tier, or in the same tier by keys that point at that record alone) — is
+   never matched, and is no candidate: a number on it and on one other organisation points at
+   the other. A record two contacts settle on is nobody's match, nor is a key value two
+   contacts share.
 
 Whatever cannot be decided safely holds the contact back in every role with one reason that
 names the records involved; nothing of it is written, so nothing is guessed.
@@ -91,9 +94,12 @@ class PartyResolver:
         entities = [e for r in (own, *roles) for e in (r.target.link_entity, *(k.link for k in r.dedupe if k.link))]
         self.entities = list(dict.fromkeys(entities))
         self.tiers = {r.stream: [tuple(k.match) for k in r.dedupe if k.match] for r in roles}
+        self._written = {r.stream: {f.target for f in r.fields if not (f.match_only or f.check_only or f.only_create)}
+                         for r in roles}  # what an update writes
         self.keys: dict[str, dict[str, dict[str, Any]]] = {}  # contact → role → {key field: value}
         self.resolved: dict[str, Resolution] = {}
         self._claims: dict[str, str] = {}  # target id → the contact resolved to it
+        self._disputed: dict[str, str] = {}  # target id → a held contact whose keys found it
 
     def add(self, stream: str, source_id: str, fields: dict[str, Any]) -> None:
         """Note one role's record of a contact (only its key fields are kept)."""
@@ -110,7 +116,7 @@ class PartyResolver:
             out = self._by_links(todo)
             pending = [p for p in todo if p not in out]
             self._shared(pending, out)
-            self._settle(self._by_keys([p for p in pending if p not in out], out), out)
+            self._by_keys([p for p in pending if p not in out], out)
             for p in pending:
                 out.setdefault(p, Resolution())
             self.resolved.update(out)
@@ -146,11 +152,12 @@ class PartyResolver:
                             f"{'+'.join(fields)} {value} is also on {self.own.source.system} record(s) {others}: "
                             "two source records share it — fix one of them")))
 
-    def _by_keys(self, pending: list[str], out: dict[str, Resolution]) -> dict[str, tuple[str, _Hit]]:
-        """Tier by tier: ``{contact: (target id, the hit)}`` for contacts with one candidate."""
-        candidates: dict[str, tuple[str, _Hit]] = {}
+    def _by_keys(self, pending: list[str], out: dict[str, Resolution]) -> None:
+        """Tier by tier. Within a tier, contacts whose keys all point at one record are settled
+        first; a record they (or a link, or an earlier tier) settle on is that contact's, so
+        another contact whose number is also on it is left with the records that are nobody's."""
         for tier in range(max((len(k) for k in self.tiers.values()), default=0)):
-            open_ = [p for p in pending if p not in out and p not in candidates]
+            open_ = [p for p in pending if p not in out]
             hits: dict[str, list[_Hit]] = defaultdict(list)
             for stream, keys in self.tiers.items():
                 if tier >= len(keys) or not open_:
@@ -161,50 +168,98 @@ class PartyResolver:
                 for p, value in values.items():
                     if found.get(value):
                         hits[p].append(_Hit(stream, fields, value, found[value]))
-            for p, party_hits in hits.items():
-                verdict = self._verdict(party_hits)
-                if isinstance(verdict, Resolution):
-                    out[p] = verdict
-                else:
-                    candidates[p] = verdict
-        return candidates
+            owners = self._owners({self._id(r) for party in hits.values() for h in party for r in h.records})
+            hits = self._current(hits, owners)
+            if not hits:
+                continue
+            plain = {p: hs for p, hs in hits.items() if len({self._id(r) for h in hs for r in h.records}) == 1}
+            self._settle({p: self._verdict(p, hs, owners) for p, hs in plain.items()}, out)
+            rest = self._current({p: hs for p, hs in hits.items() if p not in plain}, owners)  # after their claims
+            self._settle({p: self._verdict(p, hs, owners) for p, hs in rest.items()}, out)
+            for p in (p for p in hits if p in out and out[p].held):  # what a held contact's keys found stays in doubt
+                for rid in {self._id(r) for h in hits[p] for r in h.records}:
+                    self._disputed.setdefault(rid, p)
 
-    def _verdict(self, hits: list[_Hit]) -> Resolution | tuple[str, _Hit]:
+    def _current(self, hits: dict[str, list[_Hit]], owners: dict[str, tuple[str, str]]) -> dict[str, list[_Hit]]:
+        """Drop what a record will not carry after this run: a record that is another contact's,
+        whose own different number that contact writes into the field, is not where this
+        contact's number is (a stale or reused number). Holding it back instead would only
+        postpone the answer to the next run, after the owner's write."""
+        current: dict[str, list[_Hit]] = {}
+        for p, party_hits in hits.items():
+            kept = []
+            for hit in party_hits:
+                records = [r for r in hit.records if not self._overwritten(p, hit, self._owner(self._id(r), owners))]
+                if records:
+                    kept.append(_Hit(hit.stream, hit.fields, hit.value, records))
+            if kept:
+                current[p] = kept
+        return current
+
+    def _overwritten(self, p: str, hit: _Hit, owner: tuple[str, str] | None) -> bool:
+        if owner is None or owner[0] == p or not set(hit.fields) <= self._written[hit.stream]:
+            return False
+        theirs = self._value(owner[0], hit.stream, hit.fields)
+        return theirs is not None and key_tuple(theirs) != key_tuple(hit.value)
+
+    def _owners(self, ids: set[str]) -> dict[str, tuple[str, str]]:
+        """``{target id: (contact, as what)}`` for records bound by a link (any role)."""
+        bound_to = self.links.bulk_to_internal if self.exporting else self.links.bulk_to_external
+        owner: dict[str, tuple[str, str]] = {}
+        for entity in self.entities:
+            for rid, other in (bound_to(entity, ids) if ids else {}).items():
+                owner.setdefault(str(rid), (str(other), f"which is {self._named(other)}'s (linked as {entity})"))
+        return owner
+
+    def _verdict(self, p: str, hits: list[_Hit], owners: dict[str, tuple[str, str]]) -> Resolution | tuple[str, _Hit]:
+        """One contact's hits → the one record they agree on, or why it is held. Records that are
+        another contact's (linked, or settled on in this run) are never this contact's."""
         spec = self.own.target
+        kept: list[_Hit] = []
         for hit in hits:
+            theirs = {rid: o for r in hit.records
+                      if (o := self._owner(rid := self._id(r), owners) or self._doubt(rid)) and o[0] != p}
+            if len(theirs) == len(hit.records):
+                rid, (_, which) = next(iter(theirs.items()))
+                return self._held(hit.fields[0], f"{hit.label} matches {spec.entity_set} {rid}, {which}; "
+                                                 "two records share this number")
+            kept.append(_Hit(hit.stream, hit.fields, hit.value, [r for r in hit.records if self._id(r) not in theirs]))
+        for hit in kept:
             if len(hit.records) > 1:
                 ids = ", ".join(sorted(self._id(r) for r in hit.records))
                 return self._held(hit.fields[0], f"{hit.label} matches {len(hit.records)} {spec.entity_set} records "
                                                  f"({ids}); merge the duplicates in {spec.system}")
-        by_id = {self._id(hit.records[0]): hit for hit in hits}
+        by_id = {self._id(hit.records[0]): hit for hit in kept}
         if len(by_id) > 1:
             parts = "; ".join(f"{hit.label} is on {rid}" for rid, hit in by_id.items())
-            return self._held(hits[0].fields[0], f"the keys of this contact point at different {spec.entity_set} "
+            return self._held(kept[0].fields[0], f"the keys of this contact point at different {spec.entity_set} "
                                                  f"records ({parts}); merge them in {spec.system} or correct a number")
         return next(iter(by_id.items()))
 
-    def _settle(self, candidates: dict[str, tuple[str, _Hit]], out: dict[str, Resolution]) -> None:
-        """A candidate linked to another contact, or wanted by two, is nobody's match."""
-        bound_to = self.links.bulk_to_internal if self.exporting else self.links.bulk_to_external
-        ids = {rid for rid, _ in candidates.values()}
-        owner: dict[str, tuple[str, str]] = {}
-        for entity in self.entities:
-            for rid, other in (bound_to(entity, ids) if ids else {}).items():
-                owner.setdefault(str(rid), (str(other), entity))
+    def _doubt(self, rid: str) -> tuple[str, str] | None:
+        held = self._disputed.get(rid)
+        return (held, f"which {self._named(held)}'s keys find too, and that one is held back") if held else None
+
+    def _owner(self, rid: str, owners: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
+        if rid in owners:
+            return owners[rid]
+        other = self._claims.get(rid)
+        return (other, f"which {self._named(other)} is matched to in this run") if other else None
+
+    def _settle(self, verdicts: dict[str, Resolution | tuple[str, _Hit]], out: dict[str, Resolution]) -> None:
+        """Contacts of one round that settle on the same record, or on one settled earlier, are
+        nobody's match: which one it is cannot be told."""
         claims: dict[str, list[str]] = defaultdict(list)
-        for p, (rid, hit) in candidates.items():
-            bound = owner.get(rid)
-            if bound is not None and bound[0] != p:
-                out[p] = self._held(hit.fields[0], (
-                    f"{hit.label} matches {self.own.target.entity_set} {rid}, which is already linked to "
-                    f"{self.own.integration} record {bound[0]} (as {bound[1]}); two records share this number"))
+        for p, verdict in verdicts.items():
+            if isinstance(verdict, Resolution):
+                out[p] = verdict
             else:
-                claims[rid].append(p)
+                claims[verdict[0]].append(p)
         for rid, contacts in claims.items():
             earlier = self._claims.get(rid)
             rivals = sorted({*contacts, *([earlier] if earlier else [])})
             for p in contacts:
-                hit = candidates[p][1]
+                hit = verdicts[p][1]  # type: ignore[index]
                 if len(rivals) > 1:
                     others = ", ".join(o for o in rivals if o != p)
                     out[p] = self._held(hit.fields[0], (
@@ -224,6 +279,9 @@ class PartyResolver:
 
     def _id(self, record: dict[str, Any]) -> str:
         return self.own.target.record_id(record, self.target.id_key)
+
+    def _named(self, other: str) -> str:
+        return f"{self.own.source.system} record {other}"
 
     @staticmethod
     def _held(field: str | None, reason: str) -> Resolution:

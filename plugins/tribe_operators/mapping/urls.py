@@ -34,7 +34,7 @@ class WebsiteError(ValueError):
 def website(raw: str) -> str:
     """``raw`` (trimmed, not empty) as an http(s) URL; ``WebsiteError`` when it cannot be one."""
     if any(ch.isspace() for ch in raw):
-        raise WebsiteError(f"{raw!r} contains spaces; a web address has none")
+        raise WebsiteError(f"{raw!r} is not a web address: it contains spaces")
     value = _repaired(raw)
     parts = urlsplit(value)
     if parts.username is not None or parts.password is not None:
