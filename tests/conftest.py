@@ -15,6 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # One Airflow home (SQLite metadata DB) per pytest-xdist worker: SQLite takes one writer.
 AIRFLOW_HOME = Path(os.environ.get("TRIBE_SYNC_TEST_AIRFLOW_HOME", ROOT / ".airflow-test")) / os.environ.get(
     "PYTEST_XDIST_WORKER", "main")
+# Keys this file set in the pytest-xdist controller: its workers inherit its environment, and
+# each must replace them with its own (else both workers share one SQLite file and migrate it
+# at once: "table team already exists"). Keys a user set before pytest are left alone.
+_SET_BY_US = "TRIBE_SYNC_TEST_ENV_KEYS"
+inherited = set(filter(None, os.environ.get(_SET_BY_US, "").split(",")))
+set_here = set()
 for key, value in {
     "AIRFLOW_HOME": str(AIRFLOW_HOME),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -24,7 +30,10 @@ for key, value in {
     "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
 }.items():
-    os.environ.setdefault(key, value)
+    if key in inherited or key not in os.environ:
+        os.environ[key] = value
+        set_here.add(key)
+os.environ[_SET_BY_US] = ",".join(sorted(set_here))
 AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
 for path in (ROOT, ROOT / "plugins"):
     if str(path) not in sys.path:

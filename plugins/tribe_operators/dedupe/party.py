@@ -213,12 +213,15 @@ class PartyResolver:
 
     def _verdict(self, p: str, hits: list[_Hit], owners: dict[str, tuple[str, str]]) -> Resolution | tuple[str, _Hit]:
         """One contact's hits → the one record they agree on, or why it is held. Records that are
-        another contact's (linked, or settled on in this run) are never this contact's."""
+        another contact's (linked, or settled on in this run) are never this contact's; one that
+        a held contact's keys found may be either's, so it holds this one too."""
         spec = self.own.target
         kept: list[_Hit] = []
         for hit in hits:
-            theirs = {rid: o for r in hit.records
-                      if (o := self._owner(rid := self._id(r), owners) or self._doubt(rid)) and o[0] != p}
+            for rid in (self._id(r) for r in hit.records):
+                if (doubt := self._doubt(rid)) and doubt[0] != p:  # whose it is is not known yet
+                    return self._held(hit.fields[0], f"{hit.label} matches {spec.entity_set} {rid}, {doubt[1]}")
+            theirs = {rid: o for r in hit.records if (o := self._owner(rid := self._id(r), owners)) and o[0] != p}
             if len(theirs) == len(hit.records):
                 rid, (_, which) = next(iter(theirs.items()))
                 return self._held(hit.fields[0], f"{hit.label} matches {spec.entity_set} {rid}, {which}; "
@@ -238,7 +241,8 @@ class PartyResolver:
 
     def _doubt(self, rid: str) -> tuple[str, str] | None:
         held = self._disputed.get(rid)
-        return (held, f"which {self._named(held)}'s keys find too, and that one is held back") if held else None
+        return (held, f"which {self._named(held)}'s keys find too, and that one is held back: settle it first"
+                ) if held else None
 
     def _owner(self, rid: str, owners: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
         if rid in owners:
