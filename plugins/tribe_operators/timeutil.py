@@ -21,7 +21,10 @@ def parse_timestamp(value: str | datetime | None) -> datetime | None:
         text = value.strip().replace(" ", "T", 1).replace("Z", "+00:00")
         text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
         dt = datetime.fromisoformat(text)
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    try:
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before the first UTC moment Python has
+        raise ValueError(f"{value!s} lies outside the dates that can be expressed in UTC") from exc
 
 
 def po_timestamp(dt: datetime) -> str:

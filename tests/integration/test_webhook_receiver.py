@@ -231,6 +231,8 @@ def test_entity_types_not_synced_are_ignored_and_start_nothing(client, webhook_s
     b"not json", b"[]", b'{"webhookId": "w"}',
     event_body(event_id="not-a-uuid"), event_body(entity_id="1; DROP TABLE"), event_body(timestamp="yesterday"),
     event_body(mutation="Hello"),
+    # Well-formed, but outside what UTC can hold: a 400, not a 503 that Tribe would redeliver for ever.
+    event_body(timestamp="0001-01-01T00:00:00+01:00"), event_body(timestamp="9999-12-31T23:59:59-01:00"),
     json.dumps({"webhookId": "w", "payload": {"type": "EntityUpdateMutation", "entityType": "Relation.Organization",
                                               "eventId": str(uuid.uuid4()), "timestamp": "2026-01-01T00:00:00Z"}
                 }).encode()])

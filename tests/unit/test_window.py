@@ -49,3 +49,13 @@ def test_airflow_pendulum_bounds_come_out_as_aware_stdlib_datetimes() -> None:
                                   overlap=timedelta(0))
     assert since.tzinfo is not None and until.tzinfo is not None
     assert type(since) is datetime and type(until) is datetime
+
+
+def test_a_to_date_in_the_future_ends_at_the_moment_the_run_reads():
+    # Else the watermark moves past what was read, and changes made before that future date
+    # but after this run are never read by an incremental run.
+    future = T1 + timedelta(days=30)
+    assert resolve_window(T0, (T0, T1), to_date=future, now=T1) == (None, T1)
+    assert resolve_window(T0, (T0, T1), from_date=T0, to_date=future, now=T1) == (T0, T1)
+    assert resolve_window(T0, (T0, T1), to_date=T0, now=T1) == (None, T0)  # a past one stays
+    assert resolve_window(T0, (T0, T1), to_date=datetime.now(UTC) + timedelta(days=1))[1] <= datetime.now(UTC)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,11 +70,13 @@ def is_backfill(context: Any) -> bool:
 
 def resolve_window(watermark: datetime | None, interval: tuple[datetime | None, datetime | None],
                    *, from_date: datetime | None = None, to_date: datetime | None = None,
-                   overlap: timedelta = timedelta(minutes=5),
-                   exact: bool = False) -> tuple[datetime | None, datetime | None]:
+                   overlap: timedelta = timedelta(minutes=5), exact: bool = False,
+                   now: datetime | None = None) -> tuple[datetime | None, datetime | None]:
     """The ``(since, until]`` window of changes one run reads.
 
-    * explicit ``from_date``/``to_date`` (a manual run's Params) win;
+    * explicit ``from_date``/``to_date`` (a manual run's Params) win; a ``to_date`` in the future
+      ends at ``now``, the moment the run reads (what it reads is all there is), so the
+      watermark never moves past what was read;
     * ``exact`` (a backfill run): exactly the data interval, whatever the watermark says;
     * no watermark yet → the initial import: everything up to the interval's end;
     * otherwise from the earlier of watermark and interval start, minus an overlap (remote
@@ -86,6 +88,8 @@ def resolve_window(watermark: datetime | None, interval: tuple[datetime | None, 
     watermark, from_date, to_date = (parse_timestamp(v) for v in (watermark, from_date, to_date))
     start, end = (parse_timestamp(v) for v in interval)
     if from_date is not None or to_date is not None:
+        if to_date is not None:
+            to_date = min(to_date, parse_timestamp(now) or datetime.now(UTC))
         return from_date, to_date or end
     if exact and start is not None:
         return start, end
