@@ -153,9 +153,11 @@ class PartyResolver:
                             "two source records share it — fix one of them")))
 
     def _by_keys(self, pending: list[str], out: dict[str, Resolution]) -> None:
-        """Tier by tier. Within a tier, contacts whose keys all point at one record are settled
-        first; a record they (or a link, or an earlier tier) settle on is that contact's, so
-        another contact whose number is also on it is left with the records that are nobody's."""
+        """Tier by tier, in rounds: contacts whose keys point at one record that is nobody's
+        settle on it; a record settled on (or linked, or taken at an earlier tier) is that
+        contact's, so the others lose it and may be left with one — the next round. What is
+        still in doubt when no round settles anything more is held. The answer is the same
+        whichever contact comes first, and the same on the next run."""
         for tier in range(max((len(k) for k in self.tiers.values()), default=0)):
             open_ = [p for p in pending if p not in out]
             hits: dict[str, list[_Hit]] = defaultdict(list)
@@ -169,15 +171,17 @@ class PartyResolver:
                     if found.get(value):
                         hits[p].append(_Hit(stream, fields, value, found[value]))
             owners = self._owners({self._id(r) for party in hits.values() for h in party for r in h.records})
-            hits = self._current(hits, owners)
-            if not hits:
-                continue
-            plain = {p: hs for p, hs in hits.items() if len({self._id(r) for h in hs for r in h.records}) == 1}
-            self._settle({p: self._verdict(p, hs, owners) for p, hs in plain.items()}, out)
-            rest = self._current({p: hs for p, hs in hits.items() if p not in plain}, owners)  # after their claims
-            self._settle({p: self._verdict(p, hs, owners) for p, hs in rest.items()}, out)
-            for p in (p for p in hits if p in out and out[p].held):  # what a held contact's keys found stays in doubt
-                for rid in {self._id(r) for h in hits[p] for r in h.records}:
+            found_by = dict(hits)
+            while hits := self._current(hits, owners):
+                verdicts = {p: self._verdict(p, hs, owners) for p, hs in hits.items()}
+                singles = {p: v for p, v in verdicts.items() if not isinstance(v, Resolution)}
+                if not singles:
+                    out.update(verdicts)  # type: ignore[arg-type]  # all held
+                    break
+                self._settle(singles, out)
+                hits = {p: hs for p, hs in hits.items() if p not in singles}
+            for p in (p for p in found_by if p in out and out[p].held):  # what a held contact's keys found
+                for rid in sorted({self._id(r) for h in found_by[p] for r in h.records}):  # stays in doubt
                     self._disputed.setdefault(rid, p)
 
     def _current(self, hits: dict[str, list[_Hit]], owners: dict[str, tuple[str, str]]) -> dict[str, list[_Hit]]:
