@@ -148,7 +148,7 @@ def _link_for(world: World, sid: str, decision: str, target_id: str | None, mapp
 def run_steps(world: World, engine: Any, backend: PgBackendCpu) -> dict[str, Any]:
     from tribe_operators.sync.context import StepContext
     from tribe_operators.sync.steps import dedupe_step, extract_step, map_step
-    from tribe_operators.systems.poweroffice import PowerOfficeSource
+    from tribe_operators.systems.poweroffice.adapters import PowerOfficeSource
 
     target = tribe_stand_in(world.tribe)
     ctx = StepContext(engine=engine, run_id="bench_cpu_steps", spec=world.spec, settings=world.settings)

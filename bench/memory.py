@@ -113,13 +113,13 @@ def _measure(db_url: str, with_load: bool) -> None:
             time.sleep(0.02)
 
     threading.Thread(target=sample, daemon=True).start()
-    from tribe_operators.hooks.poweroffice import PowerOfficeHook
     from tribe_operators.mapping.settings import load_settings
     from tribe_operators.mapping.spec import load_stream
     from tribe_operators.store.engine import engine_for
     from tribe_operators.sync.context import StepContext
     from tribe_operators.sync.steps import dedupe_step, extract_step, load_step, map_step
-    from tribe_operators.systems.poweroffice import PowerOfficeSource
+    from tribe_operators.systems.poweroffice.adapters import PowerOfficeSource
+    from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
 
     result: dict[str, Any] = {"after_imports_mib": round(_rss_mib(), 1)}
     ctx = StepContext(engine=engine_for(url=db_url), run_id="bench_memory", spec=load_stream("poweroffice", "customers"),

@@ -145,15 +145,15 @@ class Simulators:
 def _client(db_url: str, concurrency: int) -> None:
     """Run extract → map → dedupe → load on the customers stream; print the figures as JSON."""
     ensure_path()
-    from tribe_operators.hooks.poweroffice import PowerOfficeHook
-    from tribe_operators.hooks.tribe import TribeCrmHook
     from tribe_operators.mapping.settings import load_settings
     from tribe_operators.mapping.spec import load_stream
     from tribe_operators.store.engine import engine_for
     from tribe_operators.sync.context import StepContext
     from tribe_operators.sync.steps import dedupe_step, extract_step, load_step, map_step
-    from tribe_operators.systems.poweroffice import PowerOfficeSource
-    from tribe_operators.systems.tribe import TribeTarget
+    from tribe_operators.systems.poweroffice.adapters import PowerOfficeSource
+    from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
+    from tribe_operators.systems.tribe.target import TribeTarget
 
     settings = load_settings("poweroffice")
     if concurrency:

@@ -32,5 +32,5 @@ with DAG(
     params={"dry_run": dry_run_param("Report; change nothing.")},
 ) as dag:
     # Reads balances from PowerOffice, marks invoices Paid in Tribe: the scarcer pool.
-    SyncPaymentsOperator(task_id="sync_payments", dry_run="{{ params.dry_run }}",
+    SyncPaymentsOperator(task_id="sync_payments", integration="poweroffice", dry_run="{{ params.dry_run }}",
                          pool=api_pool("poweroffice", "tribe"))

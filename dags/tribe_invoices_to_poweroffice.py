@@ -46,13 +46,14 @@ with DAG(
     render_template_as_native_obj=True,
 ) as dag:
     find = FindSentInvoicesOperator(
-        task_id="find_sent_invoices", invoice_ids="{{ params.invoice_ids }}", dry_run="{{ params.dry_run }}",
+        task_id="find_sent_invoices", integration="poweroffice", invoice_ids="{{ params.invoice_ids }}", dry_run="{{ params.dry_run }}",
         pool=api_pool("tribe"),
     )
     # Reads the invoice from Tribe, writes it to PowerOffice: the scarcer pool. A mapped task's
     # pool goes in partial().
     export = ExportInvoiceOperator.partial(
         task_id="export_invoice",
+        integration="poweroffice",
         map_index_template="invoice {{ invoice_number }}",
         dry_run="{{ params.dry_run }}",
         max_active_tis_per_dag=4,

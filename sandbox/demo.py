@@ -172,13 +172,13 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
     quiet_third_party_notices()  # after Airflow's import, which sets filters of its own
 
     from sandbox.demo_story import invoice_story, lifecycle_story
-    from tribe_operators.hooks.tribe import TribeCrmHook
     from tribe_operators.operators.summary import render, summarise
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.links import LinkStore
     from tribe_operators.store.quarantine import Quarantine
     from tribe_operators.store.runs import run_counts
     from tribe_operators.store.schema import conflict_audit
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     started = time.monotonic()

@@ -46,9 +46,9 @@ def _ensure_demo_invoices(tribe: Any, links: Any) -> list[str]:
 
 def invoice_story(bag: Any, engine: Any, po_url: str) -> list[tuple[str, Any]]:
     """Run the invoice and payment DAGs around the user's actions; return (label, dagrun) pairs."""
-    from tribe_operators.hooks.tribe import TribeCrmHook
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.links import LinkStore
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
 
     tribe = TribeCrmHook()
     draft_id, booked_id = _ensure_demo_invoices(tribe, LinkStore(engine, "poweroffice"))[:2]
@@ -76,9 +76,9 @@ def lifecycle_story(bag: Any, engine: Any, po_url: str) -> list[tuple[str, Any]]
     Done once: a later demo run finds the audit row and only reports it."""
     import sqlalchemy as sa
 
-    from tribe_operators.hooks.tribe import TribeCrmHook
     from tribe_operators.store.links import LinkStore
     from tribe_operators.store.schema import conflict_audit
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
 
     with engine.connect() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(conflict_audit)).scalar():

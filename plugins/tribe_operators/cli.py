@@ -1,6 +1,6 @@
 """Operator's command line for the link database.
 
-    python -m tribe_operators.cli quarantine list [--integration poweroffice] [--stream customers]
+    python -m tribe_operators.cli quarantine list [--integration <mapping folder>] [--stream customers]
     python -m tribe_operators.cli quarantine dismiss --stream products --id 3000006 [--id …]
     python -m tribe_operators.cli ledger show --tribe-id <invoice id>
 
@@ -16,6 +16,7 @@ import os
 import sys
 from typing import Any
 
+from tribe_operators.mapping.spec import mappings_root
 from tribe_operators.store.engine import engine_for
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.store.quarantine import Quarantine
@@ -33,7 +34,9 @@ def main(argv: list[str] | None = None, out: Any = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tribe_operators.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db-url")
-    parser.add_argument("--integration", default="poweroffice")
+    integrations = sorted(p.name for p in mappings_root().iterdir() if (p / "settings.yaml").exists())
+    parser.add_argument("--integration", choices=integrations, default=integrations[0] if len(integrations) == 1
+                        else None, required=len(integrations) != 1, help="a mapping folder (default: the only one)")
     parser.add_argument("--scope", default="default")
     sub = parser.add_subparsers(dest="area", required=True)
     q = sub.add_parser("quarantine").add_subparsers(dest="action", required=True)

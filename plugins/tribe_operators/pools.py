@@ -9,21 +9,31 @@ Pools bound concurrent *tasks*, not requests: each hook paces its own requests a
 published rate and honours 429 + ``Retry-After``. That pacing is per task process, so the pool
 is what bounds how many tasks share one vendor's budget.
 
-Nothing heavy is imported: DAG files use this at parse time.
+Pool names and rates are each system's (``registry.System``). Nothing heavy is imported:
+DAG files use this at parse time.
 """
 from __future__ import annotations
 
-__all__ = ["API_POOLS", "RATE_PER_MINUTE", "STEP_SIDE", "api_pool", "step_pool", "stream_systems"]
+__all__ = ["STEP_SIDE", "api_pool", "api_pools", "step_pool", "stream_systems"]
 
-API_POOLS = {"tribe": "tribe_api", "poweroffice": "poweroffice_api", "odoo": "odoo_api", "exact": "exact_online_api"}
 
-# Requests per minute a vendor allows one integration (Tribe: none published, our pacing). Ranks
-# the systems by scarcity for a task that talks to several (Odoo: none published, assumed ~1/s).
-RATE_PER_MINUTE = {"exact": 60, "odoo": 60, "poweroffice": 600, "tribe": 1000}
+
+def api_pools() -> dict[str, str]:
+    """``{system: pool}`` (``System.pool``)."""
+    from tribe_operators.systems.registry import systems
+
+    return {name: system.pool for name, system in systems().items()}
+
+
+def _rate(system: str) -> int:
+    from tribe_operators.systems.registry import get_system
+
+    return get_system(system).rate_per_minute
+
 
 # The side of a stream each step talks to: extract reads the source; map (its lookup tables),
 # dedupe (finding matches) and load (the writes) talk to the target. Load's write-backs to the
-# source (PowerOffice's number into Tribe) are one call per created record.
+# source (the accounting system's number into Tribe) are one call per created record.
 STEP_SIDE = {"extract": "source", "map": "target", "dedupe": "target", "load": "target"}
 
 
@@ -32,18 +42,18 @@ def api_pool(*systems: str) -> str:
     two systems (invoice export: reads Tribe, writes PowerOffice) takes one pool, the tighter one."""
     if not systems:
         raise ValueError("api_pool() needs at least one system")
-    unknown = set(systems) - set(API_POOLS)
+    pools = api_pools()
+    unknown = set(systems) - set(pools)
     if unknown:
-        raise ValueError(f"no pool for system(s) {sorted(unknown)}; known: {sorted(API_POOLS)}")
-    return API_POOLS[min(systems, key=RATE_PER_MINUTE.__getitem__)]
+        raise ValueError(f"no pool for system(s) {sorted(unknown)}; known: {sorted(pools)}")
+    return pools[min(systems, key=_rate)]
 
 
 def stream_systems(integration: str, stream: str) -> tuple[str, str]:
     """``(source, target)`` of a stream of a ``stream_group`` without reading its mapping file
     (parse time stays cheap): ``tribe_*`` streams go Tribe → ``integration``, the others
     ``integration`` → Tribe. ``tests/dags/test_pools.py`` checks it against the mapping file of
-    every stream task in the DAGs. (The invoice export, Tribe → PowerOffice, has operators and
-    pools of its own.)"""
+    every stream task in the DAGs. (The invoice export has operators and pools of its own.)"""
     return ("tribe", integration) if stream.startswith("tribe_") else (integration, "tribe")
 
 

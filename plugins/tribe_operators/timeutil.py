@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-__all__ = ["odata_timestamp", "parse_timestamp", "po_timestamp"]
+__all__ = ["odata_timestamp", "parse_timestamp", "iso_timestamp"]
 
 _FRACTION = re.compile(r"\.(\d+)")
 
@@ -27,8 +27,8 @@ def parse_timestamp(value: str | datetime | None) -> datetime | None:
         raise ValueError(f"{value!s} lies outside the dates that can be expressed in UTC") from exc
 
 
-def po_timestamp(dt: datetime) -> str:
-    """PowerOffice filter value: ISO-8601 with offset."""
+def iso_timestamp(dt: datetime) -> str:
+    """ISO-8601 with its offset (UTC): a REST filter value (PowerOffice's changed-since parameters)."""
     return dt.astimezone(UTC).isoformat()
 
 

@@ -239,9 +239,9 @@ def test_no_record_is_missed_pure_model(link_db, overlap: timedelta, scenario: S
 def _poweroffice(sims: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Callable, Callable]:
     from sandbox.common import SlidingWindowLimiter
     from tests.fixtures.simulators import connection_env
-    from tribe_operators.hooks.poweroffice import PowerOfficeHook
     from tribe_operators.mapping.spec import load_stream
-    from tribe_operators.systems.poweroffice import PowerOfficeSource
+    from tribe_operators.systems.poweroffice.adapters import PowerOfficeSource
+    from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
 
     env = connection_env(sims.tribe_url, sims.po_url, po_extra={"rate_per_second": 100_000, "page_size": 4})
     monkeypatch.setenv("AIRFLOW_CONN_POWEROFFICE_DEFAULT", env["AIRFLOW_CONN_POWEROFFICE_DEFAULT"])
@@ -265,9 +265,9 @@ def _poweroffice(sims: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, 
 
 def _tribe(sims: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, Callable, Callable]:
     from tests.fixtures.simulators import connection_env
-    from tribe_operators.hooks.tribe import TribeCrmHook
     from tribe_operators.mapping.spec import load_stream
-    from tribe_operators.systems.tribe_source import TribeSource
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
+    from tribe_operators.systems.tribe.source import TribeSource
 
     env = connection_env(sims.tribe_url, sims.po_url,
                          tribe_extra={"rate_limit": 100_000, "rate_window_s": 1, "page_size": 4})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tribe_operators.pools import API_POOLS, api_pool, step_pool
+from tribe_operators.pools import api_pool, api_pools, step_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 POOLS_FILE = ROOT / "include" / "pools.json"
@@ -36,12 +36,12 @@ def test_every_api_task_has_the_pool_of_its_system(dagbag):
             if not issubclass(cls, SyncOperator):  # the summary reads the link database only
                 assert task.pool == "default_pool", (dag_id, task.task_id)
                 continue
-            assert task.pool in API_POOLS.values(), (dag_id, task.task_id, task.pool)
+            assert task.pool in api_pools().values(), (dag_id, task.task_id, task.pool)
             if issubclass(cls, _StreamOperator):
                 # The mapping file decides, so this also checks stream_systems()'s naming rule.
                 spec = load_stream(task.integration, task.stream)
                 side = spec.source.system if cls.step == "extract" else spec.target.system
-                assert task.pool == API_POOLS[side], (dag_id, task.task_id, task.pool)
+                assert task.pool == api_pools()[side], (dag_id, task.task_id, task.pool)
             checked += 1
     assert checked > 40
 
@@ -68,7 +68,7 @@ def test_pool_rules():
 
 def test_pools_file_defines_every_api_pool_with_a_size_and_a_reason():
     pools = json.loads(POOLS_FILE.read_text())
-    assert set(pools) == set(API_POOLS.values())
+    assert set(pools) == set(api_pools().values())
     for name, spec in pools.items():
         assert isinstance(spec["slots"], int) and spec["slots"] >= 1, name
         assert len(spec["description"]) > 40, name
@@ -88,11 +88,11 @@ def test_pools_file_imports_with_airflows_own_cli_code(airflow_db):
     try:
         imported, failed = pool_import_helper(str(POOLS_FILE))
         assert failed == []
-        assert len(imported) == len(API_POOLS)
+        assert len(imported) == len(api_pools())
         for name, spec in json.loads(POOLS_FILE.read_text()).items():
             assert Pool.get_pool(name).slots == spec["slots"]
     finally:
         client = get_current_api_client()
-        for name in API_POOLS.values():
+        for name in api_pools().values():
             if Pool.get_pool(name) is not None:
                 client.delete_pool(name)

@@ -99,14 +99,14 @@ def _seed(world: World, tribe: Any, po: Any) -> dict[str, str]:
 
 def _import(engine: Any, run_id: str, order: tuple[str, ...]) -> None:
     """One run of the organisation streams, wired as ``dag_factory.party_groups`` wires them."""
-    from tribe_operators.hooks.poweroffice import PowerOfficeHook
-    from tribe_operators.hooks.tribe import TribeCrmHook
     from tribe_operators.mapping.settings import load_settings
     from tribe_operators.mapping.spec import load_stream
     from tribe_operators.sync.context import StepContext
     from tribe_operators.sync.steps import dedupe_step, extract_step, load_step, map_step
-    from tribe_operators.systems.poweroffice import PowerOfficeSource
-    from tribe_operators.systems.tribe import TribeTarget
+    from tribe_operators.systems.poweroffice.adapters import PowerOfficeSource
+    from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
+    from tribe_operators.systems.tribe.target import TribeTarget
 
     source, target = PowerOfficeSource(PowerOfficeHook()), TribeTarget(TribeCrmHook())
     settings_ = load_settings("poweroffice")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fixtures.simulators import connection_env
 from tribe_operators.exceptions import ApiClientError, FatalError, NotFoundError
-from tribe_operators.hooks.poweroffice import PowerOfficeHook
+from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
 
 
 def _hook(sims, monkeypatch, **extra):

@@ -10,7 +10,7 @@ import pytest
 from sandbox.common import ServerThread
 from tests.fixtures.simulators import connection_env
 from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, NotFoundError
-from tribe_operators.hooks.tribe import TribeCrmHook, odata_literal
+from tribe_operators.systems.tribe.hook import TribeCrmHook, odata_literal
 
 
 @pytest.fixture

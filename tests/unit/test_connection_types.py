@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from tribe_operators.exceptions import FatalError
-from tribe_operators.hooks.exact import ExactOnlineConnectionInfo, ExactOnlineHook
-from tribe_operators.hooks.odoo import OdooHook
-from tribe_operators.hooks.poweroffice import PowerOfficeHook
-from tribe_operators.hooks.tribe import TribeCrmHook
-from tribe_operators.provider import CONNECTION_TYPES, get_provider_info, required_fields
+from tribe_operators.provider import connection_types, get_provider_info, required_fields
+from tribe_operators.systems.exact.hook import ExactOnlineConnectionInfo, ExactOnlineHook
+from tribe_operators.systems.odoo.hook import OdooHook
+from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
+from tribe_operators.systems.tribe.hook import TribeCrmHook
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = {"tribe_crm": TribeCrmHook, "poweroffice_go": PowerOfficeHook, "odoo": OdooHook,
@@ -52,7 +52,7 @@ def test_providers_manager_finds_the_package_through_its_entry_point(registered)
 
 @pytest.mark.parametrize("conn_type", list(HOOKS))
 def test_each_type_is_listed_with_its_form(registered, conn_type):
-    spec, hook = CONNECTION_TYPES[conn_type], HOOKS[conn_type]
+    spec, hook = connection_types()[conn_type], HOOKS[conn_type]
     ui = registered["ui"][conn_type]
     assert ui["hook_name"] == hook.hook_name == spec["hook-name"]
     assert ui["hook_class"] == f"{hook.__module__}.{hook.__name__}"
@@ -85,7 +85,7 @@ def test_hooks_agree_with_the_declaration(conn_type):
     hook = HOOKS[conn_type]
     assert hook.conn_type == conn_type
     assert hook.default_conn_name.endswith("_default")
-    assert set(CONNECTION_TYPES[conn_type]["conn-fields"]) <= hook.known_extras  # a form field is never refused
+    assert set(connection_types()[conn_type]["conn-fields"]) <= hook.known_extras  # a form field is never refused
     assert "get_connection_form_widgets" not in hook.__dict__  # deprecated in 3.2; the declaration wins
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from tribe_operators.exceptions import RecordError
 from tribe_operators.mapping.spec import StreamSpec
-from tribe_operators.mapping.transforms import TRANSFORMS, MapContext, _path
+from tribe_operators.mapping.transforms import MapContext, _path, known_transforms
 
 __all__ = ["Mapped", "Mapper", "content_hash"]
 
@@ -90,7 +90,7 @@ class Mapper:
                 else:
                     value = fm.value
                 for name, args in plan.steps:
-                    value = TRANSFORMS[name](value, self.ctx, record, **args)
+                    value = known_transforms()[name](value, self.ctx, record, **args)
                 if not plan.steps and isinstance(value, str):
                     value = value.strip() or None
             except RecordError as exc:

@@ -216,10 +216,12 @@ def load_stream(integration: str, stream: str, root: str | None = None) -> Strea
         raise MappingConfigError(f"{path}: {exc}") from exc
     if spec.integration != integration or spec.stream != stream:
         raise MappingConfigError(f"{path}: declares {spec.integration}/{spec.stream}, expected {integration}/{stream}")
-    from tribe_operators.mapping.transforms import TRANSFORMS  # the names must exist
+    from tribe_operators.mapping.transforms import known_transforms  # the names must exist
+
+    known = known_transforms()
 
     every = [*spec.fields, *(f for child in spec.children for f in child.fields)]
-    unknown = {st.transform for f in every for st in f.steps() if st.transform not in TRANSFORMS}
+    unknown = {st.transform for f in every for st in f.steps() if st.transform not in known}
     if unknown:
-        raise MappingConfigError(f"{path}: unknown transform(s) {sorted(unknown)}; known: {sorted(TRANSFORMS)}")
+        raise MappingConfigError(f"{path}: unknown transform(s) {sorted(unknown)}; known: {sorted(known)}")
     return spec

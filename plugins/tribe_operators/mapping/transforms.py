@@ -5,6 +5,7 @@ input raises ``RecordError(None, reason)``; the engine adds the field and record
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from tribe_operators.mapping.names import split_person_name
 from tribe_operators.mapping.text import CONTROL, undo_mojibake, visible
 from tribe_operators.mapping.urls import WebsiteError, website
 
-__all__ = ["TRANSFORMS", "MapContext", "split_street"]
+__all__ = ["TRANSFORMS", "MapContext", "bad_value", "known_transforms", "split_street", "text"]
 
 
 @dataclass
@@ -38,7 +39,7 @@ class MapContext:
     internal: Callable[[str, str], str | None] | None = None
 
 
-def _bad(reason: str) -> RecordError:
+def bad_value(reason: str) -> RecordError:
     return RecordError(None, reason)
 
 
@@ -47,14 +48,14 @@ def text(value: Any, ctx: MapContext, record: dict[str, Any], *, max_length: int
     if value is None:
         return None
     if not isinstance(value, str | int | float):
-        raise _bad(f"expected text, got {type(value).__name__}")
+        raise bad_value(f"expected text, got {type(value).__name__}")
     result = visible(unicodedata.normalize("NFC", str(value)))
     if "\ufffd" in result or CONTROL.search(result):
-        raise _bad(f"contains unreadable characters (bad encoding?): {result[:40]!r}")
+        raise bad_value(f"contains unreadable characters (bad encoding?): {result[:40]!r}")
     if (fixed := undo_mojibake(result)) is not None:
-        raise _bad(f"looks double-encoded (UTF-8 read as Windows-1252): {result[:40]!r} is probably {fixed[:40]!r}")
+        raise bad_value(f"looks double-encoded (UTF-8 read as Windows-1252): {result[:40]!r} is probably {fixed[:40]!r}")
     if max_length is not None and len(result) > max_length:
-        raise _bad(f"is {len(result)} characters long; the target allows {max_length}")
+        raise bad_value(f"is {len(result)} characters long; the target allows {max_length}")
     return result or None
 
 
@@ -65,7 +66,7 @@ def number_text(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | No
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
-        raise _bad(f"{value!r} is not a whole, positive number")
+        raise bad_value(f"{value!r} is not a whole, positive number")
     return str(int(value))
 
 
@@ -77,7 +78,7 @@ def email(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise _bad(f"{raw!r} is not a valid e-mail address ({exc})") from exc
+        raise bad_value(f"{raw!r} is not a valid e-mail address ({exc})") from exc
 
 
 def phone(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field: str | None = None,
@@ -87,7 +88,7 @@ def phone(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field:
     if raw is None:
         return None
     if not any(ch.isdigit() for ch in raw):
-        raise _bad(f"{raw!r} contains no digits")
+        raise bad_value(f"{raw!r} contains no digits")
     region = (_path(record, country_field) if country_field else None) or default_region
     try:
         parsed = phonenumbers.parse(raw, str(region).upper())
@@ -106,7 +107,7 @@ def url(value: Any, ctx: MapContext, record: dict[str, Any]) -> str | None:
     try:
         return website(raw)
     except WebsiteError as exc:
-        raise _bad(str(exc)) from exc
+        raise bad_value(str(exc)) from exc
 
 
 def vat_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field: str | None = None,
@@ -121,13 +122,13 @@ def vat_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_f
     country = str((_path(record, country_field) if country_field else None) or default_country).upper()
     if country == "NO":
         if not orgnr.is_valid(raw):
-            raise _bad(f"{raw!r} is not a valid Norwegian organisation number (9 digits, mod-11 check)")
+            raise bad_value(f"{raw!r} is not a valid Norwegian organisation number (9 digits, mod-11 check)")
         return f"NO{orgnr.compact(raw)}MVA"
     if eu_vat.is_valid(raw):
         return eu_vat.compact(raw)
     if eu_vat.is_valid(country + raw):
         return eu_vat.compact(country + raw)
-    raise _bad(f"{raw!r} is not a valid VAT or organisation number for country {country}")
+    raise bad_value(f"{raw!r} is not a valid VAT or organisation number for country {country}")
 
 
 _STREET = re.compile(r"^(?P<street>.*?\D)\s*(?P<number>\d{1,6})\s*[-/ ]?\s*(?P<suffix>[A-Za-z0-9]{0,6})$")
@@ -147,13 +148,13 @@ def address(value: Any, ctx: MapContext, record: dict[str, Any], *, countries: s
     if not value:
         return None
     if not isinstance(value, dict):
-        raise _bad(f"expected an address object, got {type(value).__name__}")
+        raise bad_value(f"expected an address object, got {type(value).__name__}")
     line1 = text(value.get("AddressLine1"), ctx, record, max_length=200)
     street, number, suffix = split_street(line1) if line1 else (None, None, None)
     code = str(value.get("CountryCode") or default_country).upper()
     country_id = ctx.lookups.get(countries, {}).get(code)
     if country_id is None:
-        raise _bad(f"country code {code!r} is not in Tribe's country list; add it in Tribe or fix the address")
+        raise bad_value(f"country code {code!r} is not in Tribe's country list; add it in Tribe or fix the address")
     result = {
         "Street": street, "HouseNumber": number, "HouseNumberSuffix": suffix,
         "Extra": text(value.get("AddressLine2"), ctx, record, max_length=200),
@@ -162,27 +163,6 @@ def address(value: Any, ctx: MapContext, record: dict[str, Any], *, countries: s
         "Country": {"ID": country_id},
     }
     return result if any(v for k, v in result.items() if k != "Country") else None
-
-
-def po_address(value: Any, ctx: MapContext, record: dict[str, Any]) -> dict[str, Any] | None:
-    """A Tribe ``Address`` → an accounting address block (street + number + suffix on line 1)."""
-    if not value:
-        return None
-    if not isinstance(value, dict):
-        raise _bad(f"expected an address object, got {type(value).__name__}")
-    number = value.get("HouseNumber")
-    number_text = str(int(number)) if isinstance(number, float) and number.is_integer() else (
-        str(number) if number not in (None, "") else "")
-    line1 = " ".join(p for p in (value.get("Street") or "", number_text + (value.get("HouseNumberSuffix") or ""))
-                     if p).strip()
-    country = value.get("Country") if isinstance(value.get("Country"), dict) else {}
-    return {
-        "AddressLine1": text(line1, ctx, record, max_length=200),
-        "AddressLine2": text(value.get("Extra"), ctx, record, max_length=200),
-        "ZipCode": text(value.get("Postalcode"), ctx, record, max_length=50),
-        "City": text(value.get("City"), ctx, record, max_length=100),
-        "CountryCode": (country or {}).get("Code") or None,
-    }
 
 
 def org_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field: str | None = None,
@@ -198,7 +178,7 @@ def org_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_f
     if compact.startswith("NO") and compact.endswith("MVA"):
         compact, country = compact[2:-3], "NO"
     if country == "NO" and not orgnr.is_valid(compact):
-        raise _bad(f"{raw!r} does not hold a valid Norwegian organisation number (9 digits, mod-11 check)")
+        raise bad_value(f"{raw!r} does not hold a valid Norwegian organisation number (9 digits, mod-11 check)")
     return compact
 
 
@@ -215,7 +195,7 @@ def lookup(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, w
         return None
     found = ctx.lookups.get(table, {}).get(str(value))
     if found is None:
-        raise _bad(f"{what} {value!r} has no match in {table}; add it to the map in settings")
+        raise bad_value(f"{what} {value!r} has no match in {table}; add it to the map in settings")
     return {"ID": found}
 
 
@@ -237,7 +217,7 @@ def linked(value: Any, ctx: MapContext, record: dict[str, Any], *, entity: str |
     if external is None and unlinked == "skip":
         raise OutOfScope(f"{what} {value} is not linked to the accounting system")
     if external is None:
-        raise _bad(f"{what} {value} is not linked to the accounting system yet; sync it first")
+        raise bad_value(f"{what} {value} is not linked to the accounting system yet; sync it first")
     return int(external) if as_int and str(external).isdigit() else external
 
 
@@ -253,7 +233,7 @@ def linked_in_tribe(value: Any, ctx: MapContext, record: dict[str, Any], *, enti
         if tribe_id is not None:
             break
     if tribe_id is None:
-        raise _bad(f"{what} {value} has not been synced to Tribe yet; it will be on a later run")
+        raise bad_value(f"{what} {value} has not been synced to Tribe yet; it will be on a later run")
     return {"ID": tribe_id}
 
 
@@ -265,7 +245,7 @@ def code(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, wha
     key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     found = ctx.lookups.get(table, {}).get(key)
     if found is None:
-        raise _bad(f"{what} {value!r} has no match in {table}")
+        raise bad_value(f"{what} {value!r} has no match in {table}")
     return int(found) if as_int and str(found).isdigit() else found
 
 
@@ -282,29 +262,9 @@ def setting_map(value: Any, ctx: MapContext, record: dict[str, Any], *, setting:
     if reverse:
         mapping = {str(v): k for k, v in reversed(list(mapping.items()))}
     if str(value) not in mapping:
-        raise _bad(f"{what} {value!r} is not mapped; add it to '{setting}' in the settings "
+        raise bad_value(f"{what} {value!r} is not mapped; add it to '{setting}' in the settings "
                    f"(include/mappings/<integration>/settings.yaml or the settings Variable)")
     return mapping[str(value)]
-
-
-def sales_account(value: Any, ctx: MapContext, record: dict[str, Any], *, vat_by_account: str,
-                  id_by_account: str) -> int | None:
-    """A PowerOffice VAT code → the sales account a product is booked on (PowerOffice keeps a
-    product's VAT on its account): the settings' default ledger account when its VAT code
-    matches, else the lowest-numbered sales (3xxx) account with that code."""
-    vat = ctx.lookups.get(vat_by_account, {})
-    default = str(ctx.settings.get("default_ledger_account", ""))
-    if value in (None, ""):  # no VAT group in Tribe: the default ledger account, as it is
-        value = vat.get(default)
-        if value is None:
-            return None
-    candidates = sorted((int(no) for no, code in vat.items() if str(code) == str(value) and no.isdigit()
-                         and 3000 <= int(no) < 4000))
-    chosen = default if vat.get(default) == str(value) else (str(candidates[0]) if candidates else None)
-    if chosen is None or chosen not in ctx.lookups.get(id_by_account, {}):
-        raise _bad(f"no sales account in PowerOffice has VAT code {value!r}; set default_ledger_account "
-                   f"to one that has it, or map the Tribe VAT group to another code in 'vat_map'")
-    return int(ctx.lookups[id_by_account][chosen])
 
 
 def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: float | None = None,
@@ -314,11 +274,11 @@ def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: floa
     if value in (None, ""):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad(f"{value!r} is not a number")
+        raise bad_value(f"{value!r} is not a number")
     if minimum is not None and value < minimum:
-        raise _bad(f"{value} is below the allowed minimum {minimum}")
+        raise bad_value(f"{value} is below the allowed minimum {minimum}")
     if maximum is not None and value > maximum:
-        raise _bad(f"{value} is above the allowed maximum {maximum}")
+        raise bad_value(f"{value} is above the allowed maximum {maximum}")
     return float(value)
 
 
@@ -334,7 +294,7 @@ def person_name(value: Any, ctx: MapContext, record: dict[str, Any], *, first: s
     full = None if last_name else text(value, ctx, record, max_length=250)
     first_name, middle, last_name = split_person_name(first_name, last_name, full)
     if not last_name:
-        raise _bad("has no name to split into first and last name")
+        raise bad_value("has no name to split into first and last name")
     return {"FirstName": first_name, "MiddleName": middle, "LastName": last_name}
 
 
@@ -360,10 +320,16 @@ TRANSFORMS: dict[str, Callable[..., Any]] = {
     "person_name": person_name,
     "org_number": org_number,
     "phone": phone,
-    "po_address": po_address,
     "whole_number": whole_number,
     "text": text,
     "url": url,
     "vat_number": vat_number,
-    "sales_account": sales_account,
 }
+
+
+@functools.cache
+def known_transforms() -> dict[str, Callable[..., Any]]:
+    """The core's transforms and those each system brings (``System.transforms``)."""
+    from tribe_operators.systems.registry import system_transforms
+
+    return {**TRANSFORMS, **system_transforms(set(TRANSFORMS))}

@@ -14,16 +14,32 @@ __all__ = ["ExportInvoiceOperator", "FindSentInvoicesOperator"]
 
 
 class _InvoiceBase(SyncOperator):
-    template_fields: Sequence[str] = (*SyncOperator.template_fields, "tribe_conn_id", "poweroffice_conn_id")
+    """Args: integration (the accounting system's mapping folder and registry name),
+    conn_id (its connection; default: the system's), tribe_conn_id."""
 
-    def __init__(self, *, tribe_conn_id: str = "tribe_default", poweroffice_conn_id: str = "poweroffice_default",
+    template_fields: Sequence[str] = (*SyncOperator.template_fields, "integration", "conn_id", "tribe_conn_id")
+
+    def __init__(self, *, integration: str, conn_id: str | None = None, tribe_conn_id: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.integration = integration
+        self.conn_id = conn_id
         self.tribe_conn_id = tribe_conn_id
-        self.poweroffice_conn_id = poweroffice_conn_id
 
     def invoice_context(self, context: Any) -> StepContext:
-        return self.step_context(context, "poweroffice", "invoices")
+        return self.step_context(context, self.integration, "invoices")
+
+    def hooks(self) -> tuple[Any, Any]:
+        """(the Tribe hook, the accounting system's hook)."""
+        from tribe_operators.systems.registry import get_system
+
+        return get_system("tribe").new_hook(self.tribe_conn_id), get_system(self.integration).new_hook(self.conn_id)
+
+    def flow(self, part: str) -> Any:
+        """The system's invoice or payment module (``System.invoices`` / ``System.payments``)."""
+        from tribe_operators.systems.registry import get_system
+
+        return get_system(self.integration).part(part)
 
 
 class FindSentInvoicesOperator(_InvoiceBase):
@@ -44,14 +60,12 @@ class FindSentInvoicesOperator(_InvoiceBase):
 
     def execute(self, context: Any) -> list[dict[str, str]]:
         # Task-time imports: HTTP, mapping and ledger stay out of DAG parsing (bench/parse.py).
-        from tribe_operators.hooks.tribe import TribeCrmHook
         from tribe_operators.store.ledger import ExportLedger
-        from tribe_operators.sync.invoices import select_sent_invoices
 
         ctx = self.invoice_context(context)
         only = self.invoice_ids if isinstance(self.invoice_ids, list) and self.invoice_ids else None
-        found = select_sent_invoices(TribeCrmHook(self.tribe_conn_id),
-                                     ExportLedger(ctx.engine, "poweroffice", self.scope), only=only)
+        found = self.flow("invoices").select_sent_invoices(self.hooks()[0], ExportLedger(ctx.engine, self.integration,
+                                                                                            self.scope), only=only)
         self.log.info("%d invoice(s) to export%s", len(found), f" (first {self.limit})" if len(found) > self.limit else "")
         return found[: self.limit]
 
@@ -70,15 +84,10 @@ class ExportInvoiceOperator(_InvoiceBase):
         self.invoice = invoice
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from tribe_operators.hooks.poweroffice import PowerOfficeHook
-        from tribe_operators.hooks.tribe import TribeCrmHook
-        from tribe_operators.sync.invoices import export_invoice
-
         context["invoice_number"] = self.invoice.get("number")
         ctx = self.invoice_context(context)
         try:
-            result = export_invoice(ctx, TribeCrmHook(self.tribe_conn_id), PowerOfficeHook(self.poweroffice_conn_id),
-                                    self.invoice["tribe_id"])
+            result = self.flow("invoices").export_invoice(ctx, *self.hooks(), self.invoice["tribe_id"])
         except RecordError as exc:
             raise AirflowFailException(f"invoice {self.invoice.get('number')}: {exc} (quarantined)") from exc
         self.log.info("invoice %s: %s", self.invoice.get("number"), result)

@@ -1,4 +1,4 @@
-"""Payment sync operator: PowerOffice invoice balances → Tribe invoice phase."""
+"""Payment sync operator: the accounting system's settlements → Tribe invoice phase."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,14 +13,10 @@ __all__ = ["SyncPaymentsOperator"]
 
 
 class SyncPaymentsOperator(_InvoiceBase):
-    """Read balances changed in the run's data interval; Paid in Tribe when the balance is 0."""
+    """Read what was paid in the run's data interval (the system's payment flow); Paid in Tribe."""
 
     def execute(self, context: Any) -> dict[str, int]:
         from datetime import UTC, datetime
-
-        from tribe_operators.hooks.poweroffice import PowerOfficeHook
-        from tribe_operators.hooks.tribe import TribeCrmHook
-        from tribe_operators.sync.payments import sync_payments
 
         started = datetime.now(UTC)
         ctx = self.invoice_context(context)
@@ -29,10 +25,11 @@ class SyncPaymentsOperator(_InvoiceBase):
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
         ctx.window = resolve_window(ctx.watermarks.get("payments", "import"), interval, overlap=overlap,  # type: ignore[arg-type]
                                     exact=is_backfill(context))
-        counts = sync_payments(ctx, PowerOfficeHook(self.poweroffice_conn_id), TribeCrmHook(self.tribe_conn_id))
+        tribe, accounting = self.hooks()
+        counts = self.flow("payments").sync_payments(ctx, accounting, tribe)
         if not ctx.dry_run and ctx.window[1] is not None:
             ctx.watermarks.advance("payments", "import", ctx.window[1], ctx.run_id, since=ctx.window[0])
-        record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration="poweroffice", stream="payments",
+        record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=self.integration, stream="payments",
                     step="load", counts=counts, started_at=started, dry_run=ctx.dry_run, window=ctx.window)
         self.log.info("payments %s: %s", ctx.window, counts)
         return counts

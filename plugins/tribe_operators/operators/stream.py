@@ -19,16 +19,13 @@ from tribe_operators.timeutil import parse_timestamp
 
 __all__ = ["DedupeOperator", "ExtractOperator", "LoadOperator", "MapOperator"]
 
-DEFAULT_CONNS = {"poweroffice": "poweroffice_default", "tribe": "tribe_default"}
-
-
 class _StreamOperator(SyncOperator):
     """Shared plumbing: the stream's spec, the link database, adapters by system name.
 
     Args:
-        integration: ``poweroffice`` (later ``odoo``, ``exact``).
+        integration: The mapping folder (``include/mappings/<integration>/``).
         stream: Name of the mapping file under ``include/mappings/<integration>/``.
-        conn_ids: Airflow connection per system (defaults: ``<system>_default``).
+        conn_ids: Airflow connection per system (default: the system's ``default_conn_id``).
         **kwargs: ``db_conn_id``, ``scope``, ``dry_run`` (see ``SyncOperator``) and BaseOperator's.
     """
 
@@ -46,13 +43,9 @@ class _StreamOperator(SyncOperator):
 
     def adapter(self, system: str, role: str) -> Any:
         """The ``source`` or ``target`` adapter of a system, on a fresh hook."""
-        from tribe_operators.hooks.poweroffice import PowerOfficeHook
-        from tribe_operators.hooks.tribe import TribeCrmHook
-        from tribe_operators.systems import SOURCES, TARGETS
+        from tribe_operators.systems.registry import get_system
 
-        hooks = {"poweroffice": PowerOfficeHook, "tribe": TribeCrmHook}
-        conn_id = {**DEFAULT_CONNS, **(self.conn_ids or {})}[system]
-        return (SOURCES if role == "source" else TARGETS)[system](hooks[system](conn_id))
+        return get_system(system).adapter(role, (self.conn_ids or {}).get(system))
 
     def build_context(self, context: Any) -> StepContext:
         ctx = self.step_context(context, self.integration, self.stream)

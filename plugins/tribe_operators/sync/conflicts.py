@@ -4,10 +4,11 @@ Detected on update: the target's current content, hashed through the opposite st
 mapping, no longer matches the hash stored on the link at the last sync — so the target
 changed too. Each field that differs is resolved by a documented rule:
 
-* numbers and IDs — PowerOffice leads (seed: "The PowerOffice ID remains the leading
-  identifier… this number replaces the number in Tribe");
-* any other field — ``conflicts.default`` in the settings (``poweroffice`` unless set), with
-  per-field exceptions in ``conflicts.fields`` (``{EmailAddress: tribe}``).
+* the fields the accounting system always leads — ``conflicts.accounting_leads`` in the
+  settings (numbers and ids: Tribe's help articles say the accounting system's number
+  replaces Tribe's);
+* any other field — ``conflicts.default`` in the settings (the accounting system unless set),
+  with per-field exceptions in ``conflicts.fields`` (``{EmailAddress: tribe}``).
 
 The winner's value is kept; every conflict is recorded in ``conflict_audit``. When the
 target side wins a field, the link's hash is left stale so the opposite stream carries the
@@ -25,15 +26,13 @@ from tribe_operators.store.schema import conflict_audit
 from tribe_operators.sync.context import StepContext
 from tribe_operators.timeutil import parse_timestamp
 
-__all__ = ["ALWAYS_ACCOUNTING", "newest_stamp", "resolve_conflicts"]
-
-ALWAYS_ACCOUNTING = frozenset({"Number", "DebtorNumber", "CreditorNumber", "ExternalImportReference", "ImportId"})
+__all__ = ["newest_stamp", "resolve_conflicts"]
 
 
 def _winner(ctx: StepContext, field: str) -> str:
-    if field in ALWAYS_ACCOUNTING:
-        return ctx.integration
     rules = ctx.settings.get("conflicts") or {}
+    if field in (rules.get("accounting_leads") or ()):
+        return ctx.integration
     return str((rules.get("fields") or {}).get(field) or rules.get("default") or ctx.integration)
 
 
@@ -49,7 +48,7 @@ def resolve_conflicts(ctx: StepContext, target: Any, source: Any, rows: list[dic
     links = ctx.links.links_by_tribe(ctx.spec.target.link_entity, tribe_ids)
     adapters = {target.system: target, source.system: source}
     mapper = Mapper(other, MapContext(lookups=ctx.lookups(other, adapters), settings=ctx.settings))
-    if getattr(target, "answers_with_record", False):  # what load just read is what the other stream reads
+    if target.answers_with_record:  # what load just read is what the other stream reads
         seen_now = {str(r["target_id"]): current[r["target_id"]] for r in rows if r["target_id"] in current}
     else:  # read as the other stream reads, but only what may have changed since its last sync
         suspect = [r["target_id"] for r, tid in zip(rows, tribe_ids, strict=True)
@@ -105,7 +104,7 @@ def _changed_since_sync(target: Any, record: dict[str, Any] | None, link: Any, i
     """Could the target record have changed since the link was last synced? Its newest stamp
     against the one stored at that sync — both from the target's own clock, so no skew. Unsure
     (no stamp stored, none on the record): yes."""
-    field = getattr(target, "modified_field", None)
+    field = target.modified_field
     stored = (link.tribe_modified_at if importing else link.external_modified_at) if link is not None else None
     if record is None or stored is None or field is None:
         return True

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from tribe_operators.dedupe import Deduper, party_roles
-from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, OutOfScope, RecordError
+from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, MappingConfigError, OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import Link
@@ -21,7 +21,7 @@ from tribe_operators.store.runs import record_step
 from tribe_operators.store.staging import Staging
 from tribe_operators.sync.conflicts import newest_stamp, resolve_conflicts
 from tribe_operators.sync.context import StepContext
-from tribe_operators.systems.tribe import RELATIONSHIP_ID
+from tribe_operators.systems.protocols import RELATIONSHIP_ID, RelationshipTarget, WritesBack
 
 __all__ = ["dedupe_step", "extract_step", "load_step", "map_step"]
 
@@ -241,7 +241,7 @@ def _apply(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
            source: Any, wanted: dict[str, Any] | None = None) -> tuple[str, str, Any]:
     """Carry out one decision; returns (target id, what happened, the record as the target now
     holds it — when the target answered with it — or None)."""
-    answers = getattr(target, "answers_with_record", False)
+    answers = target.answers_with_record
     fields = row["mapped"]["fields"]
     decision = row["decision"]
     mapper = Mapper(ctx.spec, MapContext())
@@ -290,7 +290,7 @@ def _write_back(ctx: StepContext, source: Any, source_id: str, created: dict[str
     """The target's own numbering leads: copy it back to the source (PowerOffice's customer
     number becomes Tribe's debtor number)."""
     changes = {src: str(created[tgt]) for tgt, src in ctx.spec.target.write_back.items() if created.get(tgt) is not None}
-    if changes and source is not None:
+    if changes and isinstance(source, WritesBack):
         source.write_back(ctx.spec, source_id, changes)
 
 
@@ -356,7 +356,7 @@ def _counterpart_hashes(ctx: StepContext, target: Any, source: Any, written: dic
     adapters = {target.system: target, getattr(source, "system", None): source}
     mapper = Mapper(other, _map_context(ctx, ctx.lookups(other, adapters)))  # links too: a product names its group
     side = "external_hash" if ctx.spec.direction == "import" else "tribe_hash"
-    stamp_field = getattr(target, "modified_field", None)
+    stamp_field = target.modified_field
     answered = {str(rid): rec for rid, rec in (answered or {}).items()}
     records = {str(tid): answered[str(tid)] for tid in written.values() if str(tid) in answered}
     unread = [tid for tid in written.values() if str(tid) not in records]
@@ -389,6 +389,9 @@ def _ensure_relationship(ctx: StepContext, target: Any, row: dict[str, Any], tri
     """Give the organisation its role (customer / supplier) once; remember it as a link."""
     if ctx.spec.target.relationship is None:
         return
+    if not isinstance(target, RelationshipTarget):
+        raise MappingConfigError(f"{ctx.spec.integration}/{ctx.spec.stream}: target.relationship is set, but "
+                                 f"{target.system} records take no role relationship")
     entity = f"{ctx.spec.target.link_entity}_relationship"
     if ctx.links.to_internal(entity, row["source_id"]) is not None:
         return

@@ -11,21 +11,18 @@ from typing import Any
 
 from tribe_operators.webhooks.events import WebhookEvent
 
-__all__ = ["INVOICES_DAG", "RELATIONS_DAG", "conf_for", "covers", "dag_for"]
+__all__ = ["conf_for", "covers", "dag_for", "kind_of"]
 
-RELATIONS_DAG = "tribe_to_poweroffice"
-INVOICES_DAG = "tribe_invoices_to_poweroffice"
-
-# (type, DAG): a type matches itself and its subtypes ("Relationship.Organization" covers
-# "Relationship.Organization.CommercialRelationship.Customer"), never a sibling that merely
-# shares a prefix ("Product" does not cover "ProductGroup").
+# (type, kind of export): a type matches itself and its subtypes ("Relationship.Organization"
+# covers "Relationship.Organization.CommercialRelationship.Customer"), never a sibling that
+# merely shares a prefix ("Product" does not cover "ProductGroup").
 ROUTES: tuple[tuple[str, str], ...] = (
-    ("Relation.Organization", RELATIONS_DAG),
-    ("Relation.Person", RELATIONS_DAG),
-    ("Relationship.Organization", RELATIONS_DAG),
-    ("Relationship.Person", RELATIONS_DAG),
-    ("Product", RELATIONS_DAG),
-    ("Activity.Invoice", INVOICES_DAG),
+    ("Relation.Organization", "relations"),
+    ("Relation.Person", "relations"),
+    ("Relationship.Organization", "relations"),
+    ("Relationship.Person", "relations"),
+    ("Product", "relations"),
+    ("Activity.Invoice", "invoices"),
 )
 
 
@@ -34,9 +31,20 @@ def covers(prefix: str, entity_type: str) -> bool:
     return entity_type == prefix or entity_type.startswith(prefix + ".")
 
 
+def kind_of(entity_type: str) -> str | None:
+    """``relations`` or ``invoices``: which export ``entity_type`` concerns; None = not synced."""
+    return next((kind for prefix, kind in ROUTES if covers(prefix, entity_type)), None)
+
+
 def dag_for(entity_type: str) -> str | None:
-    """The DAG to start for ``entity_type``; None = not ours to sync."""
-    return next((dag_id for prefix, dag_id in ROUTES if covers(prefix, entity_type)), None)
+    """The DAG to start for ``entity_type`` (``System.exports`` of the system that exports
+    that kind); None = not ours to sync. One system exports today: starting the export of each
+    enabled system from one event is the next step."""
+    kind = kind_of(entity_type)
+    from tribe_operators.systems.registry import systems
+
+    dags = [s.exports[kind] for _, s in sorted(systems().items()) if kind in s.exports]
+    return dags[0] if dags else None
 
 
 def conf_for(event: WebhookEvent, dag_id: str) -> dict[str, Any]:
@@ -44,6 +52,6 @@ def conf_for(event: WebhookEvent, dag_id: str) -> dict[str, Any]:
     declare); the invoice DAG's ``invoice_ids`` narrows its run to this one invoice."""
     conf: dict[str, Any] = {"webhook_event_id": event.event_id, "entity_type": event.entity_type,
                             "entity_id": event.entity_id}
-    if dag_id == INVOICES_DAG:
+    if kind_of(event.entity_type) == "invoices":
         conf["invoice_ids"] = [event.entity_id]
     return conf

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 from tribe_operators.timeutil import odata_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
-    from tribe_operators.hooks.tribe import TribeCrmHook
     from tribe_operators.mapping.spec import StreamSpec
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
 
 __all__ = ["TribeSource"]
 
 Row = tuple[str, datetime | None, dict[str, Any]]
 ADDRESS = "($expand=Country($select=ID,Code))"
+ADDRESS_NAVIGATIONS = frozenset({"Address", "InvoiceAddress", "PostalAddress", "VisitingAddress"})
 
 
 class TribeSource:
@@ -29,8 +30,8 @@ class TribeSource:
         self.hook = hook
 
     def _expand(self, spec: StreamSpec) -> str | None:
-        addresses = sorted({f.source.split(".")[0] for f in spec.fields
-                            if f.source and any(s.transform == "po_address" for s in f.steps())})
+        # An address navigation read whole (a transform takes the address record) comes with its country.
+        addresses = sorted({f.source for f in spec.fields if f.source in ADDRESS_NAVIGATIONS})
         # Any other dotted input reads a field of a related record: "Unit.Code" → Unit($select=ID,Code).
         related: dict[str, set[str]] = {nav: {"ID", spec.source.modified_field} for nav in spec.source.changed_via}
         for path in (p for f in spec.fields for p in f.inputs()):
@@ -77,7 +78,7 @@ class TribeSource:
 
     def write_back(self, spec: StreamSpec, source_id: str, changes: dict[str, Any]) -> None:
         """The accounting system's number replaces Tribe's (seed)."""
-        from tribe_operators.systems.tribe import NESTED_SETS
+        from tribe_operators.systems.tribe.target import NESTED_SETS
 
         entity_set = NESTED_SETS.get(spec.source.unwrap or "", spec.source.resource)
         self.hook.update(entity_set, source_id, changes)

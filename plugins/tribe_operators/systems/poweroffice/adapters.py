@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tribe_operators.dedupe.keys import key_tuple
-from tribe_operators.timeutil import parse_timestamp, po_timestamp
+from tribe_operators.mapping.compare import same_value
+from tribe_operators.timeutil import iso_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
-    from tribe_operators.hooks.poweroffice import PowerOfficeHook
     from tribe_operators.mapping.spec import StreamSpec
+    from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
 
 __all__ = ["PowerOfficeSource"]
 
@@ -32,7 +33,7 @@ class PowerOfficeSource:
         src = spec.source
         params: dict[str, Any] = {}
         if since is not None and src.changed_since_param:
-            params[src.changed_since_param] = po_timestamp(since)
+            params[src.changed_since_param] = iso_timestamp(since)
         for page in self.hook.iter_pages(src.resource, params):
             rows: list[Row] = []
             for record in page:
@@ -74,6 +75,7 @@ class PowerOfficeTarget:
     # A create or PATCH answers with the whole record, as a read would return it: what was just
     # written is hashed from the answer, not read again.
     answers_with_record = True
+    modified_field = None  # the stamp is on the record itself; nested records carry none
 
     def __init__(self, hook: PowerOfficeHook) -> None:
         self.hook = hook
@@ -125,9 +127,7 @@ class PowerOfficeTarget:
         return found
 
     def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:
-        from tribe_operators.systems.tribe import _same
-
-        return not all(_same(current.get(k), v) for k, v in fields.items())
+        return not all(same_value(current.get(k), v) for k, v in fields.items())
 
     def create(self, spec: StreamSpec, fields: dict[str, Any]) -> dict[str, Any]:
         """POST the record; one addressed under its parent goes to ``<entity_set>/<parent id>``."""
@@ -141,14 +141,12 @@ class PowerOfficeTarget:
                current: dict[str, Any] | None) -> dict[str, Any] | None:
         """PATCH only what changed; nested objects leaf by leaf (``/MailAddress/City``).
         Returns the record as PowerOffice now holds it (its answer to the PATCH)."""
-        from tribe_operators.systems.tribe import _same
-
         current = current or {}
         changes: dict[str, Any] = {}
         for key, value in fields.items():
             if isinstance(value, dict) and isinstance(current.get(key), dict):
-                changes.update({f"{key}/{k}": v for k, v in value.items() if not _same(current[key].get(k), v)})
-            elif not _same(current.get(key), value):
+                changes.update({f"{key}/{k}": v for k, v in value.items() if not same_value(current[key].get(k), v)})
+            elif not same_value(current.get(key), value):
                 changes[key] = value
         if changes:
             return self.hook.patch(spec.target.entity_set, target_id, changes)
@@ -156,9 +154,3 @@ class PowerOfficeTarget:
 
     def as_source(self) -> PowerOfficeSource:
         return PowerOfficeSource(self.hook)
-
-    def find_relationship(self, spec: StreamSpec, target_id: str) -> None:
-        return None
-
-    def create_relationship(self, spec: StreamSpec, target_id: str) -> None:
-        return None

@@ -10,32 +10,23 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tribe_operators.dedupe.keys import key_tuple, normal_key
-from tribe_operators.hooks.tribe import FIND_CHUNK, odata_literal
+from tribe_operators.mapping.compare import same_value
+from tribe_operators.systems.protocols import RELATIONSHIP_ID
+from tribe_operators.systems.tribe.hook import FIND_CHUNK, odata_literal
 
 if TYPE_CHECKING:
-    from tribe_operators.hooks.tribe import TribeCrmHook
     from tribe_operators.mapping.spec import StreamSpec
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
 
 __all__ = ["TribeTarget", "nested_fields"]
 
 # Navigations of a relationship that carry its child record (a contact's person), by set.
 NESTED_SETS = {"Person": "Relation_Person", "Organization": "Relation_Organization"}
-RELATIONSHIP_ID = "@relationship.ID"  # in what create() returns: the role relationship made with it
 
 
 def nested_fields(fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Navigations that carry a nested record (not a bare ``{"ID"}`` reference)."""
     return {k: v for k, v in fields.items() if isinstance(v, dict) and set(v) != {"ID"}}
-
-
-def _same(current: Any, wanted: Any) -> bool:
-    if isinstance(wanted, dict):
-        if not isinstance(current, dict):
-            return False
-        return all(_same(current.get(k), v) for k, v in wanted.items())
-    if isinstance(wanted, int | float) and isinstance(current, int | float) and not isinstance(wanted, bool):
-        return float(current) == float(wanted)
-    return current == wanted
 
 
 class TribeTarget:
@@ -122,7 +113,7 @@ class TribeTarget:
 
     def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:
         """Would writing ``fields`` change ``current``?"""
-        return not all(_same(current.get(k), v) for k, v in fields.items())
+        return not all(same_value(current.get(k), v) for k, v in fields.items())
 
     # -- writing ---------------------------------------------------------------------------
     def create(self, spec: StreamSpec, fields: dict[str, Any]) -> dict[str, Any]:
@@ -144,11 +135,11 @@ class TribeTarget:
         """Write only what changed; nested records are updated in place or created once."""
         self._indexes.clear()
         current = current or {}
-        flat = {k: v for k, v in fields.items() if k not in nested_fields(fields) and not _same(current.get(k), v)}
+        flat = {k: v for k, v in fields.items() if k not in nested_fields(fields) and not same_value(current.get(k), v)}
         for nav, nested in nested_fields(fields).items():
             existing = current.get(nav)
             if isinstance(existing, dict) and existing.get("ID"):
-                if not _same(existing, nested):
+                if not same_value(existing, nested):
                     self.hook.update(self._nav_set(nav), existing["ID"], nested)
             else:
                 created = self.hook.create(self._nav_set(nav), nested)
@@ -167,7 +158,7 @@ class TribeTarget:
 
     def as_source(self) -> Any:
         """The same system seen as a source (to read written records in the other stream's shape)."""
-        from tribe_operators.systems.tribe_source import TribeSource
+        from tribe_operators.systems.tribe.source import TribeSource
 
         return TribeSource(self.hook)
 

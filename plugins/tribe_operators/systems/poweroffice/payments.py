@@ -10,7 +10,7 @@ from typing import Any
 
 from tribe_operators.store.ledger import ExportLedger, record_balance
 from tribe_operators.sync.context import StepContext
-from tribe_operators.timeutil import parse_timestamp, po_timestamp
+from tribe_operators.timeutil import iso_timestamp, parse_timestamp
 
 __all__ = ["sync_payments"]
 
@@ -22,7 +22,7 @@ def sync_payments(ctx: StepContext, po: Any, tribe: Any) -> dict[str, int]:
     since, until = ctx.window
     params: dict[str, Any] = {"onlyCreatedByCurrentIntegration": True}
     if since is not None:
-        params["balanceLastChangedDateTimeOffsetGreaterThan"] = po_timestamp(since)
+        params["balanceLastChangedDateTimeOffsetGreaterThan"] = iso_timestamp(since)
     ledger = ExportLedger(ctx.engine, ctx.integration, ctx.scope)
     paid_phase = None
     counts = {"read": 0, "paid": 0, "partial": 0, "unpaid": 0, "unknown": 0, "already_paid": 0}

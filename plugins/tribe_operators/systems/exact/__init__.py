@@ -1,0 +1,8 @@
+"""Exact Online: the connection so far (its flows follow on the same seams)."""
+from __future__ import annotations
+
+from tribe_operators.systems.registry import System
+
+SYSTEM = System(
+    name="exact", title="Exact Online", default_conn_id="exact_default", hook=".hook:ExactOnlineHook",
+    connection_type=".connection:CONNECTION_TYPE", pool="exact_online_api", rate_per_minute=60)

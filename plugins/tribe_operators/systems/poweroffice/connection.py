@@ -1,0 +1,23 @@
+"""The ``poweroffice_go`` connection type: its form in Airflow's UI, as data (see ``tribe_operators.provider``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from tribe_operators.provider import field_spec, form_behaviour
+
+__all__ = ["CONNECTION_TYPE"]
+
+CONNECTION_TYPE: tuple[str, dict[str, Any]] = ("poweroffice_go", {
+    "hook-class-name": "tribe_operators.systems.poweroffice.hook.PowerOfficeHook",
+    "hook-name": "PowerOffice Go",
+    "ui-field-behaviour": form_behaviour(
+        {"host": "Base URL", "login": "Application key", "password": "Client key"},
+        {"host": "https://goapi.poweroffice.net (demo: https://goapi.poweroffice.net/Demo)",
+         "login": "The integration's application key",
+         "password": "The client key PowerOffice Go issued for this client"}),
+    "conn-fields": {
+        "subscription_key": field_spec(
+            "Subscription key", "Ocp-Apim-Subscription-Key of the product subscription (developer portal). "
+            "PowerOffice's 10 requests/s are per subscription key.", required=True, secret=True, minLength=1),
+    },
+})

@@ -1,0 +1,83 @@
+"""What the core asks of a system's adapters, as typed protocols.
+
+A system implements the roles it plays: a *source* (records changed in a window), a *target*
+(find, create, update), and the capabilities some have — writing a number back to the
+source, giving a new record its role relationship. Each capability is a protocol of its
+own, so the core asks ``isinstance(target, RelationshipTarget)`` instead of probing for
+attributes, and a system that lacks one says so by not implementing it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from tribe_operators.mapping.spec import StreamSpec
+
+__all__ = ["RELATIONSHIP_ID", "RelationshipTarget", "Row", "Source", "Target", "WritesBack"]
+
+Row = tuple[str, datetime | None, dict[str, Any]]  # (source id, modified at, record)
+# In what ``Target.create`` returns: the id of the role relationship created with the record
+# (Tribe's deep insert of an organisation inside its Customer relationship), linked at once.
+RELATIONSHIP_ID = "@relationship.ID"
+
+
+@runtime_checkable
+class Source(Protocol):
+    system: str
+
+    def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None) -> Iterator[list[Row]]:
+        """Pages of the records changed in ``(since, until]``."""
+
+    def fetch(self, spec: StreamSpec, ids: list[str]) -> list[Row]:
+        """Records by id (quarantine retries); ids that no longer exist are left out."""
+
+    def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
+        """A code → id table (countries, units) read once per run."""
+
+
+@runtime_checkable
+class Target(Protocol):
+    system: str
+    id_key: str  # the id field of its records
+    answers_with_record: bool  # a create / update answers with the whole record (no read-back)
+    modified_field: str | None  # the modification stamp on its records, when it has one
+
+    def find(self, spec: StreamSpec, fields: list[str],
+             values: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+        """Records whose ``fields`` equal each tuple of ``values``, in the keys' normal form."""
+
+    def fetch(self, spec: StreamSpec, ids: Any, hints: Any = None) -> dict[str, dict[str, Any]]:
+        """Current records by id."""
+
+    def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:
+        """Would writing ``fields`` change ``current``?"""
+
+    def create(self, spec: StreamSpec, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create; the answer carries the new id (and ``RELATIONSHIP_ID`` when one was made)."""
+
+    def update(self, spec: StreamSpec, target_id: str, fields: dict[str, Any], current: dict[str, Any] | None) -> None:
+        """Write the fields that differ from ``current``."""
+
+    def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
+        """A code → id table read once per run."""
+
+    def as_source(self) -> Source:
+        """The same system read as a source (what the opposite stream sees after a write)."""
+
+
+@runtime_checkable
+class WritesBack(Protocol):
+    """A source that takes a number the other side assigned (PowerOffice's customer number)."""
+
+    def write_back(self, spec: StreamSpec, source_id: str, changes: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class RelationshipTarget(Protocol):
+    """A target whose records take a role relationship (Tribe: Customer, Supplier)."""
+
+    def find_relationship(self, spec: StreamSpec, target_id: str) -> str | None: ...
+
+    def create_relationship(self, spec: StreamSpec, target_id: str) -> str | None: ...

@@ -1,0 +1,24 @@
+"""The ``tribe_crm`` connection type: its form in Airflow's UI, as data (see ``tribe_operators.provider``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from tribe_operators.provider import field_spec, form_behaviour
+
+__all__ = ["CONNECTION_TYPE"]
+
+CONNECTION_TYPE: tuple[str, dict[str, Any]] = ("tribe_crm", {
+    "hook-class-name": "tribe_operators.systems.tribe.hook.TribeCrmHook",
+    "hook-name": "Tribe CRM",
+    "ui-field-behaviour": form_behaviour(
+        {"host": "Base URL", "login": "Client ID", "password": "Client secret"},
+        {"host": "https://api.tribecrm.nl", "login": "OAuth2 client id (Tribe: Configuration → API)",
+         "password": "OAuth2 client secret"}),
+    "conn-fields": {
+        "scope": field_spec("Scope", "OAuth2 scopes, space-separated. Empty: 'read write'."),
+        "token_url": field_spec("Token URL", "Empty: <Base URL>/oauth2/token.", format="url"),
+        "webhook_secret": field_spec(
+            "Webhook secret", "The secret Tribe shows for our webhook (X-Tribe-Signature). While rotating, "
+            "or with one secret per webhook: a JSON list of secrets.", ["string", "array"]),
+    },
+})
