@@ -34,8 +34,33 @@ def mask(value: str | None) -> None:
     mask_secret(value)
 
 
+class KeyAuth(AuthBase):
+    """A fixed secret in a header: an API key (Odoo's JSON-2 ``Authorization: bearer <key>``).
+
+    It cannot be renewed, so a 401 means the key is wrong or revoked: ``refreshable`` tells
+    ``ApiClient`` not to retry it (a token of ``ClientCredentialsAuth`` is fetched anew)."""
+
+    refreshable = False
+
+    def __init__(self, value: str, *, header: str = "Authorization", scheme: str | None = "bearer",
+                 session: requests.Session | None = None) -> None:
+        mask(value)
+        self._value = f"{scheme} {value}" if scheme else value
+        self.header = header
+        self.session = session or requests.Session()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers[self.header] = self._value
+        return request
+
+    def invalidate(self) -> None:
+        """Nothing to renew."""
+
+
 class ClientCredentialsAuth(AuthBase):
     """OAuth2 client-credentials grant with a cached, proactively renewed bearer token.
+
+    (Every auth method has one shape: ``session``, ``__call__``, ``invalidate()``, ``refreshable``.)
 
     Args:
         token_url: Absolute URL of the token endpoint.
@@ -50,6 +75,8 @@ class ClientCredentialsAuth(AuthBase):
         timeout: Seconds for the token call.
         limiter: Pacing shared with the API calls (the token call counts against the limit).
     """
+
+    refreshable = True  # a refused token is fetched anew
 
     def __init__(
         self,

@@ -1,6 +1,10 @@
 """``ApiClient``: one cached session + auth + pacing + retry + error classification.
 
-Both hooks are thin wrappers around one of these; operators never see raw HTTP.
+Every hook is a thin wrapper around one of these, REST or RPC alike; operators never see raw
+HTTP. What differs between vendors is given to it, not coded in it: whether a call may be
+repeated (a property of the call — every JSON-RPC call is a POST, yet ``search_read`` is
+safe to repeat and ``create`` is not), errors a server reports inside a 200 (JSON-RPC), and
+the rate-limit headers that say how much budget is left.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from tribe_operators.http.retry import build_retrying
 if TYPE_CHECKING:
     from tenacity import Retrying
 
-    from tribe_operators.http.auth import ClientCredentialsAuth
+    from tribe_operators.http.auth import ClientCredentialsAuth, KeyAuth
     from tribe_operators.http.pacing import RateLimiter
     from tribe_operators.http.pagination import Paginator
 
@@ -47,18 +51,24 @@ class ApiClient:
         headers: Default headers (e.g. a subscription key).
         timeout: Seconds per request (connect and read).
         retrying: Factory of the tenacity policy; tests pass one with ``wait_none()``.
+        body_error: Reads a 2xx response for an error the server reports inside it (JSON-RPC's
+            ``error`` member) and returns it as a typed error, or None.
+        rate_headers: Reads a response's rate-limit headers → ``(remaining, seconds to reset)``
+            for the limiter (``RateLimiter.observe``), or None when it carries none.
     """
 
     def __init__(
         self,
         base_url: str,
-        auth: ClientCredentialsAuth,
+        auth: ClientCredentialsAuth | KeyAuth,
         *,
         limiter: RateLimiter | None = None,
         error_message: Callable[[requests.Response], str] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 30.0,
         retrying: Callable[[], Retrying] = build_retrying,
+        body_error: Callable[[requests.Response], Exception | None] | None = None,
+        rate_headers: Callable[[requests.Response], tuple[int, float] | None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -66,21 +76,25 @@ class ApiClient:
         self.error_message = error_message or (lambda r: r.text[:500])
         self.timeout = timeout
         self.retrying = retrying
+        self.body_error = body_error
+        self.rate_headers = rate_headers
         self.session = auth.session
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
         self.calls: Counter[str] = Counter()  # requests sent per "METHOD path" (attempts, not calls)
         self._calls_lock = threading.Lock()  # the load step sends from several threads
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                json: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+                json: Any = None, headers: dict[str, str] | None = None,
+                idempotent: bool | None = None) -> requests.Response:
         """Send with retries; return the 2xx response or raise a typed error.
 
-        Creates (POST) are retried only when the server surely did not act on them (429,
-        refused connection); any other failure raises ``AmbiguousWriteError`` so the caller
-        looks the record up by its import reference before trying again.
+        A call that is not ``idempotent`` (default: by its verb, so a POST is a create) is
+        retried only when the server surely did not act on it (429, refused connection); any
+        other failure raises ``AmbiguousWriteError`` so the caller looks the record up by its
+        import reference before trying again. An RPC read says ``idempotent=True``.
         """
         method = method.upper()
-        idempotent = method in IDEMPOTENT
+        idempotent = method in IDEMPOTENT if idempotent is None else idempotent
         for attempt in self.retrying():
             with attempt:
                 try:
@@ -126,9 +140,16 @@ class ApiClient:
 
     def _check(self, method: str, url: str, response: requests.Response) -> requests.Response:
         status = response.status_code
+        if self.limiter is not None and self.rate_headers is not None and (state := self.rate_headers(response)):
+            self.limiter.observe(*state)  # the server's count corrects ours
         if status < 400:
+            error = self.body_error(response) if self.body_error is not None else None
+            if error is not None:
+                raise error
             return response
         if status == 401:
+            if not self.auth.refreshable:  # a fixed key: asking again changes nothing
+                raise ApiClientError(status, f"{method} {url}: 401, the key was refused", _json_or_none(response))
             self.auth.invalidate()
             raise TokenExpiredError(f"{method} {url}: 401, token refused; re-authenticating")
         if status == 429:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import Any
 
-__all__ = ["SMOOTH_BURST_S", "RateLimiter", "shared_limiter"]
+__all__ = ["SMOOTH_BURST_S", "RateLimiter", "rate_header_reader", "shared_limiter"]
 
 SMOOTH_BURST_S = 2.0  # a long window's budget is paced evenly; bursts of this many seconds' worth
 
@@ -77,6 +78,22 @@ class RateLimiter:
         with self._lock:
             self._hold_until = max(self._hold_until, time.monotonic() + seconds)
 
+    def observe(self, remaining: int, reset_in_s: float) -> None:
+        """What the server says is left of its window: when that is less than ours, the
+        difference counts as sent (another process, another host, or requests of ours the
+        server counted that we did not); none left holds everything until its reset."""
+        with self._lock:
+            if remaining <= 0:
+                self._hold_until = max(self._hold_until, time.monotonic() + max(reset_in_s, 0.0))
+                return
+            now = time.monotonic()
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            ours = self.limit - len(self._sent)
+            for _ in range(max(0, min(ours - remaining, self.limit))):
+                self._sent.append(now)
+            self._tokens = min(self._tokens, float(remaining))
+
     @property
     def allowed_rate(self) -> float:
         """Requests per second this limiter lets through at most."""
@@ -94,3 +111,24 @@ def shared_limiter(key: str, rate: float, per: float = 1.0) -> RateLimiter:
         if limiter is None:
             limiter = _shared[(key, rate, per)] = RateLimiter(rate, per)
         return limiter
+
+
+def rate_header_reader(remaining: str, reset: str, *, reset_is: str = "epoch_ms",
+                       clock: Any = time.time) -> Any:
+    """A ``rate_headers`` reader for ``ApiClient``: ``(remaining, seconds to reset)`` from two
+    headers (matched case-insensitively, as ``requests`` does). ``reset_is``: ``epoch_ms``
+    (Exact Online's ``X-RateLimit-Minutely-Reset``), ``epoch_s`` or ``seconds`` (a delay)."""
+    if reset_is not in {"epoch_ms", "epoch_s", "seconds"}:
+        raise ValueError(f"reset_is must be epoch_ms, epoch_s or seconds, not {reset_is!r}")
+
+    def read(response: Any) -> tuple[int, float] | None:
+        left, at = response.headers.get(remaining), response.headers.get(reset)
+        try:
+            left_n, at_f = int(left), float(at)
+        except (TypeError, ValueError):
+            return None  # absent or garbled: no correction
+        if reset_is == "seconds":
+            return left_n, at_f
+        return left_n, (at_f / 1000.0 if reset_is == "epoch_ms" else at_f) - clock()
+
+    return read
