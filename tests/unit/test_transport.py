@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from tenacity import wait_none
 
 from sandbox.common import ServerThread
-from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, ServerError
+from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError
 from tribe_operators.http.auth import KeyAuth
 from tribe_operators.http.client import ApiClient
 from tribe_operators.http.pacing import RateLimiter, rate_header_reader
