@@ -98,8 +98,8 @@ def test_5xx_on_reads_is_retried(tribe, monkeypatch):
 
     from tenacity import wait_none
 
-    from tribe_operators.hooks import tribe as tribe_hook_module
     from tribe_operators.http.retry import build_retrying
+    from tribe_operators.systems.tribe import hook as tribe_hook_module
 
     state, _ = tribe
     # The retries happen as configured; the back-off between them is not under test here.

@@ -1,20 +1,55 @@
 """Per-integration settings: ``include/mappings/<integration>/settings.yaml``, overridable by the
-Airflow Variable ``tribe_sync_<integration>_settings`` (JSON, merged over the file)."""
+Airflow Variable ``tribe_sync_<integration>_settings`` (JSON, merged over the file), validated
+by a typed model before any record moves.
+
+The core's keys are :class:`CoreSettings`; a system adds its own by a subclass
+(``System.settings``). A key nobody declares, or a value of the wrong kind, fails the task at
+once naming the key and where it came from — a misspelt ``invoice_mode: Bokked`` used to make
+drafts without a word. What the steps read is the validated dict (defaults filled in).
+"""
 from __future__ import annotations
 
 import json
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tribe_operators.exceptions import MappingConfigError
 from tribe_operators.mapping.spec import mappings_root
 
-__all__ = ["load_settings", "stream_enabled"]
+__all__ = ["ConflictRules", "CoreSettings", "load_settings", "stream_enabled"]
+
+
+class ConflictRules(BaseModel):
+    """Who wins a field changed on both sides since the last sync (``sync/conflicts.py``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default: str | None = None  # a side: ``tribe`` or the integration; None = the integration
+    fields: dict[str, str] = Field(default_factory=dict)  # per-field exceptions
+    accounting_leads: list[str] = Field(default_factory=list)  # always the accounting system's
+
+
+class CoreSettings(BaseModel):
+    """What every integration's settings may say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled_streams: list[str] | None = None  # None: every stream, invoices and payments included
+    load_concurrency: int = Field(4, ge=1, le=32)  # rows in flight per load task
+    overlap_seconds: int = Field(300, ge=0, le=86_400)  # re-read before the watermark (late commits)
+    conflicts: ConflictRules = Field(default_factory=ConflictRules)
+
+    @field_validator("conflicts", mode="before")
+    @classmethod
+    def _empty_conflicts(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
 def load_settings(integration: str) -> dict[str, Any]:
-    """File settings, with the Variable's keys on top (read at run time, never at parse time)."""
+    """File settings, with the Variable's keys on top (read at run time, never at parse time),
+    validated by the integration's model."""
     path = mappings_root() / integration / "settings.yaml"
     settings: dict[str, Any] = {}
     if path.exists():
@@ -22,20 +57,33 @@ def load_settings(integration: str) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise MappingConfigError(f"{path}: settings must be a mapping")
         settings.update(loaded)
-    override = _variable(f"tribe_sync_{integration}_settings")
+    variable = f"tribe_sync_{integration}_settings"
+    override = _variable(variable)
     if override:
         try:
             settings.update(json.loads(override))
         except ValueError as exc:
-            raise MappingConfigError(f"Variable tribe_sync_{integration}_settings is not valid JSON: {exc}") from exc
-    return settings
+            raise MappingConfigError(f"Variable {variable} is not valid JSON: {exc}") from exc
+    try:
+        return _model(integration).model_validate(settings).model_dump()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise MappingConfigError(f"settings of {integration} ({path}{' + Variable ' + variable if override else ''}): "
+                                 f"{problems}") from exc
 
 
 def stream_enabled(settings: dict[str, Any], stream: str) -> bool:
-    """Seed, activation step 6: only the items enabled in General Settings sync.
+    """Tribe's activation step 6: only the items enabled in General Settings sync.
     No ``enabled_streams`` key at all means everything is on."""
     enabled = settings.get("enabled_streams")
     return enabled is None or stream in enabled
+
+
+def _model(integration: str) -> type[CoreSettings]:
+    from tribe_operators.systems.registry import systems
+
+    system = systems().get(integration)
+    return system.part("settings") if system is not None and system.settings else CoreSettings
 
 
 def _variable(key: str) -> str | None:
@@ -45,3 +93,4 @@ def _variable(key: str) -> str | None:
         return Variable.get(key, default=None)
     except Exception:  # noqa: BLE001 - outside a task (unit tests) there is no Variable backend
         return None
+

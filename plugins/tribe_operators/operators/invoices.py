@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from tribe_operators.exceptions import RecordError
+from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.operators.base import SyncOperator
 from tribe_operators.sync.context import StepContext
 
@@ -63,6 +64,8 @@ class FindSentInvoicesOperator(_InvoiceBase):
         from tribe_operators.store.ledger import ExportLedger
 
         ctx = self.invoice_context(context)
+        if not stream_enabled(ctx.settings, "invoices"):
+            raise AirflowSkipException(f"invoices is not in enabled_streams of the {self.integration} settings")
         only = self.invoice_ids if isinstance(self.invoice_ids, list) and self.invoice_ids else None
         found = self.flow("invoices").select_sent_invoices(self.hooks()[0], ExportLedger(ctx.engine, self.integration,
                                                                                             self.scope), only=only)

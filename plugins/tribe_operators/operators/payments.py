@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowSkipException
+
+from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.operators.invoices import _InvoiceBase
 from tribe_operators.store.runs import record_step
 from tribe_operators.sync.context import is_backfill, resolve_window
@@ -20,6 +23,8 @@ class SyncPaymentsOperator(_InvoiceBase):
 
         started = datetime.now(UTC)
         ctx = self.invoice_context(context)
+        if not stream_enabled(ctx.settings, "payments"):
+            raise AirflowSkipException(f"payments is not in enabled_streams of the {self.integration} settings")
         interval = tuple(parse_timestamp(context.get(k)) if context.get(k) else None
                          for k in ("data_interval_start", "data_interval_end"))
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))

@@ -42,6 +42,7 @@ class System:
         connection_type: ``(conn_type, declaration)`` for Airflow's provider info (form fields).
         invoices: A module with the invoice export (``select_sent_invoices``, ``export_invoice``).
         payments: A module with the payment sync (``sync_payments``).
+        settings: Its settings model (a ``mapping.settings.CoreSettings`` subclass).
         pool: The Airflow pool of the tasks that talk to it (``include/pools.json``).
         rate_per_minute: What its API allows one integration (ranks systems by scarcity).
         exports: ``{kind: DAG id}`` of its Tribe → system DAGs a Tribe webhook starts
@@ -58,6 +59,7 @@ class System:
     connection_type: str | None = None
     invoices: str | None = None
     payments: str | None = None
+    settings: str | None = None
     pool: str = ""
     rate_per_minute: int = 60
     exports: dict[str, str] = field(default_factory=dict)
