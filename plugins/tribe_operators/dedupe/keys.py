@@ -11,14 +11,29 @@ so ``" 11013"`` typed in Tribe is the PowerOffice customer ``11013``:
   or as digits padded to a width (Exact Online's account ``Code``), and people type them by
   hand. Anything with a letter keeps every character: ``"K0012"`` is not ``"K12"``.
 * What is empty after that is no key at all: it never matches.
+
+A part of a composite key may name its own normaliser in the mapping (``dedupe: - match:
+[Name, Postalcode, HouseNumber, HouseNumberSuffix]`` with ``normalise: {Postalcode:
+postcode_nl, HouseNumber: house_number, HouseNumberSuffix: addition}``):
+
+* ``postcode_nl`` — a Dutch postcode: ``1234 AB`` = ``1234ab`` = ``1234-ab``;
+* ``house_number`` — the number only; letters typed with it (``12-A``, ``12 a``) belong to the
+  addition, so ``12-A`` = ``12`` + ``A`` = ``12A``;
+* ``addition`` — case and separators do not count (``-A`` = ``a``), and *no* addition is a value
+  of its own: ``12`` and ``12 A`` are two addresses, never one.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["key_tuple", "normal_key"]
+__all__ = ["NORMALISERS", "field_value", "key_needles", "key_tuple", "normal_key"]
+
+_DIGITS = re.compile(r"\s*0*(\d+)\s*(.*)$", re.DOTALL)
+_SEPARATORS = re.compile(r"[\s\-/.,]+")
+_POSTCODE_NL = re.compile(r"^(\d{4})([a-z]{2})$")
 
 
 def normal_key(value: Any) -> str | None:
@@ -36,7 +51,67 @@ def normal_key(value: Any) -> str | None:
     return text
 
 
-def key_tuple(values: Sequence[Any]) -> tuple[str, ...] | None:
-    """The normal form of a (composite) key; None when any part is empty."""
-    parts = tuple(normal_key(v) for v in values)
-    return None if any(p is None for p in parts) else parts  # type: ignore[return-value]
+def _postcode_nl(value: Any) -> str | None:
+    text = normal_key(value)
+    return None if text is None else _SEPARATORS.sub("", text)
+
+
+def _house_number(value: Any) -> str | None:
+    text = normal_key(value)
+    found = _DIGITS.match(text) if text else None
+    return (found.group(1).lstrip("0") or "0") if found else text
+
+
+def _addition(value: Any) -> str:
+    text = normal_key(value)
+    return "" if text is None else _SEPARATORS.sub("", text)
+
+
+def _postcode_needle(normal: str) -> str:
+    found = _POSTCODE_NL.match(normal)
+    return found.group(1) if found else normal  # the digits are in every way of typing it
+
+
+# name → (normal form, a substring every raw form of that normal form contains — or None when
+# there is none to ask the server for — and whether an empty value is a value)
+NORMALISERS: dict[str, tuple[Callable[[Any], str | None], Callable[[str], str | None], bool]] = {
+    "text": (normal_key, lambda normal: normal, False),
+    "postcode_nl": (_postcode_nl, _postcode_needle, False),
+    "house_number": (_house_number, lambda normal: None, False),  # often a number field: no substring filter
+    "addition": (_addition, lambda normal: None, True),
+}
+
+
+def key_tuple(values: Sequence[Any], normalisers: Sequence[str] | None = None) -> tuple[str, ...] | None:
+    """The normal form of a (composite) key; None when a part that must have a value is empty."""
+    names = list(normalisers or ()) + ["text"] * (len(values) - len(normalisers or ()))
+    raw = list(values)
+    if "house_number" in names and "addition" in names:  # "12-A": the letters are the addition's
+        n, a = names.index("house_number"), names.index("addition")
+        text = normal_key(raw[n])
+        found = _DIGITS.match(text) if text else None
+        if found and found.group(2):
+            raw[a] = f"{found.group(2)}{normal_key(raw[a]) or ''}"
+    parts = []
+    for name, value in zip(names, raw, strict=True):
+        normalise, _, empty_is_value = NORMALISERS[name]
+        part = normalise(value)
+        if part is None or (part == "" and not empty_is_value):
+            return None
+        parts.append(part)
+    return tuple(parts)
+
+
+def key_needles(normal: tuple[str, ...], normalisers: Sequence[str] | None = None) -> list[str | None]:
+    """What to ask a server's substring filter (``contains``) for each part of a normal key:
+    a superset of the records whose key has this normal form (None: do not filter on it)."""
+    names = list(normalisers or ()) + ["text"] * (len(normal) - len(normalisers or ()))
+    return [NORMALISERS[name][1](part) if part else None for name, part in zip(names, normal, strict=True)]
+
+
+def field_value(record: dict[str, Any] | None, path: str) -> Any:
+    """A key field of a record; ``InvoiceAddress/Postalcode`` reads into the nested record."""
+    value: Any = record
+    for part in path.split("/"):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

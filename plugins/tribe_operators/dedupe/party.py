@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tribe_operators.dedupe.keys import key_tuple
+from tribe_operators.dedupe.keys import field_value, key_tuple
 from tribe_operators.exceptions import MappingConfigError
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class PartyResolver:
     def add(self, stream: str, source_id: str, fields: dict[str, Any]) -> None:
         """Note one role's record of a contact (only its key fields are kept)."""
         wanted = {f for key in self.tiers[stream] for f in key}
-        self.keys.setdefault(str(source_id), {})[stream] = {f: fields.get(f) for f in wanted}
+        self.keys.setdefault(str(source_id), {})[stream] = {f: field_value(fields, f) for f in wanted}
 
     def roles_of(self, source_id: str) -> list[str]:
         return list(self.keys.get(str(source_id), {}))
@@ -143,7 +143,7 @@ class PartyResolver:
                 for p in pending:
                     value = self._value(p, stream, fields)
                     if value is not None:
-                        sharing[key_tuple(value)].append(p)  # type: ignore[index]
+                        sharing[self._normal(stream, fields, value)].append(p)  # type: ignore[index]
                 for group in (g for g in sharing.values() if len(g) > 1):
                     for p in group:
                         value = "/".join(map(str, self._value(p, stream, fields) or ()))
@@ -204,7 +204,8 @@ class PartyResolver:
         if owner is None or owner[0] == p or not set(hit.fields) <= self._written[hit.stream]:
             return False
         theirs = self._value(owner[0], hit.stream, hit.fields)
-        return theirs is not None and key_tuple(theirs) != key_tuple(hit.value)
+        return theirs is not None and (self._normal(hit.stream, hit.fields, theirs)
+                                       != self._normal(hit.stream, hit.fields, hit.value))
 
     def _owners(self, ids: set[str]) -> dict[str, tuple[str, str]]:
         """``{target id: (contact, as what)}`` for records bound by a link (any role)."""
@@ -283,7 +284,10 @@ class PartyResolver:
         if row is None:
             return None
         value = tuple(row.get(f) for f in fields)
-        return value if key_tuple(value) is not None else None
+        return value if self._normal(stream, fields, value) is not None else None
+
+    def _normal(self, stream: str, fields: tuple[str, ...], value: tuple[Any, ...]) -> tuple[str, ...] | None:
+        return key_tuple(value, self.roles[stream].key_normalisers(fields))
 
     def _id(self, record: dict[str, Any]) -> str:
         return self.own.target.record_id(record, self.target.id_key)

@@ -92,13 +92,23 @@ class DedupeKey(_Strict):
     """One match key: an existing link, or equality of mapped target field(s)."""
 
     link: str | None = None  # link entity whose binding of the same external id counts as a match
-    match: list[str] | None = None  # target fields that must all be equal
+    match: list[str] | None = None  # target fields (dotted into a nested record) that must all be equal
+    normalise: dict[str, str] = Field(default_factory=dict)  # field → a normaliser of dedupe.keys
 
     @model_validator(mode="after")
     def _one_kind(self) -> DedupeKey:
         if (self.link is None) == (self.match is None):
             raise ValueError("a dedupe key has exactly one of 'link' or 'match'")
+        from tribe_operators.dedupe.keys import NORMALISERS
+
+        if unknown := set(self.normalise) - set(self.match or ()):
+            raise ValueError(f"normalise names field(s) {sorted(unknown)} that are not in match")
+        if bad := {n for n in self.normalise.values() if n not in NORMALISERS}:
+            raise ValueError(f"unknown normaliser(s) {sorted(bad)}; known: {sorted(NORMALISERS)}")
         return self
+
+    def normalisers(self) -> tuple[str, ...]:
+        return tuple(self.normalise.get(f, "text") for f in self.match or ())
 
 
 class Step(_Strict):
@@ -176,6 +186,11 @@ class StreamSpec(_Strict):
     # suppliers: one PowerOffice Id, one Tribe organisation). Their records are resolved
     # together: all roles' links and keys decide which target record a contact is (dedupe.party).
     party: list[str] = Field(default_factory=list)
+
+    def key_normalisers(self, fields: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """The normalisers of the match key made of ``fields`` (``text`` for each by default)."""
+        key = next((k for k in self.dedupe if k.match == list(fields)), None)
+        return key.normalisers() if key is not None else ("text",) * len(fields)
 
     @model_validator(mode="after")
     def _consistent(self) -> StreamSpec:

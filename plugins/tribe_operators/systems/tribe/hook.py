@@ -125,6 +125,20 @@ class TribeCrmHook(VendorHook):
             found.extend(self.iter_records(entity_set, filter=expr, expand=expand))
         return found
 
+    def find_any_of(self, entity_set: str, groups: list[dict[str, str]], *, expand: str | None = None,
+                    chunk: int = FIND_CHUNK) -> list[dict[str, Any]]:
+        """Records matching any group of ``{field path: text it contains}`` (all of a group's
+        fields, case-insensitively): candidates for composite keys, as many per call as the
+        URL allows. A group with no field would match everything, so it is left out."""
+        found: list[dict[str, Any]] = []
+        distinct = list(dict.fromkeys(tuple(sorted(g.items())) for g in groups if g))
+        per_call = max(1, chunk // max((len(g) for g in distinct), default=1))
+        for start in range(0, len(distinct), per_call):
+            expr = " or ".join("(" + " and ".join(f"contains({f},{odata_literal(str(v))})" for f, v in group) + ")"
+                               for group in distinct[start:start + per_call])
+            found.extend(self.iter_records(entity_set, filter=expr, expand=expand))
+        return found
+
     def count(self, entity_set: str) -> int:
         """How many records a set holds (one call: ``$count=true&$top=0``)."""
         response = self.client.request("GET", entity_set, params={"$count": "true", "$top": "0"})

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from tribe_operators.dedupe.keys import key_tuple, normal_key
+from tribe_operators.dedupe.keys import field_value, key_needles, key_tuple, normal_key
 from tribe_operators.mapping.compare import same_value
 from tribe_operators.systems.protocols import RELATIONSHIP_ID
-from tribe_operators.systems.tribe.hook import FIND_CHUNK, odata_literal
+from tribe_operators.systems.tribe.hook import FIND_CHUNK
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
@@ -63,9 +63,10 @@ class TribeTarget:
         in Tribe is ``11013``. Tribe filters compare as stored, so the query asks for what
         *contains* each value (case-insensitive, a superset) and the normal forms decide here.
         """
+        shape = spec.key_normalisers(fields)
         wanted: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for value in dict.fromkeys(values):
-            if (normal := key_tuple(value)) is not None:
+            if (normal := key_tuple(value, shape)) is not None:
                 wanted.setdefault(normal, []).append(value)
         found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         expand = self._expand_for(spec)
@@ -77,13 +78,13 @@ class TribeTarget:
                 rows = self.hook.find_by(spec.target.entity_set, "ID", ids, expand=expand) if ids else []
             else:
                 rows = self.hook.find_containing(spec.target.entity_set, fields[0], keys, expand=expand)
-        else:  # composite keys: one query each (Tribe has no tuple filter)
-            rows = [row for normal in wanted for row in self.hook.iter_records(
-                spec.target.entity_set, filter=" and ".join(
-                    f"contains({f},{odata_literal(x)})" for f, x in zip(fields, normal, strict=True)), expand=expand)]
+        else:  # composite keys: an `or` of `and`s, a page of keys per call (Tribe has no tuple filter)
+            groups = [{f: needle for f, needle in zip(fields, key_needles(normal, shape), strict=True) if needle}
+                      for normal in wanted]
+            rows = self.hook.find_any_of(spec.target.entity_set, groups, expand=expand)
         seen: set[tuple[tuple[str, ...], str]] = set()
         for row in rows:
-            normal = key_tuple([row.get(f) for f in fields])
+            normal = key_tuple([field_value(row, f) for f in fields], shape)
             if normal in wanted and (normal, row["ID"]) not in seen:
                 seen.add((normal, row["ID"]))
                 for value in wanted[normal]:
