@@ -101,7 +101,7 @@ def complete_view(state: PowerOfficeState, order: dict[str, Any]) -> dict[str, A
 
 def _check_reference(state: PowerOfficeState, ref: str | None, own_id: str | None) -> None:
     """ExternalImportReference: one per object type (orders, and the invoices they became)."""
-    if not ref:
+    if not ref or not state.unique_import_reference:
         return
     for name, label in (("sales_orders", "sales order"), ("outgoing_invoices", "outgoing invoice")):
         for rid, row in state.table(name).items():

@@ -83,6 +83,9 @@ class PowerOfficeState:
         self.client_name = "Tribe Sync Demo AS"
         self.allow_send_invoice = True   # False: createAndSendInvoice answers "Missing privilege"
         self.validate_orgnr = True       # reject Norwegian org numbers failing the mod-11 check
+        # False: a second sales order with a used ExternalImportReference is accepted, as some
+        # tenants' integrations behave — then only the client's own lookup prevents a double post.
+        self.unique_import_reference = True
         self.record_traffic = False
         self.traffic: list[dict[str, Any]] = []
         self._seed_args: dict[str, Any] | None = None
