@@ -114,3 +114,20 @@ def test_dry_run_reports_but_writes_nothing(dag, sims, link_db):
 
 def _patch_customer(sims, customer_id, name):
     poweroffice_change(sims.po_url, "PATCH", f"Customers/{customer_id}", [{"op": "replace", "path": "/Name", "value": name}])
+
+
+def test_a_late_commit_stamped_before_the_watermark_is_read_by_the_next_run(dag, sims, link_db):
+    """PowerOffice stamps a change when its transaction starts: one that commits after our read
+    carries a stamp older than the watermark. The operator reads from the watermark minus the
+    overlap, so the next run still finds it (without the overlap it is lost for good)."""
+    from tribe_operators.store.watermarks import Watermarks
+
+    sims.po.insert_customer(Name="Tidlig AS", MailAddress={"CountryCode": "NO"})
+    run(dag, minutes_ahead=20)
+    mark = Watermarks(link_db, "poweroffice").get("customers", "import")
+    assert mark is not None
+    late = sims.po.insert_customer(Name="Sen Commit AS", MailAddress={"CountryCode": "NO"},
+                                   LastChangedDateTimeOffset=mark - timedelta(minutes=2))
+    second = run(dag, minutes_ahead=40)
+    assert counts(link_db, second, "customers")["created"] == 1
+    assert LinkStore(link_db, "poweroffice").to_internal("customer", str(late["Id"])) is not None
