@@ -30,7 +30,7 @@ def test_the_four_connection_types_and_their_fields_are_listed(live: Any) -> Non
         meta = types.get(conn_type)
         assert meta is not None, f"{conn_type} missing from hook_meta ({sorted(types)})"
         assert meta["hook_name"] == hook_name
-        assert meta["hook_class_name"].startswith("tribe_operators.hooks.")
+        assert meta["hook_class_name"].startswith("tribe_operators.systems.")  # each system's own package
         assert set(meta["extra_fields"]) == extras, conn_type
         standard = meta["standard_fields"]
         assert {name: standard[name]["title"] for name in labels} == labels, conn_type
