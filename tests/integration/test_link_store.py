@@ -113,3 +113,44 @@ def test_quarantine_counts_repeat_sightings_and_resolves(link_db):
     assert open_row["attempts"] == 2 and open_row["run_id"] == "r2"
     assert q.resolve("customers", ["7"]) == 1
     assert q.open() == []
+
+
+def _ledger_row(scope: str, reference: str) -> dict:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    return {"integration": "poweroffice", "scope": scope, "document_type": "invoice", "tribe_id": "inv-1",
+            "external_reference": reference, "state": "created", "attempts": 1, "created_at": now, "updated_at": now}
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_scope_migration_keeps_the_ledger_and_makes_references_unique_per_scope(dialect, tmp_path, pg_url):
+    """0005 on a database made by 0004, with a ledger row in it: the row survives, and one Tribe
+    invoice may now go to a second legal entity under the same reference — never twice to one."""
+    from tests.fixtures.postgres import Postgres
+    from tribe_operators.store.schema import export_ledger
+
+    if dialect == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'links.db'}")
+    else:
+        engine = sa.create_engine(Postgres().create(f"{pg_url.database}_mig"))
+    try:
+        migrate(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO export_ledger (integration, scope, document_type, tribe_id, "
+                                 "external_reference, state, attempts, created_at, updated_at) VALUES "
+                                 "('poweroffice', 'NO1', 'invoice', 'inv-1', 'tribe:inv-1', 'created', 1, "
+                                 "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        migrate(engine)
+        with engine.begin() as conn:
+            assert conn.execute(sa.select(export_ledger.c.scope)).scalars().all() == ["NO1"]
+            conn.execute(export_ledger.insert(), _ledger_row("NO2", "tribe:inv-1"))  # another legal entity
+            inspector = sa.inspect(conn)
+            assert "scope" in inspector.get_pk_constraint("staging")["constrained_columns"]
+            assert "scope" in {c["name"] for c in inspector.get_columns("sync_run")}
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(export_ledger.insert(), {**_ledger_row("NO2", "tribe:inv-1"), "tribe_id": "inv-2"})
+    finally:
+        engine.dispose()
+        if dialect == "postgresql":
+            Postgres().drop(f"{pg_url.database}_mig")

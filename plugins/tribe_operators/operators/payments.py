@@ -34,7 +34,7 @@ class SyncPaymentsOperator(_InvoiceBase):
         counts = self.flow("payments").sync_payments(ctx, accounting, tribe)
         if not ctx.dry_run and ctx.window[1] is not None:
             ctx.watermarks.advance("payments", "import", ctx.window[1], ctx.run_id, since=ctx.window[0])
-        record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=self.integration, stream="payments",
+        record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=self.integration, scope=ctx.scope, stream="payments",
                     step="load", counts=counts, started_at=started, dry_run=ctx.dry_run, window=ctx.window)
         self.log.info("payments %s: %s", ctx.window, counts)
         return counts

@@ -53,7 +53,7 @@ class _StreamOperator(SyncOperator):
         return ctx
 
     def window(self, ctx: StepContext, context: Any) -> tuple[datetime | None, datetime | None]:
-        found = extract_window(ctx.engine, ctx.run_id, ctx.integration, ctx.spec.stream)
+        found = extract_window(ctx.engine, ctx.run_id, ctx.integration, ctx.spec.stream, ctx.scope)
         if found is None:
             raise RuntimeError(f"no extract step recorded for {ctx.integration}/{ctx.spec.stream} in this run")
         return found
@@ -126,7 +126,7 @@ class DedupeOperator(_StreamOperator):
     def window(self, ctx: StepContext, context: Any) -> tuple[datetime | None, datetime | None]:
         # A role of a contact decides once every role is mapped, even when its own stream is
         # switched off (its extract skipped, nothing recorded): then it skips too.
-        found = extract_window(ctx.engine, ctx.run_id, ctx.integration, ctx.spec.stream)
+        found = extract_window(ctx.engine, ctx.run_id, ctx.integration, ctx.spec.stream, ctx.scope)
         if found is None:
             raise AirflowSkipException(f"{ctx.spec.stream} was not read in this run")
         return found

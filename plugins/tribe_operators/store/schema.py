@@ -46,7 +46,7 @@ export_ledger = sa.Table(
     sa.Column("document_type", sa.String(40), nullable=False),
     sa.Column("tribe_id", sa.String(64), nullable=False),
     sa.Column("document_number", sa.String(60)),
-    sa.Column("external_reference", sa.String(50), nullable=False, unique=True),
+    sa.Column("external_reference", sa.String(50), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),  # in_flight | created | sent | failed
     sa.Column("external_id", sa.String(120)),
     sa.Column("external_number", sa.String(60)),
@@ -60,12 +60,16 @@ export_ledger = sa.Table(
     sa.Column("balance_changed_at", TS),
     sa.Column("paid_at", TS),
     sa.UniqueConstraint("integration", "scope", "document_type", "tribe_id", name="uq_export_ledger_document"),
+    # The reference is unique where the accounting system checks it: per integration and scope
+    # (one Tribe invoice may go to two legal entities, or two systems, each once).
+    sa.UniqueConstraint("integration", "scope", "external_reference", name="uq_export_ledger_reference"),
 )
 
 staging = sa.Table(
     "staging", metadata,
     sa.Column("run_id", sa.String(250), primary_key=True),
     sa.Column("integration", sa.String(40), primary_key=True),
+    sa.Column("scope", sa.String(80), primary_key=True, server_default="default"),
     sa.Column("stream", sa.String(60), primary_key=True),
     sa.Column("source_id", sa.String(120), primary_key=True),
     sa.Column("source_modified_at", TS),
@@ -104,6 +108,7 @@ sync_run = sa.Table(
     sa.Column("run_id", sa.String(250), nullable=False),
     sa.Column("dag_id", sa.String(250)),
     sa.Column("integration", sa.String(40), nullable=False),
+    sa.Column("scope", sa.String(80), nullable=False, server_default="default"),
     sa.Column("stream", sa.String(60), nullable=False),
     sa.Column("step", sa.String(20), nullable=False),  # extract | map | dedupe | load
     sa.Column("dry_run", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -112,7 +117,7 @@ sync_run = sa.Table(
     sa.Column("counts", sa.JSON, nullable=False),
     sa.Column("started_at", TS, nullable=False),
     sa.Column("finished_at", TS, nullable=False),
-    sa.UniqueConstraint("run_id", "integration", "stream", "step", name="uq_sync_run_step"),
+    sa.UniqueConstraint("run_id", "integration", "scope", "stream", "step", name="uq_sync_run_step"),
 )
 
 # One row per conflict: which fields differed on both sides, which side won each, and why.
@@ -130,7 +135,8 @@ conflict_audit = sa.Table(
 )
 
 sa.Index("ix_conflict_audit_record", conflict_audit.c.integration, conflict_audit.c.tribe_id)
-sa.Index("ix_staging_status", staging.c.run_id, staging.c.integration, staging.c.stream, staging.c.status)
+sa.Index("ix_staging_status", staging.c.run_id, staging.c.integration, staging.c.scope, staging.c.stream,
+         staging.c.status)
 sa.Index("ix_export_ledger_external", export_ledger.c.integration, export_ledger.c.scope, export_ledger.c.external_id)
 sa.Index("ix_quarantine_open", quarantine.c.integration, quarantine.c.resolved_at)
 

@@ -64,13 +64,15 @@ class Staging:
     Args:
         engine: The link database.
         run_id: Airflow run id (retries of a task see the same rows).
-        integration: e.g. ``poweroffice``.
+        integration: The integration (its mapping folder).
         stream: e.g. ``customers``.
+        scope: The legal entity / division the rows belong to: one run may stage one stream
+            for several scopes without their rows colliding.
     """
 
-    def __init__(self, engine: sa.Engine, run_id: str, integration: str, stream: str) -> None:
+    def __init__(self, engine: sa.Engine, run_id: str, integration: str, stream: str, scope: str = "default") -> None:
         self.engine = engine
-        self.key = {"run_id": run_id, "integration": integration, "stream": stream}
+        self.key = {"run_id": run_id, "integration": integration, "scope": scope, "stream": stream}
 
     def _where(self) -> sa.ColumnElement[bool]:
         return sa.and_(*(staging.c[k] == v for k, v in self.key.items()))

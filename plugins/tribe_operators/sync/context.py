@@ -47,7 +47,7 @@ class StepContext:
 
     @property
     def staging(self) -> Staging:
-        return Staging(self.engine, self.run_id, self.integration, self.spec.stream)
+        return Staging(self.engine, self.run_id, self.integration, self.spec.stream, self.scope)
 
     @property
     def links(self) -> LinkStore:

@@ -32,7 +32,7 @@ RETRY_LIMIT = 200  # quarantined records re-read per run and stream
 def _finish(ctx: StepContext, step: str, counts: dict[str, int], started: datetime) -> dict[str, int]:
     record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=ctx.integration,
                 stream=ctx.spec.stream, step=step, counts=counts, started_at=started, dry_run=ctx.dry_run,
-                window=ctx.window)
+                window=ctx.window, scope=ctx.scope)
     log.info("%s/%s %s: %s", ctx.integration, ctx.spec.stream, step, counts)
     return counts
 
@@ -112,7 +112,7 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
     roles = party_roles(ctx.spec)
     deduper = Deduper(ctx.spec, ctx.links, target, roles)
     for role in roles:
-        staged = Staging(ctx.engine, ctx.run_id, ctx.integration, role.stream)
+        staged = Staging(ctx.engine, ctx.run_id, ctx.integration, role.stream, ctx.scope)
         for rows in staged.iter_rows(_KEYED, chunk=2000, columns=("mapped",)):
             for row in rows:
                 if row["mapped"]:
