@@ -1,4 +1,4 @@
-"""Start simulators: ``python -m sandbox {tribe|poweroffice|serve} [options]``.
+"""Start simulators: ``python -m sandbox {tribe|poweroffice|odoo|serve} [options]``.
 
 ``serve`` runs both in one process, seeded with the demo scenario (``sandbox/scenario.py``).
 """
@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> None:
         one.add_argument("--host", default="127.0.0.1")
         one.add_argument("--port", type=int, default=port)
         one.add_argument("--seed", action="store_true", help="fill it with sample data")
+    odoo = sub.add_parser("odoo", help="the odoo simulator alone (XML-RPC, JSON-RPC, JSON-2 on 19)")
+    odoo.add_argument("--host", default="127.0.0.1")
+    odoo.add_argument("--port", type=int, default=8069)
+    odoo.add_argument("--version", type=int, choices=(17, 18, 19), default=17, help="Odoo server series")
+    odoo.add_argument("--seed", action="store_true", help="fill it with sample data")
     both = sub.add_parser("serve", help="both simulators, seeded with the demo scenario")
     both.add_argument("--host", default="127.0.0.1")
     both.add_argument("--tribe-port", type=int, default=8081)
@@ -34,6 +39,11 @@ def main(argv: list[str] | None = None) -> None:
         from sandbox.poweroffice.__main__ import main as po_main
 
         po_main(["--host", args.host, "--port", str(args.port)] + (["--seed"] if args.seed else []))
+    elif args.command == "odoo":
+        from sandbox.odoo.__main__ import main as odoo_main
+
+        odoo_main(["--host", args.host, "--port", str(args.port), "--version", str(args.version)]
+                  + (["--seed"] if args.seed else []))
     else:
         serve(args)
 

@@ -1,0 +1,2 @@
+"""The wire formats: XML-RPC (``xmlrpc.py``), JSON-RPC and the web client's JSON routes
+(``jsonrpc.py``), JSON-2 (``json2.py``), and what they share (``http.py``)."""
