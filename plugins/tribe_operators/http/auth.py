@@ -57,6 +57,17 @@ class KeyAuth(AuthBase):
         """Nothing to renew."""
 
 
+class BodyCredentials(KeyAuth):
+    """Credentials that travel in each call's body (Odoo's JSON-RPC ``execute_kw``): no header
+    to set; the secret is masked all the same, and a refusal is not retried."""
+
+    def __init__(self, value: str, *, session: requests.Session | None = None) -> None:
+        super().__init__(value, header="", scheme=None, session=session)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 class ClientCredentialsAuth(AuthBase):
     """OAuth2 client-credentials grant with a cached, proactively renewed bearer token.
 

@@ -51,8 +51,9 @@ class ApiClient:
         headers: Default headers (e.g. a subscription key).
         timeout: Seconds per request (connect and read).
         retrying: Factory of the tenacity policy; tests pass one with ``wait_none()``.
-        body_error: Reads a 2xx response for an error the server reports inside it (JSON-RPC's
-            ``error`` member) and returns it as a typed error, or None.
+        body_error: Reads a response for an error the server reports in its body (JSON-RPC's
+            ``error`` inside a 200, Odoo's exception class in a JSON-2 4xx/5xx) and returns it as a
+            typed error, or None to let the status decide.
         rate_headers: Reads a response's rate-limit headers → ``(remaining, seconds to reset)``
             for the limiter (``RateLimiter.observe``), or None when it carries none.
     """
@@ -142,10 +143,11 @@ class ApiClient:
         status = response.status_code
         if self.limiter is not None and self.rate_headers is not None and (state := self.rate_headers(response)):
             self.limiter.observe(*state)  # the server's count corrects ours
-        if status < 400:
-            error = self.body_error(response) if self.body_error is not None else None
+        if self.body_error is not None and status not in (401, 429):
+            error = self.body_error(response)  # what the server said, in its own terms
             if error is not None:
                 raise error
+        if status < 400:
             return response
         if status == 401:
             if not self.auth.refreshable:  # a fixed key: asking again changes nothing
