@@ -141,6 +141,19 @@ sa.Index("ix_export_ledger_external", export_ledger.c.integration, export_ledger
 sa.Index("ix_quarantine_open", quarantine.c.integration, quarantine.c.resolved_at)
 
 # Tribe webhook events already handled (replay protection): one row per event id.
+# OAuth tokens kept between runs (Exact Online's single-use, rotating refresh tokens), encrypted
+# with Airflow's Fernet key: one row per connection (and scope), locked while it is renewed.
+oauth_token = sa.Table(
+    "oauth_token", metadata,
+    sa.Column("conn_id", sa.String(250), primary_key=True),
+    sa.Column("scope", sa.String(80), primary_key=True),
+    sa.Column("refresh_token", sa.Text, nullable=False),  # encrypted
+    sa.Column("access_token", sa.Text),  # encrypted
+    sa.Column("access_expires_at", TS),
+    sa.Column("rotations", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
 webhook_event = sa.Table(
     "webhook_event", metadata,
     sa.Column("event_id", sa.String(64), primary_key=True),

@@ -1,0 +1,99 @@
+"""OAuth tokens kept between runs, encrypted, renewed by one process at a time.
+
+A vendor that rotates its refresh token on every use (Exact Online: the old one is dead the
+moment a new one is issued) leaves nothing to retry with if the new token is lost, and two
+workers refreshing at once invalidate each other. So the token lives in the link database,
+encrypted with Airflow's own Fernet key (``[core] fernet_key``, the one that encrypts
+connections; a comma-separated list rotates like Airflow's), and a renewal holds a lock (a
+PostgreSQL advisory lock per connection and scope, which works before the first token is
+stored) from reading the refresh token until the new one is committed: the second worker
+waits, then finds a fresh access token and uses it. (SQLite, the demo's, has one writer.)
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from tribe_operators.exceptions import FatalError
+from tribe_operators.store.schema import oauth_token
+from tribe_operators.store.upsert import upsert
+
+__all__ = ["StoredTokens", "TokenStore"]
+
+
+@dataclass(frozen=True)
+class StoredTokens:
+    refresh_token: str
+    access_token: str | None
+    access_expires_at: datetime | None
+    rotations: int
+
+
+def _fernet(keys: str | None = None) -> MultiFernet:
+    raw = keys if keys is not None else os.environ.get("AIRFLOW__CORE__FERNET_KEY") or _airflow_key()
+    parts = [k.strip() for k in (raw or "").split(",") if k.strip()]
+    if not parts:
+        raise FatalError("no Fernet key to encrypt stored tokens with: set Airflow's [core] fernet_key "
+                         "(AIRFLOW__CORE__FERNET_KEY)")
+    return MultiFernet([Fernet(k.encode()) for k in parts])
+
+
+def _airflow_key() -> str | None:
+    try:
+        from airflow.configuration import conf
+
+        return conf.get("core", "fernet_key", fallback=None)
+    except Exception:  # noqa: BLE001 - outside Airflow: only the environment variable
+        return None
+
+
+class TokenStore:
+    """The stored tokens of one connection (and scope)."""
+
+    def __init__(self, engine: sa.Engine, conn_id: str, scope: str = "default", *, keys: str | None = None) -> None:
+        self.engine = engine
+        self.key = {"conn_id": conn_id, "scope": scope}
+        self._fernet = _fernet(keys)
+
+    @contextmanager
+    def renewing(self) -> Iterator[tuple[StoredTokens | None, Callable[[str, str | None, datetime | None], None]]]:
+        """``with store.renewing() as (current, save):`` — the row is locked for the block;
+        ``save(refresh, access, expires_at)`` writes the renewal in the same transaction."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # held until commit; works before the row exists
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                             {"key": f"oauth_token:{self.key['conn_id']}:{self.key['scope']}"})
+            row = conn.execute(sa.select(oauth_token).where(*(oauth_token.c[k] == v for k, v in self.key.items())))\
+                .first()
+            current = self._decrypt(row) if row is not None else None
+
+            def save(refresh: str, access: str | None, expires_at: datetime | None) -> None:
+                upsert(conn, oauth_token, [{**self.key, "refresh_token": self._encrypt(refresh),
+                                            "access_token": self._encrypt(access) if access else None,
+                                            "access_expires_at": expires_at,
+                                            "rotations": (current.rotations + 1) if current else 1,
+                                            "updated_at": datetime.now(UTC)}],
+                       conflict=list(self.key), update=["refresh_token", "access_token", "access_expires_at",
+                                                        "rotations", "updated_at"])
+            yield current, save
+
+    def _encrypt(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def _decrypt(self, row: sa.Row) -> StoredTokens:
+        try:
+            refresh = self._fernet.decrypt(row.refresh_token.encode()).decode()
+            access = self._fernet.decrypt(row.access_token.encode()).decode() if row.access_token else None
+        except InvalidToken as exc:
+            raise FatalError(f"the stored tokens of {self.key['conn_id']!r} cannot be decrypted with the "
+                             "current Fernet key (rotated without keeping the old one?)") from exc
+        expires = row.access_expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        return StoredTokens(refresh, access, expires, int(row.rotations))
