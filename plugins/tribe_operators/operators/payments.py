@@ -30,8 +30,10 @@ class SyncPaymentsOperator(_InvoiceBase):
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
         ctx.window = resolve_window(ctx.watermarks.get("payments", "import"), interval, overlap=overlap,  # type: ignore[arg-type]
                                     exact=is_backfill(context))
+        from tribe_operators.sync.payments import sync_payments
+
         tribe, accounting = self.hooks()
-        counts = self.flow("payments").sync_payments(ctx, accounting, tribe)
+        counts = sync_payments(ctx, self.flow("payments")(accounting), tribe)
         if not ctx.dry_run and ctx.window[1] is not None:
             ctx.watermarks.advance("payments", "import", ctx.window[1], ctx.run_id, since=ctx.window[0])
         record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=self.integration, scope=ctx.scope, stream="payments",

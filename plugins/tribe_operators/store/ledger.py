@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -87,7 +88,7 @@ class ExportLedger:
             return {state: n for state, n in rows}
 
 
-def record_balance(ledger: ExportLedger, external_id: str, *, total: float, balance: float,
+def record_balance(ledger: ExportLedger, external_id: str, *, total: Decimal, balance: Decimal,
                    changed_at: datetime | None) -> tuple[str, str | None] | None:
     """Store an invoice's open balance; returns ``(tribe_id, previous paid_at)`` or None if unknown."""
     where = sa.and_(*(export_ledger.c[k] == v for k, v in ledger.key.items()),

@@ -41,7 +41,7 @@ class System:
         transforms: A ``{name: function}`` dict of named transforms its mapping files use.
         connection_type: ``(conn_type, declaration)`` for Airflow's provider info (form fields).
         invoices: A module with the invoice export (``select_sent_invoices``, ``export_invoice``).
-        payments: A module with the payment sync (``sync_payments``).
+        payments: Its payment adapter class (``sync.payments.PaymentSource``), built on its hook.
         settings: Its settings model (a ``mapping.settings.CoreSettings`` subclass).
         pool: The Airflow pool of the tasks that talk to it (``include/pools.json``).
         rate_per_minute: What its API allows one integration (ranks systems by scarcity).
