@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.common import ServerThread
-from tests.fixtures.simulators import connection_env
 from tribe_operators.dedupe.keys import key_tuple
 from tribe_operators.mapping.spec import DedupeKey, load_stream
 
@@ -50,14 +48,8 @@ def test_a_normaliser_for_a_field_not_in_the_key_is_refused():
 
 
 @pytest.fixture
-def tribe(monkeypatch):
-    from sandbox.tribe import TribeState, create_app
-
-    state = TribeState()
-    with ServerThread(create_app(state)) as server:
-        for key, value in connection_env(server.url, "http://127.0.0.1:9").items():
-            monkeypatch.setenv(key, value)
-        yield state
+def tribe(tribe_alone):
+    return tribe_alone[0]
 
 
 def test_tribe_finds_each_address_by_its_normal_form_in_one_query(tribe):

@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.common import ServerThread
 from tests.fixtures.simulators import connection_env
 from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, NotFoundError
 from tribe_operators.systems.tribe.hook import TribeCrmHook, odata_literal
 
 
 @pytest.fixture
-def tribe(monkeypatch):
-    from sandbox.tribe import TribeState, create_app
-
-    state = TribeState()
-    with ServerThread(create_app(state)) as server:
-        for key, value in connection_env(server.url, "http://127.0.0.1:9").items():
-            monkeypatch.setenv(key, value)
-        yield state, server
+def tribe(tribe_alone):
+    return tribe_alone
 
 
 def _orgs(state, n):

@@ -68,7 +68,47 @@ class BodyCredentials(KeyAuth):
         return request
 
 
-class ClientCredentialsAuth(AuthBase):
+class CachedBearer(AuthBase):
+    """A bearer token kept until shortly before it expires, renewed by ``_renew`` (a subclass's
+    grant) under a lock, so threads of one task share one token."""
+
+    refreshable = True  # a refused token is fetched anew
+
+    def __init__(self, renew_before_s: float) -> None:
+        self.renew_before_s = renew_before_s
+        self._token: str | None = None
+        self._expires_at = 0.0  # monotonic
+        self._lock = threading.Lock()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        return request
+
+    def token(self) -> str:
+        """Return a valid access token, fetching a new one when missing or about to expire."""
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                self._renew()
+            assert self._token is not None
+            return self._token
+
+    def invalidate(self) -> None:
+        """Forget the cached token (the server said it expired)."""
+        with self._lock:
+            self._token = None
+            self._expires_at = 0.0
+
+    def _use(self, token: str, lifetime_s: float) -> None:
+        """Keep ``token`` (masked first) for ``lifetime_s``, renewing a little before its end."""
+        mask(token)  # before anything else can see it
+        self._token = token
+        self._expires_at = time.monotonic() + max(1.0, lifetime_s - min(self.renew_before_s, lifetime_s / 2))
+
+    def _renew(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ClientCredentialsAuth(CachedBearer):
     """OAuth2 client-credentials grant with a cached, proactively renewed bearer token.
 
     (Every auth method has one shape: ``session``, ``__call__``, ``invalidate()``, ``refreshable``.)
@@ -86,8 +126,6 @@ class ClientCredentialsAuth(AuthBase):
         timeout: Seconds for the token call.
         limiter: Pacing shared with the API calls (the token call counts against the limit).
     """
-
-    refreshable = True  # a refused token is fetched anew
 
     def __init__(
         self,
@@ -117,34 +155,13 @@ class ClientCredentialsAuth(AuthBase):
         self.style = style
         self.scope = scope
         self.extra_headers = dict(extra_headers or {})
-        self.renew_before_s = renew_before_s
+        super().__init__(renew_before_s)
         self.session = session or requests.Session()
         self.timeout = timeout
         self.limiter = limiter
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
         self.tokens_fetched = 0
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        return request
-
-    def token(self) -> str:
-        """Return a valid access token, fetching a new one when missing or about to expire."""
-        with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
-                self._fetch()
-            assert self._token is not None
-            return self._token
-
-    def invalidate(self) -> None:
-        """Forget the cached token (the server said it expired)."""
-        with self._lock:
-            self._token = None
-            self._expires_at = 0.0
-
-    def _fetch(self) -> None:
+    def _renew(self) -> None:
         form = {"grant_type": "client_credentials"}
         headers = {"Accept": "application/json", **self.extra_headers}
         if self._basic is not None:
@@ -166,11 +183,7 @@ class ClientCredentialsAuth(AuthBase):
         if resp.status_code != 200:
             raise AuthError(f"token request refused ({resp.status_code}): {_oauth_error(resp)}")
         body = resp.json()
-        token = body["access_token"]
-        mask(token)  # before anything else can see it
-        lifetime = float(body.get("expires_in") or 3600)
-        self._token = token
-        self._expires_at = time.monotonic() + max(1.0, lifetime - min(self.renew_before_s, lifetime / 2))
+        self._use(body["access_token"], float(body.get("expires_in") or 3600))
         self.tokens_fetched += 1
 
 

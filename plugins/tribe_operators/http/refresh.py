@@ -9,16 +9,13 @@ uses the access token the first one stored instead of spending the refresh token
 """
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import requests
-from requests.auth import AuthBase
 
 from tribe_operators.exceptions import AuthError, NetworkError, RateLimitedError, ServerError
-from tribe_operators.http.auth import mask
+from tribe_operators.http.auth import CachedBearer, mask
 
 if TYPE_CHECKING:
     from tribe_operators.store.tokens import TokenStore
@@ -26,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["RefreshTokenAuth"]
 
 
-class RefreshTokenAuth(AuthBase):
+class RefreshTokenAuth(CachedBearer):
     """Bearer tokens from a rotating refresh token kept in ``store``.
 
     Args:
@@ -37,11 +34,10 @@ class RefreshTokenAuth(AuthBase):
         renew_before_s: Renew this long before the access token's stated expiry.
     """
 
-    refreshable = True
-
     def __init__(self, token_url: str, client_id: str, client_secret: str, store: TokenStore, *,
                  initial_refresh_token: str, renew_before_s: float = 30.0, session: requests.Session | None = None,
                  timeout: float = 30.0) -> None:
+        super().__init__(renew_before_s)
         mask(client_secret)
         mask(initial_refresh_token)
         self.token_url = token_url
@@ -49,28 +45,9 @@ class RefreshTokenAuth(AuthBase):
         self._client_secret = client_secret
         self.store = store
         self._initial = initial_refresh_token
-        self.renew_before_s = renew_before_s
         self.session = session or requests.Session()
         self.timeout = timeout
-        self._token: str | None = None
-        self._expires_at = 0.0  # monotonic
-        self._lock = threading.Lock()
         self.renewals = 0  # token endpoint calls made by this instance
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        return request
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._token, self._expires_at = None, 0.0
-
-    def token(self) -> str:
-        with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
-                self._renew()
-            assert self._token is not None
-            return self._token
 
     def _renew(self) -> None:
         with self.store.renewing() as (current, save):
@@ -88,10 +65,6 @@ class RefreshTokenAuth(AuthBase):
             save(new_refresh, access, now + timedelta(seconds=lifetime))  # committed with the lock's release
             self.renewals += 1
             self._use(access, lifetime)
-
-    def _use(self, access: str, lifetime_s: float) -> None:
-        self._token = access
-        self._expires_at = time.monotonic() + max(1.0, lifetime_s - min(self.renew_before_s, lifetime_s / 2))
 
     def _ask(self, refresh: str) -> dict[str, str]:
         form = {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": self.client_id,
