@@ -4,6 +4,7 @@ reads retried after a 5xx while a create is not repeated, serialization failures
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,7 +69,7 @@ def test_odoos_errors_arrive_typed(odoo):
 
 def test_a_wrong_key_is_refused_at_once(odoo, monkeypatch):
     server, _ = odoo
-    conn = json.loads(__import__("os").environ["AIRFLOW_CONN_ODOO_DEFAULT"])
+    conn = json.loads(os.environ["AIRFLOW_CONN_ODOO_DEFAULT"])
     monkeypatch.setenv("AIRFLOW_CONN_ODOO_DEFAULT", json.dumps({**conn, "password": "wrong"}))
     with pytest.raises((AuthError, ApiClientError)):
         _hook().call("res.partner", "search_count", [])

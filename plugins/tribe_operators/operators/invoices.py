@@ -30,11 +30,16 @@ class _InvoiceBase(SyncOperator):
     def invoice_context(self, context: Any) -> StepContext:
         return self.step_context(context, self.integration, "invoices")
 
+    def tribe_hook(self) -> Any:
+        from tribe_operators.systems.registry import get_system
+
+        return get_system("tribe").new_hook(self.tribe_conn_id)
+
     def hooks(self) -> tuple[Any, Any]:
         """(the Tribe hook, the accounting system's hook)."""
         from tribe_operators.systems.registry import get_system
 
-        return get_system("tribe").new_hook(self.tribe_conn_id), get_system(self.integration).new_hook(self.conn_id)
+        return self.tribe_hook(), get_system(self.integration).new_hook(self.conn_id)
 
     def flow(self, part: str) -> Any:
         """The system's invoice or payment module (``System.invoices`` / ``System.payments``)."""
@@ -67,7 +72,7 @@ class FindSentInvoicesOperator(_InvoiceBase):
         if not stream_enabled(ctx.settings, "invoices"):
             raise AirflowSkipException(f"invoices is not in enabled_streams of the {self.integration} settings")
         only = self.invoice_ids if isinstance(self.invoice_ids, list) and self.invoice_ids else None
-        found = self.flow("invoices").select_sent_invoices(self.hooks()[0], ExportLedger(ctx.engine, self.integration,
+        found = self.flow("invoices").select_sent_invoices(self.tribe_hook(), ExportLedger(ctx.engine, self.integration,
                                                                                             self.scope), only=only)
         self.log.info("%d invoice(s) to export%s", len(found), f" (first {self.limit})" if len(found) > self.limit else "")
         return found[: self.limit]

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from tribe_operators.dedupe import Deduper, party_roles
+from tribe_operators.dedupe.keys import field_value, key_tuple
 from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, MappingConfigError, OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
@@ -304,7 +305,7 @@ def _reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]])
     unbound = {sid: r for sid, r in creates.items() if sid not in bound}
     found: dict[str, str] = {}
     if key and unbound:
-        values = {sid: tuple(r["mapped"]["fields"].get(f) for f in key) for sid, r in unbound.items()}
+        values = {sid: tuple(field_value(r["mapped"]["fields"], f) for f in key) for sid, r in unbound.items()}
         matches = target.find(ctx.spec, key, list(values.values()))
         found = {sid: ctx.spec.target.record_id(ms[0], target.id_key)
                  for sid, v in values.items() if len(ms := matches.get(v, [])) == 1}
@@ -320,8 +321,8 @@ def _reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]])
 
 def _find_created(ctx: StepContext, target: Any, fields: dict[str, Any]) -> str | None:
     for key in ctx.spec.dedupe:
-        if key.match and all(fields.get(f) not in (None, "") for f in key.match):
-            value = tuple(fields[f] for f in key.match)
+        value = tuple(field_value(fields, f) for f in key.match or ())
+        if key.match and key_tuple(value, key.normalisers()) is not None:
             records = target.find(ctx.spec, key.match, [value]).get(value, [])
             if len(records) == 1:
                 return ctx.spec.target.record_id(records[0], target.id_key)

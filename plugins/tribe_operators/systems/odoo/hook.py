@@ -57,6 +57,7 @@ class OdooHook(VendorHook):
         super().__init__(odoo_conn_id, **kwargs)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._fields: dict[str, dict[str, dict[str, Any]]] = {}  # fields_get by model
 
     @cached_property
     def odoo(self) -> OdooConnectionInfo:
@@ -156,10 +157,6 @@ class OdooHook(VendorHook):
 
     def write(self, model: str, ids: list[int], vals: dict[str, Any]) -> None:
         self.call(model, "write", ids, vals)
-
-    @cached_property
-    def _fields(self) -> dict[str, dict[str, dict[str, Any]]]:
-        return {}
 
     def fields(self, model: str) -> dict[str, dict[str, Any]]:
         """``fields_get`` of a model, once per hook: which fields this server has (``mobile``

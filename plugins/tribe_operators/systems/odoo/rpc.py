@@ -52,11 +52,11 @@ def error_from(name: str, message: str, status: int, body: object = None) -> Exc
         error = ServerError(text)
         error.not_sent = True  # type: ignore[attr-defined]
         return error
-    if short == "AccessDenied" or short == "SessionExpiredException":
+    if short in {"AccessDenied", "SessionExpiredException"}:
         return AuthError(text)
     if short == "MissingError":
         return NotFoundError(404, text, body)
-    if short in {"AccessError"}:
+    if short == "AccessError":
         return ApiClientError(403, text, body)
     if short in {"ValidationError", "UserError", "RedirectWarning", "ValueError", "TypeError", "KeyError"}:
         return ApiClientError(422, text, body)
@@ -78,8 +78,8 @@ def jsonrpc_error(response: requests.Response) -> Exception | None:
     if not error:
         return None
     data = error.get("data") or {}
-    return error_from(str(data.get("name") or error.get("message") or ""), str(data.get("message")
-                      or error.get("message")), 500 if data.get("name", "").startswith("psycopg2") else 200, error)
+    # The class name decides; a serialization failure is recognised by it, whatever the status.
+    return error_from(str(data.get("name") or ""), str(data.get("message") or error.get("message")), 200, error)
 
 
 def json2_error(response: requests.Response) -> Exception | None:
