@@ -12,6 +12,7 @@ __all__ = [
     "AmbiguousWriteError",
     "ApiClientError",
     "AuthError",
+    "DuplicateReferenceError",
     "FatalError",
     "LinkConflictError",
     "MappingConfigError",
@@ -96,6 +97,11 @@ class ApiClientError(FatalError):
 
 class NotFoundError(ApiClientError):
     """HTTP 404."""
+
+
+class DuplicateReferenceError(ApiClientError):
+    """The system refused a create because a document with our unique reference exists: an
+    earlier attempt landed. The caller looks it up by that reference instead of failing."""
 
 
 class MappingConfigError(FatalError):

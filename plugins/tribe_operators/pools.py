@@ -39,7 +39,7 @@ STEP_SIDE = {"extract": "source", "map": "target", "dedupe": "target", "load": "
 
 def api_pool(*systems: str) -> str:
     """The pool of the scarcest of ``systems`` (lowest published rate): a task that talks to
-    two systems (invoice export: reads Tribe, writes PowerOffice) takes one pool, the tighter one."""
+    two systems (invoice export: reads the CRM, writes the accounting system) takes one pool, the tighter one."""
     if not systems:
         raise ValueError("api_pool() needs at least one system")
     pools = api_pools()

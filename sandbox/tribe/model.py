@@ -149,13 +149,16 @@ _CONCRETE: list[EntitySet] = [
     EntitySet("Datastore_Country", "Datastore.Country", fields={"Name": "string", "Code": "string"}),
     EntitySet("Datastore_Phase_ActivityInvoice", "Datastore.Phase.ActivityInvoice",
               fields={"Name": "string", "Code": "string", "SortIndex": "number"}),
+    # [INFER] Tribe's help articles let a user pick the legal entity of an invoice ("Invoice
+    # details"); no API name is published. Modelled as a datastore of the tenant's entities.
+    EntitySet("Datastore_LegalEntity", "Datastore.LegalEntity", fields={"Name": "string", "Code": "string"}),
     EntitySet(
         "Activity_Invoice", "Activity.Invoice",
         fields={"Subject": "string", "Number": "number", "InvoiceDate": "date", "DueDate": "date",
                 "PaymentTermInDays": "number", "Amount": "number", "Currency": "string",
                 "IsVatIncluded": "bool", **_LINE_TOTALS},
         navs={"Relationship": Nav("Relationship"), "Contact": Nav("Relationship_Person_Contact"),
-              "Phase": Nav("Datastore_Phase_ActivityInvoice"),
+              "Phase": Nav("Datastore_Phase_ActivityInvoice"), "LegalEntity": Nav("Datastore_LegalEntity"),
               "SalesRepresentative": Nav("Relationship_Person_Contact_Employee"),
               "ProductLines": Nav("ProductLine", many=True, via="Activity")},
         computed=frozenset({"Amount", *_LINE_TOTALS}),

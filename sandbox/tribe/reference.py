@@ -18,6 +18,7 @@ UNITS = [("PCS", "Stuk"), ("HUR", "Uur"), ("DAY", "Dag"), ("KGM", "Kilogram")]
 VAT_GROUPS = [("HIGH", "BTW hoog 21%", 21), ("LOW", "BTW laag 9%", 9), ("ZERO", "BTW 0%", 0),
               ("NO25", "MVA høy 25%", 25), ("NO15", "MVA middels 15%", 15)]
 PHASES = [("Draft", 1), ("Sent", 2), ("Paid", 3)]
+LEGAL_ENTITIES = [("NL", IDENTITY_NAME), ("BE", "Tribe Demo België BV")]  # [INFER] see model.py
 
 
 def ref_id(kind: str, key: str) -> str:
@@ -49,6 +50,8 @@ def bootstrap(store: EntityStore) -> Counter[str]:
         ensure("Datastore_VatGroup", code, {"Name": name, "Code": code, "Percentage": pct})
     for code, order in PHASES:
         ensure("Datastore_Phase_ActivityInvoice", code, {"Name": code, "Code": code, "SortIndex": order})
+    for code, name in LEGAL_ENTITIES:
+        ensure("Datastore_LegalEntity", code, {"Name": name, "Code": code})
     org = ensure("Relation_Organization", "identity", {
         "Name": IDENTITY_NAME, "EmailAddress": "info@tribedemo.nl", "FinancialEmailAddress": "finance@tribedemo.nl",
         "PhoneNumber": "+31 20 123 4567", "Website": "https://www.tribedemo.nl", "VatNumber": "NL001234567B01",

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.chaos import die_before_ledger_commit, no_retry_wait
-from tests.fixtures.records import linked_customers, orders_for, ref, sent_invoice
+from tests.fixtures.records import OSLO, linked_customers, orders_for, ref, sent_invoice
+from tests.fixtures.simulators import assert_poweroffice_traffic_conforms, connection_env
 from tribe_operators.store.ledger import ExportLedger
-from tribe_operators.store.links import LinkStore
+from tribe_operators.store.links import Link, LinkStore
 from tribe_operators.store.quarantine import Quarantine
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
@@ -52,12 +53,13 @@ def _fresh_invoice_dag():
     return no_retry_wait(bag.dags["tribe_invoices_to_poweroffice"])
 
 
-def sent(sims, world, *, quantity=2, vat="NO25", unit="PCS"):
+def sent(sims, world, *, quantity=2, vat="NO25", unit="PCS", **fields):
     """One Sent invoice of the world's product for its customer."""
     tribe = sims.tribe
     return sent_invoice(tribe, world["relationship"], [{
         "Product": {"ID": world["product"]["ID"]}, "Quantity": quantity, "Price": 250.0,
-        "Unit": {"ID": ref(tribe, "Datastore_Unit", unit)}, "VatGroup": {"ID": ref(tribe, "Datastore_VatGroup", vat)}}])
+        "Unit": {"ID": ref(tribe, "Datastore_Unit", unit)}, "VatGroup": {"ID": ref(tribe, "Datastore_VatGroup", vat)}}],
+        **fields)
 
 
 def run(dag, **conf):
@@ -213,3 +215,48 @@ def test_payments_read_only_their_window_and_leave_a_paid_invoice_alone(dags, si
     writes = [c for c in sims.tribe.counters()["calls"] if c.split()[0] in ("POST", "PUT", "PATCH")
               and "oauth2" not in c]
     assert writes == [] and sims.tribe.get("Activity_Invoice", invoice["ID"])["Phase"] == paid_phase
+
+
+def test_a_per_invoice_scope_lands_in_its_own_ledger_and_scope(sims, world, link_db, monkeypatch):
+    """The invoice's legal entity picks its scope (``invoice_scope``): a BE invoice goes to the
+    Belgian company's own PowerOffice client through that scope's connection, with its ledger
+    row and links in that scope; one without a legal entity goes to the default; a legal entity
+    no scope serves is quarantined naming the field, and the others go on."""
+    from sandbox.common import ServerThread
+    from sandbox.poweroffice import PowerOfficeState
+    from sandbox.poweroffice import create_app as po_app
+
+    belgian = PowerOfficeState()
+    belgian.record_traffic = True
+    with ServerThread(po_app(belgian)) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_POWEROFFICE_BE",
+                           connection_env(sims.tribe_url, server.url)["AIRFLOW_CONN_POWEROFFICE_DEFAULT"])
+        monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS", json.dumps({
+            "scopes": {"default": {}, "belgium": {"conn_id": "poweroffice_be", "title": "Tribe Demo België BV"}},
+            "invoice_scope": {"field": "LegalEntity.Code", "map": {"BE": "belgium"}}}))
+        # The customer is a customer of both companies: in each client under its own id.
+        be_customer = belgian.insert_customer(Name="Faktura Kunde AS", MailAddress=OSLO)
+        LinkStore(link_db, "poweroffice", "belgium").bulk_bind(
+            [Link("customer_relationship", world["relationship"], str(be_customer["Id"]))])
+        belgian.insert_product(Name="Konsulenttime", Code="KONS-1", UnitPrice=250.0, UnitOfMeasureCode="HUR")
+        entity = {code: {"ID": ref(sims.tribe, "Datastore_LegalEntity", code)} for code in ("BE", "NL")}
+        be = sent(sims, world, LegalEntity=entity["BE"])
+        plain = sent(sims, world)
+        unserved = sent(sims, world, LegalEntity=entity["NL"])
+
+        dagrun = run(world["invoice_dag"])
+        states = sorted(str(ti.state) for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice")
+        assert states == ["failed", "success", "success"]
+        (order,) = orders_for(belgian, be["ID"])
+        assert order["CustomerId"] == be_customer["Id"] and orders_for(sims.po, be["ID"]) == []
+        assert len(orders_for(sims.po, plain["ID"])) == 1 and orders_for(belgian, plain["ID"]) == []
+        assert ExportLedger(link_db, "poweroffice", "belgium").get(be["ID"]).external_id == str(order["Id"])
+        assert ExportLedger(link_db, "poweroffice").get(be["ID"]) is None
+        assert ExportLedger(link_db, "poweroffice", "belgium").get(plain["ID"]) is None
+        (q,) = Quarantine(link_db, "poweroffice").open("invoices")
+        assert q["record_id"] == unserved["ID"] and q["field"] == "LegalEntity.Code" and "'NL'" in q["reason"]
+        assert orders_for(sims.po, unserved["ID"]) == orders_for(belgian, unserved["ID"]) == []
+
+        run(_fresh_invoice_dag())  # again: each scope's ledger knows its own
+        assert len(orders_for(belgian, be["ID"])) == 1 and len(orders_for(sims.po, plain["ID"])) == 1
+    assert_poweroffice_traffic_conforms(belgian)

@@ -32,6 +32,9 @@ def test_the_shipped_settings_are_valid():
     ("conflicts: {defualt: tribe}\n", "conflicts.defualt"),
     ("enabled_streams: customers\n", "enabled_streams"),
     ("default_ledger_account: lots\n", "default_ledger_account"),
+    ("scopes: {be: {conn: poweroffice_be}}\n", "scopes.be.conn"),
+    ("invoice_scope: {field: LegalEntity.Code, map: {BE: belgium}}\n", "invoice_scope.map.BE"),
+    ("invoice_scope: {default: oslo}\n", "invoice_scope.default"),
 ])
 def test_a_wrong_key_or_value_fails_naming_the_key(tmp_path, monkeypatch, text, key):
     _folder(tmp_path, text, monkeypatch)

@@ -117,3 +117,14 @@ def test_garbled_rate_headers_change_nothing():
     assert read(response) is None
     response.headers.update({"X-Left": "3", "X-Reset": "2.5"})
     assert read(response) == (3, 2.5)
+
+
+def test_decimal_amounts_go_on_the_wire_as_their_own_digits():
+    import json
+    from decimal import Decimal
+
+    from tribe_operators.http.client import json_numbers
+
+    body = {"Lines": [{"Quantity": Decimal("2"), "Price": Decimal("19.99"), "Allowance": Decimal("0.1")}]}
+    assert json.dumps(json_numbers(body)) == '{"Lines": [{"Quantity": 2, "Price": 19.99, "Allowance": 0.1}]}'
+    assert json_numbers({"a": Decimal("0.30") - Decimal("0.1") - Decimal("0.2")}) == {"a": 0}

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from tribe_operators.http.pacing import RateLimiter
     from tribe_operators.http.pagination import Paginator
 
-__all__ = ["ApiClient"]
+__all__ = ["ApiClient", "json_numbers"]
 
 log = logging.getLogger(__name__)
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -128,7 +129,7 @@ class ApiClient:
         with self._calls_lock:
             self.calls[key] += 1
         try:
-            response = self.session.request(method, url, params=params, json=body, headers=headers,
+            response = self.session.request(method, url, params=params, json=json_numbers(body), headers=headers,
                                             auth=self.auth, timeout=self.timeout)
         except requests.ConnectionError as exc:
             error = NetworkError(f"{method} {url}: {exc}")
@@ -180,3 +181,15 @@ def _json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def json_numbers(body: Any) -> Any:
+    """A request body with its ``Decimal`` amounts as JSON numbers: the shortest float that reads
+    back as the same decimal text (``Decimal("19.99")`` is sent as ``19.99``), whole ones as ints."""
+    if isinstance(body, Decimal):
+        return int(body) if body == body.to_integral_value() else float(body)
+    if isinstance(body, dict):
+        return {k: json_numbers(v) for k, v in body.items()}
+    if isinstance(body, list | tuple):
+        return [json_numbers(v) for v in body]
+    return body

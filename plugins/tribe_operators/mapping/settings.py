@@ -13,12 +13,12 @@ import json
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tribe_operators.exceptions import MappingConfigError
 from tribe_operators.mapping.spec import mappings_root
 
-__all__ = ["ConflictRules", "CoreSettings", "load_settings", "stream_enabled"]
+__all__ = ["ConflictRules", "CoreSettings", "InvoiceScopeRule", "ScopeSettings", "load_settings", "stream_enabled"]
 
 
 class ConflictRules(BaseModel):
@@ -31,6 +31,27 @@ class ConflictRules(BaseModel):
     accounting_leads: list[str] = Field(default_factory=list)  # always the accounting system's
 
 
+class ScopeSettings(BaseModel):
+    """One legal entity / administration / division the integration serves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conn_id: str | None = None  # its own connection (PowerOffice: a client key per company); None: the DAG's
+    key: str | None = None  # its id inside the connection (an Odoo company id, an Exact division)
+    title: str | None = None  # as people call it, for messages
+
+
+class InvoiceScopeRule(BaseModel):
+    """Which scope an invoice goes to: a field of the Tribe invoice (Tribe's "legal entity" in
+    the invoice details), through ``map``, or ``default`` when the field is off or empty."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str | None = None  # a dotted path on the Tribe invoice, e.g. LegalEntity.Code; None: always default
+    map: dict[str, str] = Field(default_factory=dict)  # field value → scope; unlisted: the scope of that name
+    default: str = "default"
+
+
 class CoreSettings(BaseModel):
     """What every integration's settings may say."""
 
@@ -40,11 +61,29 @@ class CoreSettings(BaseModel):
     load_concurrency: int = Field(4, ge=1, le=32)  # rows in flight per load task
     overlap_seconds: int = Field(300, ge=0, le=86_400)  # re-read before the watermark (late commits)
     conflicts: ConflictRules = Field(default_factory=ConflictRules)
+    # The scopes this integration serves; each runs its payments (and any per-scope stream) apart,
+    # with its own links, ledger, quarantine and watermarks.
+    scopes: dict[str, ScopeSettings] = Field(default_factory=lambda: {"default": ScopeSettings()})
+    invoice_scope: InvoiceScopeRule = Field(default_factory=InvoiceScopeRule)
 
-    @field_validator("conflicts", mode="before")
+    @field_validator("conflicts", "invoice_scope", mode="before")
     @classmethod
-    def _empty_conflicts(cls, value: Any) -> Any:
+    def _empty_section(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _empty_scope(cls, value: Any) -> Any:
+        return {k: v or {} for k, v in value.items()} if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _known_scopes(self) -> CoreSettings:
+        rule = self.invoice_scope
+        for where, scope in [("invoice_scope.default", rule.default),
+                             *((f"invoice_scope.map.{k}", v) for k, v in rule.map.items())]:
+            if scope not in self.scopes:
+                raise ValueError(f"{where}: {scope!r} is not one of the scopes ({', '.join(sorted(self.scopes))})")
+        return self
 
 
 def load_settings(integration: str) -> dict[str, Any]:
@@ -67,7 +106,9 @@ def load_settings(integration: str) -> dict[str, Any]:
     try:
         return _model(integration).model_validate(settings).model_dump()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        # A check across keys (model_validator) has no location; its message starts with the key.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"]
+                             else str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         raise MappingConfigError(f"settings of {integration} ({path}{' + Variable ' + variable if override else ''}): "
                                  f"{problems}") from exc
 

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import phonenumbers
@@ -282,6 +283,14 @@ def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: floa
     return float(value)
 
 
+def amount(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: float | None = None,
+           maximum: float | None = None) -> Decimal | None:
+    """Money, a quantity or a percentage as ``Decimal``, read from the number's own digits (a
+    price of ``0.1`` stays 0.1, never 0.1000000000000000055…); bounds as for ``number``."""
+    checked = number(value, ctx, record, minimum=minimum, maximum=maximum)
+    return None if checked is None else Decimal(str(value))
+
+
 def person_name(value: Any, ctx: MapContext, record: dict[str, Any], *, first: str = "FirstName",
                 last: str = "LastName") -> dict[str, str | None]:
     """First / middle (particles: "van der") / last name, from separate fields or one full name
@@ -309,6 +318,7 @@ def _path(record: dict[str, Any], dotted: str) -> Any:
 
 TRANSFORMS: dict[str, Callable[..., Any]] = {
     "address": address,
+    "amount": amount,
     "code": code,
     "linked": linked,
     "linked_in_tribe": linked_in_tribe,

@@ -27,25 +27,25 @@ class _InvoiceBase(SyncOperator):
         self.conn_id = conn_id
         self.tribe_conn_id = tribe_conn_id
 
-    def invoice_context(self, context: Any) -> StepContext:
+    def invoice_context(self, context: Any, scope: str | None = None) -> StepContext:
+        if scope is not None:
+            self.scope = scope
         return self.step_context(context, self.integration, "invoices")
 
-    def tribe_hook(self) -> Any:
+    def invoice_source(self, ctx: StepContext) -> Any:
+        """Where invoices come from: the CRM's invoice adapter."""
         from tribe_operators.systems.registry import get_system
 
-        return get_system("tribe").new_hook(self.tribe_conn_id)
+        return get_system(ctx.spec.source.system).flow_adapter("invoices", ctx.settings, conn_id=self.tribe_conn_id)
 
-    def hooks(self) -> tuple[Any, Any]:
-        """(the Tribe hook, the accounting system's hook)."""
+    def accounting(self, role: str, ctx: StepContext) -> Any:
+        """The accounting system's ``invoices`` or ``payments`` adapter for ``ctx.scope``."""
         from tribe_operators.systems.registry import get_system
 
-        return self.tribe_hook(), get_system(self.integration).new_hook(self.conn_id)
-
-    def flow(self, part: str) -> Any:
-        """The system's invoice or payment module (``System.invoices`` / ``System.payments``)."""
-        from tribe_operators.systems.registry import get_system
-
-        return get_system(self.integration).part(part)
+        scope = (ctx.settings.get("scopes") or {}).get(ctx.scope)
+        if scope is None:
+            raise AirflowFailException(f"scope {ctx.scope!r} is not in the {self.integration} settings' scopes")
+        return get_system(self.integration).flow_adapter(role, ctx.settings, scope, conn_id=self.conn_id)
 
 
 class FindSentInvoicesOperator(_InvoiceBase):
@@ -71,10 +71,16 @@ class FindSentInvoicesOperator(_InvoiceBase):
         ctx = self.invoice_context(context)
         if not stream_enabled(ctx.settings, "invoices"):
             raise AirflowSkipException(f"invoices is not in enabled_streams of the {self.integration} settings")
+        from tribe_operators.sync.invoices import select_sent_invoices
+
         only = self.invoice_ids if isinstance(self.invoice_ids, list) and self.invoice_ids else None
-        found = self.flow("invoices").select_sent_invoices(self.tribe_hook(), ExportLedger(ctx.engine, self.integration,
-                                                                                            self.scope), only=only)
+        found = select_sent_invoices(self.invoice_source(ctx), lambda scope: ExportLedger(ctx.engine, self.integration,
+                                                                                           scope),
+                                     ctx.settings, only=only)
         self.log.info("%d invoice(s) to export%s", len(found), f" (first {self.limit})" if len(found) > self.limit else "")
+        for item in found:
+            if item["scope"] is None:
+                self.log.warning("invoice %s: %s", item["number"], item["error"])
         return found[: self.limit]
 
 
@@ -92,10 +98,17 @@ class ExportInvoiceOperator(_InvoiceBase):
         self.invoice = invoice
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from tribe_operators.sync.invoices import export_invoice, quarantine_invoice
+
         context["invoice_number"] = self.invoice.get("number")
-        ctx = self.invoice_context(context)
+        ctx = self.invoice_context(context, self.invoice.get("scope"))
         try:
-            result = self.flow("invoices").export_invoice(ctx, *self.hooks(), self.invoice["tribe_id"])
+            if self.invoice.get("scope") is None and self.invoice.get("error"):  # no scope serves it
+                error = RecordError(self.invoice.get("field"), str(self.invoice["error"]))
+                quarantine_invoice(ctx, {"ID": self.invoice["tribe_id"], "Number": self.invoice.get("number")}, error)
+                raise error
+            result = export_invoice(ctx, self.invoice_source(ctx), self.accounting("invoices", ctx),
+                                    self.invoice["tribe_id"])
         except RecordError as exc:
             raise AirflowFailException(f"invoice {self.invoice.get('number')}: {exc} (quarantined)") from exc
         self.log.info("invoice %s: %s", self.invoice.get("number"), result)

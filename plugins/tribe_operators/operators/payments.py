@@ -32,8 +32,7 @@ class SyncPaymentsOperator(_InvoiceBase):
                                     exact=is_backfill(context))
         from tribe_operators.sync.payments import sync_payments
 
-        tribe, accounting = self.hooks()
-        counts = sync_payments(ctx, self.flow("payments")(accounting), tribe)
+        counts = sync_payments(ctx, self.accounting("payments", ctx), self.invoice_source(ctx))
         if not ctx.dry_run and ctx.window[1] is not None:
             ctx.watermarks.advance("payments", "import", ctx.window[1], ctx.run_id, since=ctx.window[0])
         record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=self.integration, scope=ctx.scope, stream="payments",

@@ -44,7 +44,7 @@ class LinkStore:
 
     Args:
         engine: The link database.
-        integration: ``poweroffice`` | ``odoo`` | ``exact``.
+        integration: A system name from the registry (``systems.registry``).
         scope: The administration within that integration.
     """
 

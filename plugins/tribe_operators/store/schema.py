@@ -54,7 +54,7 @@ export_ledger = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
-    # Payments (PowerOffice → Tribe): the invoice total, what is still open, and when it changed.
+    # Payments (accounting → Tribe): the invoice total, what is still open, and when it changed.
     sa.Column("total_amount", sa.Numeric(18, 2)),
     sa.Column("balance", sa.Numeric(18, 2)),
     sa.Column("balance_changed_at", TS),

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from tribe_operators.store.ledger import ExportLedger, record_balance
 from tribe_operators.sync.context import StepContext
+from tribe_operators.systems.protocols import InvoiceSource
 
 __all__ = ["PaymentSource", "Settlement", "money", "sync_payments"]
 
@@ -55,10 +56,9 @@ class PaymentSource(Protocol):
         """Invoices of ours whose payment state changed in ``(since, until]``."""
 
 
-def sync_payments(ctx: StepContext, source: PaymentSource, tribe: Any) -> dict[str, int]:
+def sync_payments(ctx: StepContext, source: PaymentSource, invoices: InvoiceSource) -> dict[str, int]:
     """Record the window's settlements in the ledger; Paid in Tribe for the settled ones."""
     ledger = ExportLedger(ctx.engine, ctx.integration, ctx.scope)
-    paid_phase = None
     counts = {"read": 0, "paid": 0, "partial": 0, "unpaid": 0, "reversed": 0, "unknown": 0, "already_paid": 0}
     for settlement in source.settlements(*ctx.window):
         counts["read"] += 1
@@ -77,15 +77,8 @@ def sync_payments(ctx: StepContext, source: PaymentSource, tribe: Any) -> dict[s
                 log.warning("invoice %s was reversed in %s after it was exported", settlement.external_id,
                             ctx.integration)
             continue
-        paid_phase = paid_phase or tribe.codes("Datastore_Phase_ActivityInvoice")["Paid"]
-        counts["paid" if _mark_paid(tribe, found[0], paid_phase) else "already_paid"] += 1
+        marked = invoices.mark_paid(found[0])
+        if marked:
+            log.info("invoice %s is paid (%s %s)", found[0], ctx.integration, settlement.external_id)
+        counts["paid" if marked else "already_paid"] += 1
     return counts
-
-
-def _mark_paid(tribe: Any, tribe_id: str, paid_phase: str) -> bool:
-    current = tribe.get("Activity_Invoice", tribe_id, expand="Phase($select=Code)")
-    if (current.get("Phase") or {}).get("Code") == "Paid":
-        return False
-    tribe.update("Activity_Invoice", tribe_id, {"Phase": {"ID": paid_phase}})
-    log.info("Tribe invoice %s (%s) is paid", current.get("Number"), tribe_id)
-    return True

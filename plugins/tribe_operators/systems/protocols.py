@@ -9,13 +9,15 @@ attributes, and a system that lacks one says so by not implementing it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
 
-__all__ = ["RELATIONSHIP_ID", "RelationshipTarget", "Row", "Source", "Target", "WritesBack"]
+__all__ = ["RELATIONSHIP_ID", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
+           "Target", "WritesBack"]
 
 Row = tuple[str, datetime | None, dict[str, Any]]  # (source id, modified at, record)
 # In what ``Target.create`` returns: the id of the role relationship created with the record
@@ -81,3 +83,57 @@ class RelationshipTarget(Protocol):
     def find_relationship(self, spec: StreamSpec, target_id: str) -> str | None: ...
 
     def create_relationship(self, spec: StreamSpec, target_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A document as the accounting system holds it: its id, and its number once it has one
+    (PowerOffice numbers an invoice when it is booked, Odoo a move when it is posted)."""
+
+    external_id: str
+    number: str | None = None
+
+
+@runtime_checkable
+class InvoiceSource(Protocol):
+    """Where invoices come from (the CRM): the Sent ones, one in full, and marking one Paid."""
+
+    def pending(self, *, since: datetime | None = None, only: list[str] | None = None,
+                fields: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+        """Sent (or Paid) invoices, optionally only these ids or changed after ``since``;
+        each carries ``ID``, ``Number`` and the dotted ``fields`` asked for."""
+
+    def read(self, invoice_id: str) -> dict[str, Any]:
+        """One invoice with everything its mapping reads (lines, products, units, VAT groups)."""
+
+    def mark_paid(self, invoice_id: str) -> bool:
+        """Move it to Paid; False when it already was."""
+
+
+@runtime_checkable
+class InvoiceTarget(Protocol):
+    """Where invoices go (an accounting system), built on its hook with the settings and scope.
+
+    The core keeps the ledger, claims before creating and looks up before re-creating; the
+    adapter only speaks its system's language. ``create`` raises ``AmbiguousWriteError`` when
+    the outcome is unknown, ``DuplicateReferenceError`` when the system already has the
+    reference and ``ApiClientError`` when it refused the document.
+    """
+
+    title: str
+    posts: bool  # the settings ask for a booked / posted invoice, not a draft
+
+    def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
+        """A code → id table the invoice mapping reads (payment terms…)."""
+
+    def find(self, reference: str, claimed_at: datetime) -> Exported | None:
+        """The document carrying our unique reference, made since about ``claimed_at``."""
+
+    def create(self, fields: dict[str, Any], reference: str) -> Exported:
+        """Create the document (a draft) with our unique reference on it."""
+
+    def posted_number(self, external_id: str) -> str | None:
+        """Its number if it is booked / posted already, else None."""
+
+    def post(self, external_id: str) -> None:
+        """Book / post it (the core checks ``posted_number`` before and after)."""

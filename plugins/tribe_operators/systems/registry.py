@@ -40,8 +40,10 @@ class System:
         target: The target adapter class, if it is written to.
         transforms: A ``{name: function}`` dict of named transforms its mapping files use.
         connection_type: ``(conn_type, declaration)`` for Airflow's provider info (form fields).
-        invoices: A module with the invoice export (``select_sent_invoices``, ``export_invoice``).
-        payments: Its payment adapter class (``sync.payments.PaymentSource``), built on its hook.
+        invoices: Its invoice adapter class: where invoices go for an accounting system
+            (``protocols.InvoiceTarget``), where they come from for the CRM (``InvoiceSource``).
+        payments: Its payment adapter class (``sync.payments.PaymentSource``).
+            Invoice and payment adapters are built as ``Adapter(hook, settings, scope)``.
         settings: Its settings model (a ``mapping.settings.CoreSettings`` subclass).
         pool: The Airflow pool of the tasks that talk to it (``include/pools.json``).
         rate_per_minute: What its API allows one integration (ranks systems by scarcity).
@@ -77,6 +79,13 @@ class System:
     def adapter(self, role: str, conn_id: str | None = None) -> Any:
         """The ``source`` or ``target`` adapter, on a fresh hook."""
         return self.part(role)(self.new_hook(conn_id))
+
+    def flow_adapter(self, role: str, settings: dict[str, Any], scope: dict[str, Any] | None = None,
+                     conn_id: str | None = None) -> Any:
+        """The ``invoices`` or ``payments`` adapter of one scope, on a fresh hook of its
+        connection (the scope's own, else ``conn_id``, else the default)."""
+        conn_id = (scope or {}).get("conn_id") or conn_id
+        return self.part(role)(self.new_hook(conn_id), settings, scope or {})
 
 
 def load(path: str, package: str | None = None) -> Any:

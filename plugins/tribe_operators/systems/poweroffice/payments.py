@@ -17,7 +17,7 @@ __all__ = ["PowerOfficePayments"]
 
 
 class PowerOfficePayments:
-    def __init__(self, hook: Any) -> None:
+    def __init__(self, hook: Any, settings: dict[str, Any] | None = None, scope: Any = None) -> None:
         self.hook = hook
 
     def settlements(self, since: datetime | None, until: datetime | None) -> Iterator[Settlement]:

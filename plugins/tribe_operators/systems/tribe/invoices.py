@@ -1,0 +1,50 @@
+"""Tribe's invoices as the core's ``InvoiceSource``: ``Activity_Invoice`` in phase Sent (or Paid),
+read with their lines, and moved to Paid when the accounting system says so."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from tribe_operators.timeutil import odata_timestamp
+
+__all__ = ["TribeInvoices"]
+
+INVOICES = "Activity_Invoice"
+PHASES = "Datastore_Phase_ActivityInvoice"
+# What an invoice mapping reads: the customer relationship, and per line the product, unit and VAT group.
+EXPAND = ("Phase($select=Code),Relationship($select=ID),"
+          "ProductLines($expand=Product($select=ID,Code),Unit($select=Code),VatGroup($select=Code))")
+
+
+class TribeInvoices:
+    def __init__(self, hook: Any, settings: dict[str, Any] | None = None, scope: Any = None) -> None:
+        self.hook = hook
+        self._paid_phase: str | None = None
+
+    def pending(self, *, since: datetime | None = None, only: list[str] | None = None,
+                fields: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+        expr = "(Phase/Code eq 'Sent' or Phase/Code eq 'Paid')"
+        if only:
+            expr += " and (" + " or ".join(f"ID eq {i}" for i in only) + ")"
+        elif since is not None:
+            expr += f" and LastMutationDate gt {odata_timestamp(since)}"
+        select, expand = ["ID", "Number"], []
+        for path in fields:  # "LegalEntity.Code" → $expand=LegalEntity($select=Code)
+            head, _, rest = path.partition(".")
+            if rest:
+                expand.append(f"{head}($select={rest.replace('.', '/')})")
+            else:
+                select.append(head)
+        yield from self.hook.iter_records(INVOICES, filter=expr, select=select, expand=",".join(expand) or None)
+
+    def read(self, invoice_id: str) -> dict[str, Any]:
+        return self.hook.get(INVOICES, invoice_id, expand=EXPAND)
+
+    def mark_paid(self, invoice_id: str) -> bool:
+        current = self.hook.get(INVOICES, invoice_id, expand="Phase($select=Code)")
+        if (current.get("Phase") or {}).get("Code") == "Paid":
+            return False
+        self._paid_phase = self._paid_phase or self.hook.codes(PHASES)["Paid"]
+        self.hook.update(INVOICES, invoice_id, {"Phase": {"ID": self._paid_phase}})
+        return True
