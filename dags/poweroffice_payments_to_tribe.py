@@ -7,6 +7,8 @@ reached **0** is paid: its Tribe invoice moves from Sent to **Paid**. A partial 
 recorded in the export ledger (total, open balance, when it changed) and is not marked Paid.
 
 Only invoices this integration exported are touched (found through the export ledger).
+With several legal entities (`scopes` in the settings) the sync runs once per entity, as one
+mapped task each, through that entity's own connection and ledger.
 Backfill a range with `airflow backfill create --dag-id poweroffice_payments_to_tribe …`.
 """
 
@@ -18,6 +20,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable
 
 from tribe_operators.dag_factory import dag_settings, dry_run_param
 from tribe_operators.operators.payments import SyncPaymentsOperator
+from tribe_operators.operators.scopes import ListScopesOperator
 from tribe_operators.pools import api_pool
 
 with DAG(
@@ -31,6 +34,10 @@ with DAG(
     ),
     params={"dry_run": dry_run_param("Report; change nothing.")},
 ) as dag:
-    # Reads balances from PowerOffice, marks invoices Paid in Tribe: the scarcer pool.
-    SyncPaymentsOperator(task_id="sync_payments", integration="poweroffice", dry_run="{{ params.dry_run }}",
-                         pool=api_pool("poweroffice", "tribe"))
+    scopes = ListScopesOperator(task_id="scopes", integration="poweroffice")
+    # Reads balances from PowerOffice, marks invoices Paid in Tribe: the scarcer pool. One mapped
+    # task per legal entity (a mapped task's pool goes in partial()).
+    SyncPaymentsOperator.partial(
+        task_id="sync_payments", integration="poweroffice", dry_run="{{ params.dry_run }}",
+        map_index_template="{{ scope_name }}", pool=api_pool("poweroffice", "tribe"),
+    ).expand(scope=scopes.output)

@@ -50,7 +50,7 @@ def test_invoice_and_payment_tasks_take_the_scarcer_pool(dagbag):
     invoices = dagbag.dags["tribe_invoices_to_poweroffice"]
     assert invoices.get_task("find_sent_invoices").pool == "tribe_api"
     assert invoices.get_task("export_invoice").pool == "poweroffice_api"  # mapped: set in partial()
-    assert dagbag.dags["poweroffice_payments_to_tribe"].get_task("sync_payments").pool == "poweroffice_api"
+    assert dagbag.dags["poweroffice_payments_to_tribe"].get_task("sync_payments").pool == "poweroffice_api"  # mapped
 
 
 def test_pool_rules():

@@ -4,6 +4,7 @@ remote create and the ledger commit."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -210,53 +211,91 @@ def test_payments_read_only_their_window_and_leave_a_paid_invoice_alone(dags, si
     second = payments.test(logical_date=datetime.now(UTC) + timedelta(hours=8))  # the next window: nothing new
     assert str(second.state).endswith("success")
     (ti,) = [ti for ti in second.get_task_instances() if ti.task_id == "sync_payments"]
-    counts = ti.xcom_pull(task_ids="sync_payments")
+    counts = ti.xcom_pull(task_ids="sync_payments", map_indexes=0)
     assert counts["paid"] == 0, counts
     writes = [c for c in sims.tribe.counters()["calls"] if c.split()[0] in ("POST", "PUT", "PATCH")
               and "oauth2" not in c]
     assert writes == [] and sims.tribe.get("Activity_Invoice", invoice["ID"])["Phase"] == paid_phase
 
 
-def test_a_per_invoice_scope_lands_in_its_own_ledger_and_scope(sims, world, link_db, monkeypatch):
-    """The invoice's legal entity picks its scope (``invoice_scope``): a BE invoice goes to the
-    Belgian company's own PowerOffice client through that scope's connection, with its ledger
-    row and links in that scope; one without a legal entity goes to the default; a legal entity
-    no scope serves is quarantined naming the field, and the others go on."""
+@pytest.fixture
+def belgium(sims, world, link_db, monkeypatch):
+    """A second legal entity: the Belgian company's own PowerOffice client (its own simulator,
+    behind the connection ``poweroffice_be``) as scope ``belgium``; invoices whose Tribe legal
+    entity is BE go there. The world's customer is a customer there too, under its own id."""
     from sandbox.common import ServerThread
     from sandbox.poweroffice import PowerOfficeState
     from sandbox.poweroffice import create_app as po_app
 
-    belgian = PowerOfficeState()
-    belgian.record_traffic = True
-    with ServerThread(po_app(belgian)) as server:
+    state = PowerOfficeState()
+    state.record_traffic = True
+    with ServerThread(po_app(state)) as server:
         monkeypatch.setenv("AIRFLOW_CONN_POWEROFFICE_BE",
                            connection_env(sims.tribe_url, server.url)["AIRFLOW_CONN_POWEROFFICE_DEFAULT"])
         monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS", json.dumps({
             "scopes": {"default": {}, "belgium": {"conn_id": "poweroffice_be", "title": "Tribe Demo België BV"}},
             "invoice_scope": {"field": "LegalEntity.Code", "map": {"BE": "belgium"}}}))
-        # The customer is a customer of both companies: in each client under its own id.
-        be_customer = belgian.insert_customer(Name="Faktura Kunde AS", MailAddress=OSLO)
+        customer = state.insert_customer(Name="Faktura Kunde AS", MailAddress=OSLO, EmailAddress="faktura@kunde.example")
         LinkStore(link_db, "poweroffice", "belgium").bulk_bind(
-            [Link("customer_relationship", world["relationship"], str(be_customer["Id"]))])
-        belgian.insert_product(Name="Konsulenttime", Code="KONS-1", UnitPrice=250.0, UnitOfMeasureCode="HUR")
-        entity = {code: {"ID": ref(sims.tribe, "Datastore_LegalEntity", code)} for code in ("BE", "NL")}
-        be = sent(sims, world, LegalEntity=entity["BE"])
-        plain = sent(sims, world)
-        unserved = sent(sims, world, LegalEntity=entity["NL"])
+            [Link("customer_relationship", world["relationship"], str(customer["Id"]))])
+        state.insert_product(Name="Konsulenttime", Code="KONS-1", UnitPrice=250.0, UnitOfMeasureCode="HUR")
+        yield {"po": state, "customer": customer,
+               "entity": {code: {"ID": ref(sims.tribe, "Datastore_LegalEntity", code)} for code in ("BE", "NL")}}
+    assert_poweroffice_traffic_conforms(state)
 
-        dagrun = run(world["invoice_dag"])
-        states = sorted(str(ti.state) for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice")
-        assert states == ["failed", "success", "success"]
-        (order,) = orders_for(belgian, be["ID"])
-        assert order["CustomerId"] == be_customer["Id"] and orders_for(sims.po, be["ID"]) == []
-        assert len(orders_for(sims.po, plain["ID"])) == 1 and orders_for(belgian, plain["ID"]) == []
-        assert ExportLedger(link_db, "poweroffice", "belgium").get(be["ID"]).external_id == str(order["Id"])
-        assert ExportLedger(link_db, "poweroffice").get(be["ID"]) is None
-        assert ExportLedger(link_db, "poweroffice", "belgium").get(plain["ID"]) is None
-        (q,) = Quarantine(link_db, "poweroffice").open("invoices")
-        assert q["record_id"] == unserved["ID"] and q["field"] == "LegalEntity.Code" and "'NL'" in q["reason"]
-        assert orders_for(sims.po, unserved["ID"]) == orders_for(belgian, unserved["ID"]) == []
 
-        run(_fresh_invoice_dag())  # again: each scope's ledger knows its own
-        assert len(orders_for(belgian, be["ID"])) == 1 and len(orders_for(sims.po, plain["ID"])) == 1
-    assert_poweroffice_traffic_conforms(belgian)
+def test_a_per_invoice_scope_lands_in_its_own_ledger_and_scope(sims, world, link_db, belgium):
+    """The invoice's legal entity picks its scope (``invoice_scope``): a BE invoice goes to the
+    Belgian company's client through that scope's connection, with its ledger row and links in
+    that scope; one without a legal entity goes to the default; a legal entity no scope serves
+    is quarantined naming the field, and the others go on."""
+    be = sent(sims, world, LegalEntity=belgium["entity"]["BE"])
+    plain = sent(sims, world)
+    unserved = sent(sims, world, LegalEntity=belgium["entity"]["NL"])
+
+    dagrun = run(world["invoice_dag"])
+    states = sorted(str(ti.state) for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice")
+    assert states == ["failed", "success", "success"]
+    (order,) = orders_for(belgium["po"], be["ID"])
+    assert order["CustomerId"] == belgium["customer"]["Id"] and orders_for(sims.po, be["ID"]) == []
+    assert len(orders_for(sims.po, plain["ID"])) == 1 and orders_for(belgium["po"], plain["ID"]) == []
+    assert ExportLedger(link_db, "poweroffice", "belgium").get(be["ID"]).external_id == str(order["Id"])
+    assert ExportLedger(link_db, "poweroffice").get(be["ID"]) is None
+    assert ExportLedger(link_db, "poweroffice", "belgium").get(plain["ID"]) is None
+    (q,) = Quarantine(link_db, "poweroffice").open("invoices")
+    assert q["record_id"] == unserved["ID"] and q["field"] == "LegalEntity.Code" and "'NL'" in q["reason"]
+    assert orders_for(sims.po, unserved["ID"]) == orders_for(belgium["po"], unserved["ID"]) == []
+
+    run(_fresh_invoice_dag())  # again: each scope's ledger knows its own
+    assert len(orders_for(belgium["po"], be["ID"])) == 1 and len(orders_for(sims.po, plain["ID"])) == 1
+
+
+def test_payments_run_once_per_scope_without_their_ids_or_counts_colliding(dags, sims, world, link_db, belgium,
+                                                                           monkeypatch):
+    """One mapped task per scope, each through its own connection into its own ledger: a payment
+    in the Belgian client marks the Belgian invoice Paid and leaves the other alone, and each
+    scope's counts stay its own."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    settings = json.loads(os.environ["AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS"])
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS", json.dumps({**settings, "invoice_mode": "booked"}))
+    be, plain = sent(sims, world, LegalEntity=belgium["entity"]["BE"]), sent(sims, world)
+    assert str(run(world["invoice_dag"]).state).endswith("success")
+    be_id = ExportLedger(link_db, "poweroffice", "belgium").get(be["ID"]).external_id
+    total = next(i for i in belgium["po"].all("outgoing_invoices") if str(i["Id"]) == be_id)["TotalAmount"]
+    belgium["po"].register_payment(be_id, total)
+
+    payments = DagBag(dag_folder=str(ROOT / "dags" / "poweroffice_payments_to_tribe.py")).dags[
+        "poweroffice_payments_to_tribe"]
+    dagrun = payments.test(logical_date=datetime.now(UTC) + timedelta(hours=4))
+    assert str(dagrun.state).endswith("success")
+    phase = {r["ID"]: r["Code"] for r in sims.tribe.all("Datastore_Phase_ActivityInvoice")}
+    assert phase[sims.tribe.get("Activity_Invoice", be["ID"])["Phase"]] == "Paid"
+    assert phase[sims.tribe.get("Activity_Invoice", plain["ID"])["Phase"]] == "Sent"
+    from tribe_operators.store.runs import run_counts
+
+    counts = {r["scope"]: r["counts"] for r in run_counts(link_db, dagrun.run_id) if r["stream"] == "payments"}
+    assert (counts["belgium"]["read"], counts["belgium"]["paid"]) == (1, 1)
+    assert (counts["default"]["read"], counts["default"]["paid"], counts["default"]["unpaid"]) == (1, 0, 1)
+    labels = sorted(ti.rendered_map_index for ti in dagrun.get_task_instances() if ti.task_id == "sync_payments")
+    assert labels == ["belgium", "default"]

@@ -16,12 +16,16 @@ __all__ = ["SyncPaymentsOperator"]
 
 
 class SyncPaymentsOperator(_InvoiceBase):
-    """Read what was paid in the run's data interval (the system's payment flow); Paid in Tribe."""
+    """Read what was paid in the run's data interval (the system's payment flow); Paid in Tribe.
+
+    One scope per task (``scope``); a DAG serving several maps it over ``ListScopesOperator``,
+    each with its own connection, ledger, watermark and counts."""
 
     def execute(self, context: Any) -> dict[str, int]:
         from datetime import UTC, datetime
 
         started = datetime.now(UTC)
+        context["scope_name"] = self.scope  # the mapped task's label (map_index_template)
         ctx = self.invoice_context(context)
         if not stream_enabled(ctx.settings, "payments"):
             raise AirflowSkipException(f"payments is not in enabled_streams of the {self.integration} settings")

@@ -16,10 +16,13 @@ COLUMNS = ("extracted", "retried", "mapped", "created", "updated", "linked", "sk
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """``{stream: {column: n}}`` from the ``sync_run`` rows of one run."""
+    """``{stream: {column: n}}`` from the ``sync_run`` rows of one run; a stream run for a scope
+    other than the default is its own row, ``stream[scope]``."""
     table: dict[str, dict[str, int]] = {}
     for row in rows:
-        stream = table.setdefault(row["stream"], dict.fromkeys(COLUMNS, 0))
+        scope = row.get("scope") or "default"
+        name = row["stream"] if scope == "default" else f"{row['stream']}[{scope}]"
+        stream = table.setdefault(name, dict.fromkeys(COLUMNS, 0))
         counts = row["counts"]
         for col in COLUMNS:
             if col == "quarantined":
