@@ -72,8 +72,8 @@ def test_signed_event_starts_one_run_of_the_relations_dag(client, webhook_secret
     response = post(client, body, webhook_secret)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"status": "triggered", "event_id": event_id, "dag_id": RELATIONS,
-                               "dag_run_id": f"webhook__{event_id}"}
+    assert response.json() == {"status": "triggered", "event_id": event_id, "runs": [
+        {"dag_id": RELATIONS, "dag_run_id": f"webhook__{event_id}", "status": "triggered"}]}
     (run,) = dag_runs(f"webhook__{event_id}")
     assert run["dag_id"] == RELATIONS
     assert run["conf"] == {"webhook_event_id": event_id, "entity_type": entity_type, "entity_id": entity_id}
@@ -91,7 +91,7 @@ def test_invoice_event_starts_the_invoice_dag_for_that_invoice(client, webhook_s
 
     response = post(client, body, webhook_secret)
 
-    assert response.status_code == 200 and response.json()["dag_id"] == INVOICES
+    assert response.status_code == 200 and [r["dag_id"] for r in response.json()["runs"]] == [INVOICES]
     (run,) = dag_runs(f"webhook__{event_id_of(body)}")
     assert run["dag_id"] == INVOICES
     assert run["conf"]["invoice_ids"] == [invoice_id]  # the DAG's Param: this invoice only
@@ -294,7 +294,7 @@ def test_an_event_whose_receiver_died_mid_way_is_started_by_the_redelivery(clien
     event_id = event_id_of(body)
     with link_db.begin() as conn:  # claimed two minutes ago by a request that never finished
         conn.execute(webhook_event.insert().values(
-            event_id=event_id, received_at=datetime.now(UTC) - timedelta(minutes=2), status="received",
+            event_id=event_id, dag_id=RELATIONS, received_at=datetime.now(UTC) - timedelta(minutes=2), status="received",
             entity_type="Relation.Organization", entity_id=str(uuid.uuid4())))
     response = post(client, body, webhook_secret)
     assert (response.status_code, response.json()["status"]) == (200, "triggered")
@@ -363,3 +363,40 @@ def test_end_to_end_tribe_simulator_change_starts_the_relations_dag(airflow_api,
     assert run["conf"]["entity_id"] == org["ID"]
     assert f"started {RELATIONS} run webhook__{delivery['eventId']}" in caplog.text
     assert hook["secret"] not in caplog.text
+
+
+def test_one_event_starts_one_run_per_system_and_a_failed_start_is_retried_alone(link_db, serialized_dags,
+                                                                                 webhook_secret):
+    """Fan-out: an event two systems sync starts a run of each (two real DAGs stand in for two
+    systems' exports), each claimed on its own: when one start fails, Tribe's redelivery starts
+    that one and answers the other as a duplicate; a third delivery starts nothing."""
+    from fastapi.testclient import TestClient
+
+    from tribe_operators.webhooks.app import create_app
+    from tribe_operators.webhooks.trigger import trigger_dag_run
+
+    other = "poweroffice_to_tribe"
+    calls = []
+
+    def second_fails_once(dag_id, run_id, conf):
+        calls.append(dag_id)
+        if dag_id == other and calls.count(other) == 1:
+            raise RuntimeError("metadata database unavailable")
+        return trigger_dag_run(dag_id, run_id, conf)
+
+    body = event_body("Activity.Invoice")
+    event_id = event_id_of(body)
+    with TestClient(create_app(start_run=second_fails_once, route=lambda _type: [INVOICES, other])) as client:
+        first = post(client, body, webhook_secret)
+        assert first.status_code == 503
+        assert [(r["dag_id"], r["status"]) for r in first.json()["runs"]] == [(INVOICES, "triggered"), (other, "failed")]
+        second = post(client, body, webhook_secret)
+        assert second.status_code == 200 and second.json()["status"] == "triggered"
+        assert [(r["dag_id"], r["status"]) for r in second.json()["runs"]] == [(INVOICES, "duplicate"),
+                                                                                (other, "triggered")]
+        third = post(client, body, webhook_secret)
+        assert (third.status_code, third.json()["status"]) == (200, "duplicate")
+    assert calls == [INVOICES, other, other]  # the started one was not even asked again
+    assert sorted(r["dag_id"] for r in dag_runs(f"webhook__{event_id}")) == sorted([INVOICES, other])
+    assert {(d.dag_id, d.status) for d in WebhookEvents(link_db).deliveries(event_id)} == {
+        (INVOICES, "triggered"), (other, "triggered")}

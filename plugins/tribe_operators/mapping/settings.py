@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tribe_operators.exceptions import MappingConfigError
 from tribe_operators.mapping.spec import mappings_root
 
-__all__ = ["ConflictRules", "CoreSettings", "InvoiceScopeRule", "ScopeSettings", "load_settings", "stream_enabled"]
+__all__ = ["ConflictRules", "CoreSettings", "InvoiceScopeRule", "ScopeSettings", "is_configured", "load_settings",
+           "stream_enabled"]
 
 
 class ConflictRules(BaseModel):
@@ -63,6 +64,8 @@ class CoreSettings(BaseModel):
     conflicts: ConflictRules = Field(default_factory=ConflictRules)
     # The scopes this integration serves; each runs its payments (and any per-scope stream) apart,
     # with its own links, ledger, quarantine and watermarks.
+    # Tribe's webhook starts this integration's exports at once; off: only their safety poll.
+    webhooks: bool = True
     scopes: dict[str, ScopeSettings] = Field(default_factory=lambda: {"default": ScopeSettings()})
     invoice_scope: InvoiceScopeRule = Field(default_factory=InvoiceScopeRule)
 
@@ -111,6 +114,12 @@ def load_settings(integration: str) -> dict[str, Any]:
                              else str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         raise MappingConfigError(f"settings of {integration} ({path}{' + Variable ' + variable if override else ''}): "
                                  f"{problems}") from exc
+
+
+def is_configured(integration: str) -> bool:
+    """Has this integration a settings file (``include/mappings/<integration>/settings.yaml``)?
+    A system without one is installed but not set up: nothing starts it."""
+    return (mappings_root() / integration / "settings.yaml").exists()
 
 
 def stream_enabled(settings: dict[str, Any], stream: str) -> bool:

@@ -157,10 +157,11 @@ oauth_token = sa.Table(
 webhook_event = sa.Table(
     "webhook_event", metadata,
     sa.Column("event_id", sa.String(64), primary_key=True),
+    # One row per event and DAG it starts ("" for an event that starts none): fan-out.
+    sa.Column("dag_id", sa.String(250), primary_key=True, server_default=""),
     sa.Column("received_at", TS, nullable=False),
     sa.Column("entity_type", sa.String(120), nullable=False),
     sa.Column("entity_id", sa.String(64), nullable=False),
-    sa.Column("dag_id", sa.String(250)),
     sa.Column("dag_run_id", sa.String(250)),
     sa.Column("status", sa.String(20), nullable=False),  # received | triggered | ignored | duplicate | failed
 )

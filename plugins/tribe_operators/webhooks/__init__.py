@@ -1,4 +1,4 @@
-"""Tribe → PowerOffice "immediately": a webhook receiver that starts the export DAGs.
+"""Tribe → accounting "immediately": a webhook receiver that starts the export DAGs.
 
 Tribe calls ``POST /tribe-sync/webhooks/tribe`` (the plugin ``tribe_sync`` mounts
 ``create_app()`` in Airflow's API server). One module per concept:
@@ -6,7 +6,7 @@ Tribe calls ``POST /tribe-sync/webhooks/tribe`` (the plugin ``tribe_sync`` mount
 * ``signature`` — ``X-Tribe-Signature`` (HMAC-SHA512, hex, Base64), compared in constant time;
 * ``secret``    — the webhook secret(s) from the Airflow connection, read per request, masked;
 * ``events``    — the body's shape, parsed and validated, and the freshness check;
-* ``routing``   — Tribe entity type → the DAG to start, and the run's small conf;
+* ``routing``   — Tribe entity type → the DAGs to start (every enabled system), and the run's small conf;
 * ``trigger``   — starting the run with Airflow's own ``trigger_dag`` (injectable);
 * ``app``       — the FastAPI app tying them together, with the replay store
   (``tribe_operators.store.webhook_events``).

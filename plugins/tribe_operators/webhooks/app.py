@@ -1,9 +1,12 @@
-"""The receiver: ``POST /tribe`` checks, de-duplicates and turns a Tribe event into a DAG run.
+"""The receiver: ``POST /tribe`` checks, de-duplicates and turns a Tribe event into DAG runs,
+one per enabled accounting system that syncs its type (``routing.dags_for``).
 
 Order matters: the signature is checked on the raw bytes before anything is parsed (401), then
-the shape (400), then freshness (409) and the replay store (200 "duplicate"), and only then is a
-run started. Answers: 200 started / duplicate, 202 ignored, 401, 400, 409, 503 (not configured,
-or the run could not be started: Tribe redelivers, and the replay store lets that retry through).
+the shape (400), then freshness (409) and the replay store (200 "duplicate"), and only then are
+runs started, each (event, DAG) claimed on its own. Answers: 200 started / duplicate (with
+``runs``: DAG, run id and outcome each), 202 ignored, 401, 400, 409, 503 (not configured, or a
+run could not be started: Tribe redelivers, the replay store lets that one through and answers
+the started ones as duplicates).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tribe_operators.store.webhook_events import FINAL, WebhookEvents
 from tribe_operators.webhooks.events import InvalidEvent, WebhookEvent, is_fresh, parse_event
-from tribe_operators.webhooks.routing import conf_for, dag_for
+from tribe_operators.webhooks.routing import conf_for, dags_for
 from tribe_operators.webhooks.secret import DEFAULT_CONN_ID, SecretNotConfigured, webhook_secrets
 from tribe_operators.webhooks.signature import SIGNATURE_HEADER, verify
 from tribe_operators.webhooks.trigger import RunAlreadyExists, StartRun, run_id_for, trigger_dag_run
@@ -52,15 +55,17 @@ class Receiver:
             or ``tribe_default``.
         tolerance_s: Replay window in seconds; None = ``[tribe_sync] webhook_tolerance_s`` or 300.
         start_run: Starts a DAG run (default: Airflow's ``trigger_dag`` on the metadata DB).
+        route: Entity type → the DAG ids to start (default: ``routing.dags_for``, every enabled system).
         events: Returns the replay store (default: the link database ``tribe_sync_db``).
         now: The current time (aware UTC).
     """
 
     def __init__(self, *, conn_id: str | None = None, tolerance_s: float | None = None,
                  start_run: StartRun = trigger_dag_run, events: Callable[[], WebhookEvents] = _link_db_events,
+                 route: Callable[[str], list[str]] = dags_for,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.conn_id, self.tolerance_s = conn_id, tolerance_s
-        self.start_run, self.events, self.now = start_run, events, now
+        self.start_run, self.events, self.route, self.now = start_run, events, route, now
 
     def handle(self, body: bytes, signature: str | None) -> Answer:
         conn_id = self.conn_id or _setting("webhook_conn_id", DEFAULT_CONN_ID)
@@ -85,43 +90,56 @@ class Receiver:
         tolerance = self.tolerance_s if self.tolerance_s is not None else float(
             _setting("webhook_tolerance_s", str(DEFAULT_TOLERANCE_S)))
         if not is_fresh(event, self.now(), timedelta(seconds=tolerance)):
-            known = store.get(event.event_id)
-            if known is not None and known.status in FINAL:
-                return self._duplicate(event.event_id, known.dag_run_id)  # a late redelivery: stop its retries
+            known = store.deliveries(event.event_id)
+            if known and all(k.status in FINAL for k in known):
+                return self._duplicate(event.event_id)  # a late redelivery: stop its retries
             log.warning("Tribe webhook refused: event %s stamped %s is outside the %g s replay window",
                         event.event_id, event.timestamp.isoformat(), tolerance)
             return 409, {"detail": f"event timestamp is outside the {tolerance:g} s replay window"}
 
-        dag_id = None if event.is_deletion else dag_for(event.entity_type)
-        if not store.claim(event.event_id, event.entity_type, event.entity_id, dag_id):
-            known = store.get(event.event_id)
-            return self._duplicate(event.event_id, known.dag_run_id if known else None)
-        if dag_id is None:
-            store.finish(event.event_id, "ignored")
+        dag_ids = [] if event.is_deletion else self.route(event.entity_type)
+        if not dag_ids:
+            if not store.claim(event.event_id, event.entity_type, event.entity_id, None):
+                return self._duplicate(event.event_id)
+            store.finish(event.event_id, None, "ignored")
             reason = "deletions are not synced" if event.is_deletion else f"{event.entity_type} is not synced"
             log.info("Tribe webhook event %s ignored: %s", event.event_id, reason)
             return 202, {"status": "ignored", "event_id": event.event_id, "reason": reason}
 
+        runs = [self._start(store, event, dag_id) for dag_id in dag_ids]
+        if any(r["status"] == "failed" for r in runs):
+            # Not final: Tribe's redelivery claims the failed ones again; the others are duplicates then.
+            failed = ", ".join(r["dag_id"] for r in runs if r["status"] == "failed")
+            return 503, {"detail": f"could not start {failed}; deliver again later", "runs": runs}
+        status = "duplicate" if all(r["status"] == "duplicate" for r in runs) else "triggered"
+        return 200, {"status": status, "event_id": event.event_id, "runs": runs}
+
+    def _start(self, store: WebhookEvents, event: WebhookEvent, dag_id: str) -> dict[str, Any]:
+        """Start one DAG's run for the event, unless this event already started it."""
         run_id = run_id_for(event.event_id)
+        if not store.claim(event.event_id, event.entity_type, event.entity_id, dag_id):
+            known = store.get(event.event_id, dag_id)
+            log.info("Tribe webhook event %s: %s already started", event.event_id, dag_id)
+            return {"dag_id": dag_id, "dag_run_id": known.dag_run_id if known else None, "status": "duplicate"}
         try:
             started = self.start_run(dag_id, run_id, conf_for(event, dag_id))
         except RunAlreadyExists:
-            store.finish(event.event_id, "duplicate", run_id)
-            return self._duplicate(event.event_id, run_id)
+            store.finish(event.event_id, dag_id, "duplicate", run_id)
+            return {"dag_id": dag_id, "dag_run_id": run_id, "status": "duplicate"}
         except Exception:
-            # Failed, not final: Tribe's redelivery may claim the event again.
             log.exception("Tribe webhook event %s: could not start %s", event.event_id, dag_id)
-            store.finish(event.event_id, "failed")
-            return 503, {"detail": f"could not start {dag_id}; deliver again later"}
-        store.finish(event.event_id, "triggered", started)
+            store.finish(event.event_id, dag_id, "failed")
+            return {"dag_id": dag_id, "dag_run_id": None, "status": "failed"}
+        store.finish(event.event_id, dag_id, "triggered", started)
         log.info("Tribe webhook event %s (%s %s %s) started %s run %s", event.event_id, event.mutation,
                  event.entity_type, event.entity_id, dag_id, started)
-        return 200, {"status": "triggered", "event_id": event.event_id, "dag_id": dag_id, "dag_run_id": started}
+        return {"dag_id": dag_id, "dag_run_id": started, "status": "triggered"}
 
-    @staticmethod
-    def _duplicate(event_id: str, run_id: str | None) -> Answer:
+    def _duplicate(self, event_id: str) -> Answer:
         log.info("Tribe webhook event %s is a duplicate; nothing started", event_id)
-        return 200, {"status": "duplicate", "event_id": event_id, "dag_run_id": run_id}
+        runs = [{"dag_id": k.dag_id, "dag_run_id": k.dag_run_id, "status": k.status}
+                for k in self.events().deliveries(event_id) if k.dag_id]
+        return 200, {"status": "duplicate", "event_id": event_id, "runs": runs}
 
 
 def create_app(**options: Any) -> FastAPI:

@@ -1,4 +1,8 @@
-"""Which DAG a Tribe entity type starts, and the small conf the run gets.
+"""Which DAGs a Tribe entity type starts, and the small conf each run gets.
+
+One event starts the export of every accounting system that is set up (its settings file),
+has ``webhooks`` on and, for invoices, the ``invoices`` stream enabled: ``System.exports``
+names the DAG per kind.
 
 A webhook only says *that* something changed; the DAG reads what changed itself (the
 relations DAG incrementally from its watermark, only in the streams whose mapping lists a type
@@ -11,7 +15,7 @@ from typing import Any
 
 from tribe_operators.webhooks.events import WebhookEvent
 
-__all__ = ["conf_for", "covers", "dag_for", "kind_of"]
+__all__ = ["conf_for", "covers", "dags_for", "kind_of", "wants"]
 
 # (type, kind of export): a type matches itself and its subtypes ("Relationship.Organization"
 # covers "Relationship.Organization.CommercialRelationship.Customer"), never a sibling that
@@ -36,15 +40,32 @@ def kind_of(entity_type: str) -> str | None:
     return next((kind for prefix, kind in ROUTES if covers(prefix, entity_type)), None)
 
 
-def dag_for(entity_type: str) -> str | None:
-    """The DAG to start for ``entity_type`` (``System.exports`` of the system that exports
-    that kind); None = not ours to sync. One system exports today: starting the export of each
-    enabled system from one event is the next step."""
-    kind = kind_of(entity_type)
-    from tribe_operators.systems.registry import systems
+def wants(system: Any, kind: str) -> bool:
+    """Does this system, as its settings say (file and Variable), take Tribe's ``kind`` events?"""
+    from tribe_operators.mapping.settings import is_configured, load_settings, stream_enabled
 
-    dags = [s.exports[kind] for _, s in sorted(systems().items()) if kind in s.exports]
-    return dags[0] if dags else None
+    if kind not in system.exports or not is_configured(system.name):
+        return False
+    settings = load_settings(system.name)
+    return bool(settings["webhooks"]) and (kind != "invoices" or stream_enabled(settings, "invoices"))
+
+
+def dags_for(entity_type: str, *, systems: Any = None, enabled: Any = wants) -> list[str]:
+    """The export DAGs to start for ``entity_type``, one per system that wants it (sorted by
+    system name); empty = nobody syncs it.
+
+    Args:
+        systems: ``{name: System}`` (default: the registry).
+        enabled: ``(system, kind) -> bool`` (default: ``wants``, from the settings).
+    """
+    kind = kind_of(entity_type)
+    if kind is None:
+        return []
+    if systems is None:
+        from tribe_operators.systems.registry import systems as registry
+
+        systems = registry()
+    return [system.exports[kind] for _, system in sorted(systems.items()) if enabled(system, kind)]
 
 
 def conf_for(event: WebhookEvent, dag_id: str) -> dict[str, Any]:
