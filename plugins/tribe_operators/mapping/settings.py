@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tribe_operators.exceptions import MappingConfigError
+from tribe_operators.mapping.filters import Condition
 from tribe_operators.mapping.spec import mappings_root
 
 __all__ = ["ConflictRules", "CoreSettings", "InvoiceScopeRule", "ScopeSettings", "is_configured", "load_settings",
@@ -64,6 +65,9 @@ class CoreSettings(BaseModel):
     conflicts: ConflictRules = Field(default_factory=ConflictRules)
     # The scopes this integration serves; each runs its payments (and any per-scope stream) apart,
     # with its own links, ledger, quarantine and watermarks.
+    # Per stream, which records it reads at all (besides what its mapping says): conditions on
+    # the source record, sent to the source's API where it can take them (mapping.filters).
+    filters: dict[str, list[Condition]] = Field(default_factory=dict)
     # Tribe's webhook starts this integration's exports at once; off: only their safety poll.
     webhooks: bool = True
     scopes: dict[str, ScopeSettings] = Field(default_factory=lambda: {"default": ScopeSettings()})

@@ -36,7 +36,10 @@ class SourceSpec(_Strict):
     # Navigations whose own change counts as a change of the record: a contact is changed when
     # its person's name is (Tribe stamps the person, not the contact relationship).
     changed_via: list[str] = Field(default_factory=list)
-    where: dict[str, Any] = Field(default_factory=dict)  # client-side equality filter
+    where: dict[str, Any] = Field(default_factory=dict)  # what the stream is: equality conditions (mapping.filters)
+    # Source field → the API's list parameter that filters on it (PowerOffice ``customerNos``):
+    # an eq / in condition on that field is sent, not checked here.
+    filters: dict[str, str] = Field(default_factory=dict)
     # Tribe webhook entity types that concern this stream. A run a webhook started reads only
     # the streams its event concerns (the 5-minute poll reads the rest). Empty: every such run.
     webhook_types: list[str] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from tribe_operators.dedupe import Deduper, party_roles
 from tribe_operators.dedupe.keys import field_value, key_tuple
 from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, MappingConfigError, OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
+from tribe_operators.mapping.filters import conditions_for
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import Link
 from tribe_operators.store.runs import record_step
@@ -46,14 +47,15 @@ def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
     since, until = ctx.window
     extracted = pages = 0
     seen: set[str] = set()
-    for rows in source.extract(ctx.spec, since, until):
+    where = conditions_for(ctx.spec, ctx.settings)  # the mapping's and the settings' filters
+    for rows in source.extract(ctx.spec, since, until, where=where):
         extracted += staging.put_extracted(rows)
         seen.update(row[0] for row in rows)
         pages += 1
     # Quarantined records are tried again every run (fixed at the source, or their dependency —
     # a product's group, an invoice's customer — has been synced since), read afresh by id.
     retry = [q["record_id"] for q in ctx.quarantine.open(ctx.spec.stream) if q["record_id"] not in seen][:RETRY_LIMIT]
-    retried = staging.put_extracted(source.fetch(ctx.spec, retry)) if retry else 0
+    retried = staging.put_extracted(source.fetch(ctx.spec, retry, where=where)) if retry else 0
     return _finish(ctx, "extract", {"extracted": extracted + retried, "retried": retried, "pages": pages}, started)
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from tribe_operators.mapping.filters import Condition
     from tribe_operators.mapping.spec import StreamSpec
 
 __all__ = ["RELATIONSHIP_ID", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
@@ -29,11 +30,13 @@ RELATIONSHIP_ID = "@relationship.ID"
 class Source(Protocol):
     system: str
 
-    def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None) -> Iterator[list[Row]]:
-        """Pages of the records changed in ``(since, until]``."""
+    def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None,
+                where: list[Condition] | None = None) -> Iterator[list[Row]]:
+        """Pages of the records changed in ``(since, until]`` that meet every condition of
+        ``where`` (default: the mapping's), sent to the API where it can take them."""
 
-    def fetch(self, spec: StreamSpec, ids: list[str]) -> list[Row]:
-        """Records by id (quarantine retries); ids that no longer exist are left out."""
+    def fetch(self, spec: StreamSpec, ids: list[str], where: list[Condition] | None = None) -> list[Row]:
+        """Records by id (quarantine retries) that meet ``where``; ids that no longer exist are left out."""
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         """A code → id table (countries, units) read once per run."""

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tribe_operators.dedupe.keys import key_tuple
 from tribe_operators.mapping.compare import same_value
+from tribe_operators.mapping.filters import Condition, conditions_for, matches, split
 from tribe_operators.timeutil import iso_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
@@ -18,26 +20,39 @@ __all__ = ["PowerOfficeSource"]
 Row = tuple[str, datetime | None, dict[str, Any]]
 
 
+def _parameter(parameters: dict[str, str], condition: Condition) -> tuple[str, str] | None:
+    """A condition as a list parameter (``customerNos=10001,10002``), if the resource has one."""
+    name = parameters.get(condition.field)
+    if name is None or condition.op not in ("eq", "in"):
+        return None
+    values = condition.value if condition.op == "in" else [condition.value]
+    return name, ",".join("true" if v is True else "false" if v is False else str(v) for v in values)
+
+
 class PowerOfficeSource:
     system = "poweroffice"
 
     def __init__(self, hook: PowerOfficeHook) -> None:
         self.hook = hook
 
-    def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None) -> Iterator[list[Row]]:
-        """Yield pages of ``(id, modified_at, record)`` changed in ``(since, until]``.
+    def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None,
+                where: list[Condition] | None = None) -> Iterator[list[Row]]:
+        """Yield pages of ``(id, modified_at, record)`` changed in ``(since, until]`` that meet
+        ``where`` (the stream's conditions).
 
         The server filters ``> since`` (strictly greater, as documented); ``until`` is applied
-        here so a replayed window reads exactly what changed in it.
+        here so a replayed window reads exactly what changed in it. A condition the resource
+        has a list parameter for (``source.filters``) is sent; the rest is checked here.
         """
         src = spec.source
-        params: dict[str, Any] = {}
+        sent, local = split(conditions_for(spec) if where is None else where, partial(_parameter, src.filters))
+        params: dict[str, Any] = dict(sent)
         if since is not None and src.changed_since_param:
             params[src.changed_since_param] = iso_timestamp(since)
         for page in self.hook.iter_pages(src.resource, params):
             rows: list[Row] = []
             for record in page:
-                if any(record.get(k) != v for k, v in src.where.items()):
+                if not matches(record, local):
                     continue
                 modified = parse_timestamp(record.get(src.modified_field))
                 if since is not None and modified is not None and modified <= since:
@@ -48,17 +63,18 @@ class PowerOfficeSource:
             if rows:
                 yield rows
 
-    def fetch(self, spec: StreamSpec, ids: list[str]) -> list[Row]:
-        """Records by id (quarantine retries); ids that no longer exist are left out."""
+    def fetch(self, spec: StreamSpec, ids: list[str], where: list[Condition] | None = None) -> list[Row]:
+        """Records by id (quarantine retries) that meet ``where``; ids that no longer exist are left out."""
         from tribe_operators.exceptions import NotFoundError
 
+        conditions = conditions_for(spec) if where is None else where
         rows: list[Row] = []
         for record_id in ids:
             try:
                 record = self.hook.get(spec.source.resource, record_id)
             except NotFoundError:
                 continue
-            if all(record.get(k) == v for k, v in spec.source.where.items()):
+            if matches(record, conditions):
                 rows.append((spec.source.record_id(record),
                              parse_timestamp(record.get(spec.source.modified_field)), record))
         return rows

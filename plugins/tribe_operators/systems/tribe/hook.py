@@ -103,14 +103,16 @@ class TribeCrmHook(VendorHook):
             yield from page
 
     def find_by(self, entity_set: str, field: str, values: Iterable[Any], *, select: Iterable[str] | None = None,
-                expand: str | None = None, chunk: int = FIND_CHUNK) -> list[dict[str, Any]]:
-        """Records whose ``field`` equals any of ``values`` (``or`` chains: Tribe has no ``in``)."""
+                expand: str | None = None, also: str | None = None, chunk: int = FIND_CHUNK) -> list[dict[str, Any]]:
+        """Records whose ``field`` equals any of ``values`` (``or`` chains: Tribe has no ``in``)
+        and that meet ``also`` (more ``$filter``), if given."""
         found: list[dict[str, Any]] = []
         distinct = list(dict.fromkeys(v for v in values if v not in (None, "")))
         for start in range(0, len(distinct), chunk):
             part = distinct[start:start + chunk]
             is_guid = field == "ID" or field.endswith("/ID")
             expr = " or ".join(f"{field} eq {odata_literal(v, guid=is_guid)}" for v in part)
+            expr = f"({expr}) and {also}" if also else expr
             found.extend(self.iter_records(entity_set, filter=expr, select=select, expand=expand))
         return found
 

@@ -10,17 +10,37 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from tribe_operators.mapping.filters import Condition, conditions_for
+from tribe_operators.systems.tribe.hook import odata_literal
 from tribe_operators.timeutil import odata_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
     from tribe_operators.systems.tribe.hook import TribeCrmHook
 
-__all__ = ["TribeSource"]
+__all__ = ["TribeSource", "odata_condition"]
 
 Row = tuple[str, datetime | None, dict[str, Any]]
 ADDRESS = "($expand=Country($select=ID,Code))"
 ADDRESS_NAVIGATIONS = frozenset({"Address", "InvoiceAddress", "PostalAddress", "VisitingAddress"})
+_COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}
+
+
+def odata_condition(condition: Condition) -> str:
+    """A filter condition as OData ``$filter`` text (every operator has one)."""
+    path = condition.field.replace(".", "/")
+    guid = path == "ID" or path.endswith("/ID")  # Edm.Guid literals are bare
+
+    def literal(value: Any) -> str:
+        return odata_literal(value, guid=guid and value is not None)
+
+    if condition.op in _COMPARE:
+        return f"{path} {_COMPARE[condition.op]} {literal(condition.value)}"
+    if condition.op == "contains":
+        return f"contains({path},{literal(condition.value)})"
+    joined = (" or " if condition.op == "in" else " and ").join(
+        f"{path} {'eq' if condition.op == 'in' else 'ne'} {literal(v)}" for v in condition.value)
+    return f"({joined})"
 
 
 class TribeSource:
@@ -59,22 +79,28 @@ class TribeSource:
             rows.append((spec.source.record_id(inner), modified, inner))
         return rows
 
-    def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None) -> Iterator[list[Row]]:
+    def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None,
+                where: list[Condition] | None = None) -> Iterator[list[Row]]:
+        """Pages changed in ``(since, until]`` that meet ``where`` (the stream's conditions; all
+        sent in the ``$filter``, on the set read: ``Organization.Name`` under a relationship)."""
         field = spec.source.modified_field
-        expr = None
+        parts = [f"({odata_condition(c)})" for c in (conditions_for(spec) if where is None else where)]
         if since is not None:
             stamp = odata_timestamp(since)
             navs = [nav for nav in [spec.source.unwrap, *spec.source.changed_via] if nav]
-            expr = " or ".join([f"{field} gt {stamp}", *(f"{nav}/{field} gt {stamp}" for nav in navs)])
-            expr = f"({expr})" if navs else expr
+            parts.append("(" + " or ".join([f"{field} gt {stamp}", *(f"{nav}/{field} gt {stamp}" for nav in navs)]) + ")")
+        expr = " and ".join(parts) or None
         for page in self.hook.iter_pages(spec.source.resource, filter=expr, expand=self._expand(spec)):
             rows = self._rows(spec, page, until)
             if rows:
                 yield rows
 
-    def fetch(self, spec: StreamSpec, ids: list[str]) -> list[Row]:
+    def fetch(self, spec: StreamSpec, ids: list[str], where: list[Condition] | None = None) -> list[Row]:
         key = f"{spec.source.unwrap}/ID" if spec.source.unwrap else "ID"
-        return self._rows(spec, self.hook.find_by(spec.source.resource, key, ids, expand=self._expand(spec)), None)
+        conditions = conditions_for(spec) if where is None else where
+        also = " and ".join(f"({odata_condition(c)})" for c in conditions) or None
+        return self._rows(spec, self.hook.find_by(spec.source.resource, key, ids, expand=self._expand(spec),
+                                                  also=also), None)
 
     def write_back(self, spec: StreamSpec, source_id: str, changes: dict[str, Any]) -> None:
         """The accounting system's number replaces Tribe's (seed)."""

@@ -1,0 +1,88 @@
+"""Per-stream source filters: which records a stream reads at all.
+
+A filter is a list of conditions, all of which must hold: the mapping's ``source.where`` (what
+the stream *is*: organisations, not persons) and the settings' ``filters.<stream>`` (what this
+company wants: only active customers of one contact group). A source adapter sends what its
+API can express (an OData ``$filter``, an Odoo domain, a PowerOffice list parameter) and checks
+the rest with :func:`matches`, so a record that fails a condition never reaches the map step
+whichever way it was filtered.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+__all__ = ["Condition", "conditions_for", "matches", "split"]
+
+Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "contains"]
+
+
+class Condition(BaseModel):
+    """``field op value``; ``field`` is a dotted path on the record as its source reads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str
+    op: Op = "eq"
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _list_for_in(self) -> Condition:
+        if self.op in ("in", "not_in") and (not isinstance(self.value, list | tuple) or not self.value):
+            raise ValueError(f"{self.field}: '{self.op}' takes a non-empty list of values")
+        if self.op == "contains" and not isinstance(self.value, str):
+            raise ValueError(f"{self.field}: 'contains' takes text")
+        return self
+
+    def holds(self, record: dict[str, Any]) -> bool:
+        actual = _path(record, self.field)
+        value, op = self.value, self.op
+        if op == "eq":
+            return bool(actual == value)
+        if op == "ne":
+            return bool(actual != value)
+        if op == "in":
+            return actual in value
+        if op == "not_in":
+            return actual not in value
+        if op == "contains":
+            # Case-insensitive, as Tribe's contains() and Odoo's ilike.
+            return isinstance(actual, str) and value.casefold() in actual.casefold()
+        if actual is None or value is None:
+            return False  # an order needs two values (as SQL and OData: null compares false)
+        try:
+            return bool({"lt": actual < value, "le": actual <= value, "gt": actual > value, "ge": actual >= value}[op])
+        except TypeError:
+            return False
+
+
+def conditions_for(spec: Any, settings: dict[str, Any] | None = None) -> list[Condition]:
+    """A stream's conditions: its mapping's equality ``source.where`` plus the settings'
+    ``filters.<stream>``."""
+    found = [Condition(field=k, op="eq", value=v) for k, v in spec.source.where.items()]
+    extra = ((settings or {}).get("filters") or {}).get(spec.stream) or []
+    return found + [c if isinstance(c, Condition) else Condition.model_validate(c) for c in extra]
+
+
+def matches(record: dict[str, Any], conditions: Iterable[Condition]) -> bool:
+    return all(c.holds(record) for c in conditions)
+
+
+def split(conditions: Iterable[Condition],
+          native: Callable[[Condition], Any | None]) -> tuple[list[Any], list[Condition]]:
+    """``(what the API takes, what stays to check here)``: ``native`` turns a condition into the
+    API's form, or None when the API cannot express it."""
+    sent: list[Any] = []
+    local: list[Condition] = []
+    for condition in conditions:
+        translated = native(condition)
+        (local.append(condition) if translated is None else sent.append(translated))
+    return sent, local
+
+
+def _path(record: Any, path: str) -> Any:
+    for part in path.split("."):
+        record = record.get(part) if isinstance(record, dict) else None
+    return record
