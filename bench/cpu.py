@@ -182,12 +182,11 @@ def run_core(world: World, engine: Any, backend: PgBackendCpu) -> dict[str, Any]
     from tribe_operators.mapping.engine import Mapper
     from tribe_operators.store.links import LinkStore
     from tribe_operators.sync.context import StepContext
-    from tribe_operators.sync.steps import _map_context
 
     target = tribe_stand_in(world.tribe)
     store = LinkStore(engine, INTEGRATION, SCOPE)
     ctx = StepContext(engine=engine, run_id="bench_cpu_core", spec=world.spec, settings=world.settings)
-    mapper = Mapper(world.spec, _map_context(ctx, {"countries": target.lookup_table("Datastore_Country", "Code")}))
+    mapper = Mapper(world.spec, ctx.map_context({"countries": target.lookup_table("Datastore_Country", "Code")}))
     deduper = Deduper(world.spec, store, target)
     mapping, dedupe, links = (Stopwatch(backend) for _ in range(3))
     counts: Counter[str] = Counter()

@@ -136,6 +136,20 @@ def test_a_bad_invoice_is_quarantined_and_fails_alone(sims, world, link_db, monk
     assert len(orders_for(sims.po, good["ID"])) == 1 and orders_for(sims.po, bad["ID"]) == []
     (q,) = Quarantine(link_db, "poweroffice").open("invoices")
     assert q["record_id"] == bad["ID"] and "'HIGH'" in q["reason"] and "vat_map" in q["reason"]
+    assert q["system"] == "tribe"  # Tribe's data is at fault: fix it there
+
+
+def test_an_invoice_poweroffice_refuses_is_quarantined_under_poweroffice(sims, world, link_db):
+    unknown = sims.tribe.insert("Product", {"Name": "Ukjent", "Code": "NOT-IN-PO", "SalesPrice": 10.0})
+    tribe = sims.tribe
+    invoice = sent_invoice(tribe, world["relationship"], [{
+        "Product": {"ID": unknown["ID"]}, "Quantity": 1, "Price": 10.0, "Unit": {"ID": ref(tribe, "Datastore_Unit", "PCS")},
+        "VatGroup": {"ID": ref(tribe, "Datastore_VatGroup", "NO25")}}])
+    assert str(run(world["invoice_dag"]).state).endswith("failed")
+    (q,) = Quarantine(link_db, "poweroffice").open("invoices")
+    assert (q["record_id"], q["system"]) == (invoice["ID"], "poweroffice")
+    assert "PowerOffice Go refused the invoice" in q["reason"] and "NOT-IN-PO" in q["reason"]
+    assert ExportLedger(link_db, "poweroffice").get(invoice["ID"]).state == "in_flight"  # claimed, nothing made
 
 
 def test_payments_mark_paid_and_record_partial(dags, sims, world, link_db, monkeypatch):

@@ -24,7 +24,7 @@ __all__ = ["ConflictRules", "CoreSettings", "InvoiceScopeRule", "ScopeSettings",
 
 
 class ConflictRules(BaseModel):
-    """Who wins a field changed on both sides since the last sync (``sync/conflicts.py``)."""
+    """Who wins a field changed on both sides since the last sync (``sync/load/conflicts.py``)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tribe_operators.mapping.spec import StreamSpec
+from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.staging import Staging
@@ -40,6 +41,13 @@ class StepContext:
                 self._lookup_tables[key] = adapters[lk.system].lookup_table(lk.entity_set, lk.key, lk.value)
             tables[name] = self._lookup_tables[key]
         return tables
+
+    def map_context(self, lookups: dict[str, dict[str, str]]) -> MapContext:
+        """What this step's transforms may consult: lookup tables, settings, the links both ways."""
+        links = self.links
+        return MapContext(lookups=lookups, settings=self.settings,
+                          links=lambda entity, tid: links.to_external(entity, tid),
+                          internal=lambda entity, eid: links.to_internal(entity, eid))
 
     @property
     def integration(self) -> str:

@@ -109,7 +109,7 @@ def export_invoice(ctx: StepContext, source: InvoiceSource, target: InvoiceTarge
             number = _post(target, external_id)
     except RecordError as exc:  # the system refused it: on record for the on-call, in both places
         ledger.mark_failed(tribe_id, exc.reason)
-        quarantine_invoice(ctx, invoice, exc)
+        quarantine_invoice(ctx, invoice, exc, refused=True)
         raise
     ctx.quarantine.resolve(ctx.spec.stream, [tribe_id])  # exported: an earlier refusal is settled
     if not target.posts:
@@ -118,11 +118,13 @@ def export_invoice(ctx: StepContext, source: InvoiceSource, target: InvoiceTarge
     return {"status": "posted", "external_id": external_id, "number": number, "scope": ctx.scope}
 
 
-def quarantine_invoice(ctx: StepContext, invoice: dict[str, Any], exc: RecordError) -> None:
-    """On record for the on-call: the invoice (``ID``, ``Number``), the field and the reason."""
+def quarantine_invoice(ctx: StepContext, invoice: dict[str, Any], exc: RecordError, *, refused: bool = False) -> None:
+    """On record for the on-call: the invoice (``ID``, ``Number``), the field and the reason,
+    under the system at fault: the accounting system when it ``refused`` it, else the source."""
     ctx.quarantine.add([{"record_id": invoice["ID"], "field": exc.field, "reason": exc.reason,
                          "payload": {"Number": invoice.get("Number")}}],
-                       system=ctx.spec.source.system, stream=ctx.spec.stream, run_id=ctx.run_id)
+                       system=ctx.spec.target.system if refused else ctx.spec.source.system,
+                       stream=ctx.spec.stream, run_id=ctx.run_id)
 
 
 def _map(ctx: StepContext, target: InvoiceTarget, invoice: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,52 @@
+"""Load stage *reconcile*: on a task retry, creates an earlier attempt already made become links.
+
+An attempt that died after the target created a record, but before the staging row was
+marked, leaves the row ``decided: create``. Its record is found by the link (bound the moment
+it existed) or by its dedupe key, and the row is turned into a ``link``, never a second create.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tribe_operators.dedupe.keys import field_value, key_tuple
+from tribe_operators.sync.context import StepContext
+
+__all__ = ["find_created", "reconcile_retry"]
+
+log = logging.getLogger(__name__)
+
+
+def reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Turn creates that already happened (bound, or findable by their key) into links."""
+    creates = {r["source_id"]: r for r in chunk if r["decision"] == "create"}
+    if not creates:
+        return chunk
+    bound = ctx.links.bulk_to_internal(ctx.spec.target.link_entity, list(creates))
+    key = next((k.match for k in ctx.spec.dedupe if k.match), None)
+    unbound = {sid: r for sid, r in creates.items() if sid not in bound}
+    found: dict[str, str] = {}
+    if key and unbound:
+        values = {sid: tuple(field_value(r["mapped"]["fields"], f) for f in key) for sid, r in unbound.items()}
+        matches = target.find(ctx.spec, key, list(values.values()))
+        found = {sid: ctx.spec.target.record_id(ms[0], target.id_key)
+                 for sid, v in values.items() if len(ms := matches.get(v, [])) == 1}
+    out = []
+    for row in chunk:
+        sid = row["source_id"]
+        if sid in bound or sid in found:
+            row = {**row, "decision": "link", "target_id": bound.get(sid) or found[sid]}
+            log.warning("record %s was created by an earlier attempt; linking, not creating again", sid)
+        out.append(row)
+    return out
+
+
+def find_created(ctx: StepContext, target: Any, fields: dict[str, Any]) -> str | None:
+    """The record a create whose answer was lost made, found by the first key that finds one."""
+    for key in ctx.spec.dedupe:
+        value = tuple(field_value(fields, f) for f in key.match or ())
+        if key.match and key_tuple(value, key.normalisers()) is not None:
+            records = target.find(ctx.spec, key.match, [value]).get(value, [])
+            if len(records) == 1:
+                return ctx.spec.target.record_id(records[0], target.id_key)
+    return None

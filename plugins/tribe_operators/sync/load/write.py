@@ -1,0 +1,141 @@
+"""Load stages *write* and *bind* for one decided row: create / update / skip / unlink on the
+target, then the link and the record's role relationship, the moment the record exists."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, MappingConfigError, RecordError
+from tribe_operators.mapping.engine import Mapper
+from tribe_operators.mapping.transforms import MapContext
+from tribe_operators.store.links import Link
+from tribe_operators.sync.context import StepContext
+from tribe_operators.sync.load.reconcile import find_created
+from tribe_operators.systems.protocols import RELATIONSHIP_ID, RelationshipTarget, WritesBack
+
+__all__ = ["PAST", "carry_out", "carry_out_or_error"]
+
+log = logging.getLogger(__name__)
+PAST = {"create": "created", "update": "updated", "link": "linked", "skip": "skipped"}
+Outcome = tuple[dict[str, Any], dict[str, Any] | None, str, Any]
+
+
+def carry_out_or_error(ctx: StepContext, target: Any, source: Any, row: dict[str, Any],
+                       **kwargs: Any) -> Outcome | Exception:
+    try:
+        return carry_out(ctx, target, source, row, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - handed back: the chunk's other rows are recorded first
+        return exc
+
+
+def carry_out(ctx: StepContext, target: Any, source: Any, row: dict[str, Any], *, current: dict[str, dict[str, Any]],
+              wanted: dict[str, dict[str, Any]]) -> Outcome:
+    """One decided row through *write* and *bind*: (its staging status, its quarantine entry or
+    None, outcome, the target record as it now is when the target answered with it)."""
+    try:
+        target_id, outcome, record = _write(ctx, target, row, current, source, wanted.get(row["source_id"]))
+    except (RecordError, ApiClientError) as exc:
+        reason = exc.reason if isinstance(exc, RecordError) else exc.message
+        problem = {"record_id": row["source_id"], "field": getattr(exc, "field", None),
+                   "reason": f"{ctx.spec.target.system} refused the record: {reason}", "payload": row["payload"]}
+        return {"source_id": row["source_id"], "status": "quarantined", "error": reason}, problem, "quarantined", None
+    if outcome == "unlinked":  # deleted on the target side: the link is gone, nothing written
+        return {"source_id": row["source_id"], "status": "loaded", "target_id": None}, None, outcome, None
+    if row["decision"] != "skip":
+        ctx.links.bind(_link(ctx, row, target_id))
+    _give_role(ctx, target, row, target_id)
+    return {"source_id": row["source_id"], "status": "loaded", "target_id": target_id}, None, outcome, record
+
+
+def _write(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str, dict[str, Any]],
+           source: Any, wanted: dict[str, Any] | None = None) -> tuple[str, str, Any]:
+    """Carry out one decision; returns (target id, what happened, the record as the target now
+    holds it — when the target answered with it — or None)."""
+    answers = target.answers_with_record
+    fields = row["mapped"]["fields"]
+    decision = row["decision"]
+    mapper = Mapper(ctx.spec, MapContext())
+    if decision == "create":
+        try:
+            created = target.create(ctx.spec, mapper.creatable(fields))
+        except AmbiguousWriteError:
+            # The create may have landed: look for it by its key before creating again.
+            found = find_created(ctx, target, fields)
+            if found is not None:
+                return found, "created", None
+            created = target.create(ctx.spec, mapper.creatable(fields))
+        _write_back(ctx, source, row["source_id"], created)
+        if created.get(RELATIONSHIP_ID):  # the organisation was created inside its role relationship
+            ctx.links.bind(Link(entity=f"{ctx.spec.target.link_entity}_relationship",
+                                tribe_id=created[RELATIONSHIP_ID], external_id=row["source_id"]))
+        return ctx.spec.target.record_id(created, target.id_key), "created", created if answers else None
+    if decision == "update":
+        if row["target_id"] not in current:
+            return _unlink_deleted(ctx, row), "unlinked", None
+        now = current[row["target_id"]]
+        wanted = mapper.updatable(fields) if wanted is None else wanted
+        if not target.differs(now, wanted):
+            return row["target_id"], "skipped", now if answers else None  # already so (the echo of our own write)
+        written = target.update(ctx.spec, row["target_id"], wanted, now)
+        return row["target_id"], "updated", written if answers else None
+    return row["target_id"], PAST[decision], None
+
+
+def _unlink_deleted(ctx: StepContext, row: dict[str, Any]) -> str:
+    """Seed: deleting in one system never deletes in the other. The linked record is gone from
+    the target, so the link is dropped and the source record stays as it is; a later change to
+    it is then synced as a new record (matched by number first, like any unlinked one)."""
+    matched = str(row.get("match_keys") or "")
+    entities = {ctx.spec.target.link_entity} | ({matched[5:]} if matched.startswith("link:") else set())
+    side = "tribe_id" if ctx.spec.direction == "export" else "external_id"
+    for entity in entities:
+        ctx.links.unbind(entity, **{side: row["source_id"]})
+    log.warning("%s %s: linked %s %s was deleted in %s; link dropped, %s record kept", ctx.spec.stream,
+                row["source_id"], ctx.spec.target.entity_set, row["target_id"], ctx.spec.target.system,
+                ctx.spec.source.system)
+    return row["target_id"]
+
+
+def _write_back(ctx: StepContext, source: Any, source_id: str, created: dict[str, Any]) -> None:
+    """The target's own numbering leads: copy it back to the source (the accounting system's
+    customer number becomes Tribe's debtor number)."""
+    changes = {src: str(created[tgt]) for tgt, src in ctx.spec.target.write_back.items() if created.get(tgt) is not None}
+    if changes and isinstance(source, WritesBack):
+        source.write_back(ctx.spec, source_id, changes)
+
+
+def _link(ctx: StepContext, row: dict[str, Any], target_id: str) -> Link:
+    """The binding after a write; the hash is stored on the side that was written."""
+    number_field = next((k.match[0] for k in ctx.spec.dedupe if k.match and k.match[0].endswith("Number")), None)
+    number = row["mapped"]["fields"].get(number_field) if number_field else None
+    entity, content = ctx.spec.target.link_entity, row["mapped"]["update_hash"]
+    if ctx.spec.direction == "export":
+        return Link(entity=entity, tribe_id=row["source_id"], external_id=target_id, external_hash=content,
+                    tribe_modified_at=row["source_modified_at"],
+                    **_kept(ctx, entity, row["source_id"], "tribe_hash", "external_number"))
+    return Link(entity=entity, tribe_id=target_id, external_id=row["source_id"], external_number=number,
+                tribe_hash=content, external_modified_at=row["source_modified_at"],
+                **_kept(ctx, entity, target_id, "external_hash"))
+
+
+def _kept(ctx: StepContext, entity: str, tribe_id: str, *names: str) -> dict[str, Any]:
+    """What the other direction stored on this link (a bind must not wipe it)."""
+    link = ctx.links.links_by_tribe(entity, [tribe_id]).get(str(tribe_id))
+    return {name: getattr(link, name) for name in names} if link else {}
+
+
+def _give_role(ctx: StepContext, target: Any, row: dict[str, Any], tribe_id: str) -> None:
+    """Give the organisation its role (customer / supplier) once; remember it as a link."""
+    if ctx.spec.target.relationship is None:
+        return
+    if not isinstance(target, RelationshipTarget):
+        raise MappingConfigError(f"{ctx.spec.integration}/{ctx.spec.stream}: target.relationship is set, but "
+                                 f"{target.system} records take no role relationship")
+    entity = f"{ctx.spec.target.link_entity}_relationship"
+    if ctx.links.to_internal(entity, row["source_id"]) is not None:
+        return
+    # Not linked yet: a record linked or matched here, or a create whose answer was lost.
+    rel_id = target.find_relationship(ctx.spec, tribe_id)
+    if rel_id is None:
+        rel_id = target.create_relationship(ctx.spec, tribe_id)
+    ctx.links.bind(Link(entity=entity, tribe_id=rel_id, external_id=row["source_id"]))
