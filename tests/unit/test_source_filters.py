@@ -71,3 +71,36 @@ def test_poweroffice_sends_what_a_list_parameter_takes_and_checks_the_rest_itsel
     sent, local = split(conditions, partial(_parameter, {"Number": "customerNos"}))
     assert sent == [("customerNos", "10001,10002")]
     assert [(c.field, c.op) for c in local] == [("IsPerson", "eq"), ("Number", "gt")]
+
+
+def _with_relation_type(stream="customers"):
+    from tribe_operators.mapping.spec import RelationTypeSpec
+
+    spec = load_stream("poweroffice", stream)
+    kind = RelationTypeSpec(field="Status", relationship="Customer")
+    return spec.model_copy(update={"source": spec.source.model_copy(update={"relation_type": kind})})
+
+
+def test_a_relation_type_map_picks_what_an_import_stream_reads():
+    spec = _with_relation_type()
+    conditions = conditions_for(spec, {"relation_types": {"Customer": ["C"], "Prospect": ["P", "S"]}})
+    assert ("Status", "in", ["C"]) in [(c.field, c.op, c.value) for c in conditions]
+    assert matches({"IsPerson": False, "Status": "C"}, conditions)
+    assert not matches({"IsPerson": False, "Status": "P"}, conditions)
+
+
+def test_a_relation_type_the_settings_do_not_map_fails_naming_the_key():
+    from tribe_operators.exceptions import MappingConfigError
+
+    with pytest.raises(MappingConfigError, match=r"relation_types\.Customer"):
+        conditions_for(_with_relation_type(), {"relation_types": {"Supplier": ["S"]}})
+
+
+def test_an_export_writes_the_first_code_of_its_relation_type():
+    from tribe_operators.exceptions import RecordError
+    from tribe_operators.mapping.transforms import MapContext, relation_type
+
+    ctx = MapContext(settings={"relation_types": {"Customer": ["C", "K"]}})
+    assert relation_type(None, ctx, {}, relationship="Customer") == "C"
+    with pytest.raises(RecordError, match=r"relation_types\.Supplier"):
+        relation_type(None, ctx, {}, relationship="Supplier")

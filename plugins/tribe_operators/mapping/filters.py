@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from tribe_operators.exceptions import MappingConfigError
+
 __all__ = ["Condition", "conditions_for", "matches", "split"]
 
 Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "contains"]
@@ -59,9 +61,21 @@ class Condition(BaseModel):
 
 
 def conditions_for(spec: Any, settings: dict[str, Any] | None = None) -> list[Condition]:
-    """A stream's conditions: its mapping's equality ``source.where`` plus the settings'
-    ``filters.<stream>``."""
+    """A stream's conditions: its mapping's equality ``source.where``, its relation type (the
+    codes the settings' ``relation_types`` give its relationship) and the settings'
+    ``filters.<stream>``.
+
+    Raises:
+        MappingConfigError: the stream reads a relation type the settings do not map.
+    """
     found = [Condition(field=k, op="eq", value=v) for k, v in spec.source.where.items()]
+    kind = spec.source.relation_type
+    if kind is not None:
+        codes = ((settings or {}).get("relation_types") or {}).get(kind.relationship)
+        if not codes:
+            raise MappingConfigError(f"{spec.integration}/{spec.stream}: relation_types.{kind.relationship} is not "
+                                     f"in the settings: which {kind.field} codes are a {kind.relationship}?")
+        found.append(Condition(field=kind.field, op="in", value=list(codes)))
     extra = ((settings or {}).get("filters") or {}).get(spec.stream) or []
     return found + [c if isinstance(c, Condition) else Condition.model_validate(c) for c in extra]
 

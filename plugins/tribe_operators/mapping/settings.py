@@ -68,6 +68,10 @@ class CoreSettings(BaseModel):
     # Per stream, which records it reads at all (besides what its mapping says): conditions on
     # the source record, sent to the source's API where it can take them (mapping.filters).
     filters: dict[str, list[Condition]] = Field(default_factory=dict)
+    # Tribe relationship type (Customer, Supplier, Prospect…) → the accounting system's codes for
+    # it (Exact Online's account Status: C), both ways: an import stream with source.relation_type
+    # reads the records carrying one of the codes, an export writes the first (transform relation_type).
+    relation_types: dict[str, list[str]] = Field(default_factory=dict)
     # Tribe's webhook starts this integration's exports at once; off: only their safety poll.
     webhooks: bool = True
     scopes: dict[str, ScopeSettings] = Field(default_factory=lambda: {"default": ScopeSettings()})

@@ -23,6 +23,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RelationTypeSpec(_Strict):
+    """The stream reads the records whose ``field`` holds a code the settings' ``relation_types``
+    give for ``relationship`` (Exact Online's account ``Status`` C = Customer)."""
+
+    field: str
+    relationship: str
+
+
 class SourceSpec(_Strict):
     system: str
     resource: str
@@ -40,6 +48,7 @@ class SourceSpec(_Strict):
     # Source field → the API's list parameter that filters on it (PowerOffice ``customerNos``):
     # an eq / in condition on that field is sent, not checked here.
     filters: dict[str, str] = Field(default_factory=dict)
+    relation_type: RelationTypeSpec | None = None
     # Tribe webhook entity types that concern this stream. A run a webhook started reads only
     # the streams its event concerns (the 5-minute poll reads the rest). Empty: every such run.
     webhook_types: list[str] = Field(default_factory=list)

@@ -268,6 +268,15 @@ def setting_map(value: Any, ctx: MapContext, record: dict[str, Any], *, setting:
     return mapping[str(value)]
 
 
+def relation_type(value: Any, ctx: MapContext, record: dict[str, Any], *, relationship: str) -> str:
+    """The accounting system's code for a Tribe relationship type (the first of the settings'
+    ``relation_types.<relationship>``): what an export stream of that role writes."""
+    codes = (ctx.settings.get("relation_types") or {}).get(relationship)
+    if not codes:
+        raise bad_value(f"relation_types.{relationship} is not in the settings: which code is a {relationship}?")
+    return str(codes[0])
+
+
 def number(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: float | None = None,
            maximum: float | None = None) -> float | None:
     """A number, optionally refusing values below ``minimum`` (negative quantities…) or above
@@ -323,6 +332,7 @@ TRANSFORMS: dict[str, Callable[..., Any]] = {
     "linked": linked,
     "linked_in_tribe": linked_in_tribe,
     "number": number,
+    "relation_type": relation_type,
     "setting_map": setting_map,
     "email": email,
     "lookup": lookup,
