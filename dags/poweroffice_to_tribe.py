@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from tribe_operators.dag_factory import dag_settings, party_groups, stream_group, window_params
+from tribe_operators.dag_factory import dag_settings, import_relation_groups, stream_group, window_params
 from tribe_operators.operators import SummaryOperator
 
 
@@ -47,16 +47,14 @@ def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG
     ) as dag:
         common = {"dry_run": "{{ params.dry_run }}"}
         # One contact can be customer and supplier (one PowerOffice Id, one organisation): both
-        # roles are read and mapped first, resolved with each other's keys, then loaded in turn.
-        customers, suppliers = party_groups("poweroffice", ["customers", "suppliers"], **common)
-        # Contact persons hang under their organisation's link: organisations first.
-        contacts = stream_group("poweroffice", "contacts", **common)
-        persons = stream_group("poweroffice", "persons", **common)
+        # roles are read and mapped first, resolved with each other's keys, then loaded in turn;
+        # contact persons hang under their organisation's link: organisations first.
+        relations = import_relation_groups("poweroffice", **common)
         # Products refer to their group through its link: groups first.
         groups = stream_group("poweroffice", "product_groups", **common)
         products = stream_group("poweroffice", "products", **common)
         summary = SummaryOperator(task_id="summary")
-        suppliers >> [contacts, persons] >> summary  # the customers' load comes before the suppliers'
+        relations >> summary
         groups >> products >> summary
     return dag
 

@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from tribe_operators.dag_factory import dag_settings, stream_group, window_params
+from tribe_operators.dag_factory import dag_settings, export_relation_groups, stream_group, window_params
 from tribe_operators.operators import SummaryOperator
 
 with DAG(
@@ -40,11 +40,8 @@ with DAG(
     params=window_params("Tribe"),
 ) as dag:
     common = {"dry_run": "{{ params.dry_run }}"}
-    organisations = [stream_group("poweroffice", stream, **common) for stream in ("tribe_customers", "tribe_suppliers")]
     # A contact person is created under its organisation: organisations first.
-    contacts = stream_group("poweroffice", "tribe_contacts", **common)
-    organisations >> contacts
-    relations = [contacts, stream_group("poweroffice", "tribe_persons", **common)]
+    relations = export_relation_groups("poweroffice", **common)
     # A product names its group: groups first.
     products = stream_group("poweroffice", "tribe_product_groups", **common) >> stream_group(
         "poweroffice", "tribe_products", **common)

@@ -9,7 +9,8 @@ from airflow.sdk import Param, TaskGroup
 from tribe_operators.operators import DedupeOperator, ExtractOperator, LoadOperator, MapOperator
 from tribe_operators.pools import step_pool
 
-__all__ = ["dag_settings", "dry_run_param", "party_groups", "stream_group", "window_params"]
+__all__ = ["dag_settings", "dry_run_param", "export_relation_groups", "import_relation_groups", "party_groups",
+           "stream_group", "window_params"]
 
 
 def dry_run_param(what: str = "Report what would change; write nothing.") -> Param:
@@ -85,3 +86,22 @@ def party_groups(integration: str, streams: list[str], **common: Any) -> list[Ta
             previous >> dedupe
         previous = group.children[f"{group.group_id}.load"]
     return groups
+
+
+def import_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:
+    """Relations into Tribe, as every accounting system has them: customers and suppliers (one
+    contact in both roles is one organisation, resolved together), then the contacts (they hang
+    under their organisation's link) and the individual customers. Returns the last groups."""
+    _, suppliers = party_groups(integration, ["customers", "suppliers"], **common)
+    rest = [stream_group(integration, "contacts", **common), stream_group(integration, "persons", **common)]
+    suppliers >> rest  # the customers' load comes before the suppliers'
+    return rest
+
+
+def export_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:
+    """Relations out of Tribe: customer and supplier organisations, then their contacts (created
+    under them), and the individual customers. Returns the last groups."""
+    organisations = [stream_group(integration, s, **common) for s in ("tribe_customers", "tribe_suppliers")]
+    contacts = stream_group(integration, "tribe_contacts", **common)
+    organisations >> contacts
+    return [contacts, stream_group(integration, "tribe_persons", **common)]

@@ -8,7 +8,8 @@ import pytest
 from tribe_operators.exceptions import MappingConfigError, RecordError
 from tribe_operators.mapping.engine import Mapper, content_hash
 from tribe_operators.mapping.spec import StreamSpec, load_stream
-from tribe_operators.mapping.transforms import MapContext, split_street, vat_number
+from tribe_operators.mapping.addresses import split_street
+from tribe_operators.mapping.transforms import MapContext, vat_number
 
 CTX = MapContext(lookups={"countries": {"NO": "country-no", "NL": "country-nl"}})
 

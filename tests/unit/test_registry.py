@@ -49,7 +49,7 @@ def test_adapters_keep_the_protocols(fresh_registry, name):
 
 def test_a_system_transform_is_known_to_the_mapping_engine(fresh_registry):
     known = core_transforms.known_transforms()
-    assert "po_address" in known and "po_address" not in core_transforms.TRANSFORMS
+    assert "sales_account" in known and "sales_account" not in core_transforms.TRANSFORMS
 
 
 def _write_system(root: Path, package: str, name: str, transform: str = "acme_code") -> None:

@@ -42,7 +42,7 @@ def test_a_sibling_that_shares_a_prefix_is_not_a_subtype():
 def test_every_listed_type_is_one_the_receiver_starts_the_relations_dag_for(stream):
     types = load_stream("poweroffice", stream).source.webhook_types
     assert types, f"{stream} lists no webhook_types: every webhook run would read it"
-    assert {t: dags_for(t) for t in types} == dict.fromkeys(types, ["tribe_to_poweroffice"])
+    assert all("tribe_to_poweroffice" in dags_for(t) for t in types), {t: dags_for(t) for t in types}
 
 
 def test_a_stream_without_webhook_types_is_read_by_every_webhook_run():

@@ -39,8 +39,8 @@ class Mapper:
     def __init__(self, spec: StreamSpec, ctx: MapContext) -> None:
         self.spec = spec
         self.ctx = ctx
-        self._only_create = {f.target for f in spec.fields if f.only_create or f.match_only}
-        self._match_only = {f.target for f in spec.fields if f.match_only}
+        self._match_only = {f.target for f in spec.fields if f.is_match_only(ctx.settings)}
+        self._only_create = {f.target for f in spec.fields if f.only_create} | self._match_only
         # What can be worked out once per field rather than once per record and field.
         self._plans = {id(fields): (fields, [_Plan.of(fm) for fm in fields])
                        for fields in (spec.fields, *(child.fields for child in spec.children))}
@@ -100,8 +100,8 @@ class Mapper:
                 errors.append((prefix + plan.where,
                                f"is required for {self.spec.target.entity_set}.{fm.target} but is empty"))
                 continue
-            if fm.spread and isinstance(value, dict):
-                out.update(value)
+            if fm.spread:
+                out.update(value or {})  # several fields, or none (no address: nothing to write)
             elif not fm.check_only:
                 out[fm.target] = value
         return out, errors

@@ -18,20 +18,30 @@ from tribe_operators.exceptions import MappingConfigError
 
 __all__ = ["Condition", "conditions_for", "matches", "split"]
 
-Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "contains"]
+Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "contains", "any_of"]
 
 
 class Condition(BaseModel):
-    """``field op value``; ``field`` is a dotted path on the record as its source reads it."""
+    """``field op value``; ``field`` is a dotted path on the record as its source reads it.
+    ``any_of`` holds when one of the conditions in ``value`` does (no field of its own): the
+    contacts of a company that is a customer *or* a supplier."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    field: str
+    field: str = ""
     op: Op = "eq"
     value: Any = None
 
     @model_validator(mode="after")
     def _list_for_in(self) -> Condition:
+        if self.op == "any_of":
+            if not isinstance(self.value, list | tuple) or not self.value:
+                raise ValueError("'any_of' takes a non-empty list of conditions")
+            object.__setattr__(self, "value", tuple(c if isinstance(c, Condition) else Condition.model_validate(c)
+                                                    for c in self.value))
+            return self
+        if not self.field:
+            raise ValueError(f"a '{self.op}' condition needs a field")
         if self.op in ("in", "not_in") and (not isinstance(self.value, list | tuple) or not self.value):
             raise ValueError(f"{self.field}: '{self.op}' takes a non-empty list of values")
         if self.op == "contains" and not isinstance(self.value, str):
@@ -39,6 +49,8 @@ class Condition(BaseModel):
         return self
 
     def holds(self, record: dict[str, Any]) -> bool:
+        if self.op == "any_of":
+            return any(c.holds(record) for c in self.value)
         actual = _path(record, self.field)
         value, op = self.value, self.op
         if op == "eq":
@@ -61,14 +73,16 @@ class Condition(BaseModel):
 
 
 def conditions_for(spec: Any, settings: dict[str, Any] | None = None) -> list[Condition]:
-    """A stream's conditions: its mapping's equality ``source.where``, its relation type (the
+    """A stream's conditions: its mapping's ``source.where``, its relation type (the
     codes the settings' ``relation_types`` give its relationship) and the settings'
     ``filters.<stream>``.
 
     Raises:
         MappingConfigError: the stream reads a relation type the settings do not map.
     """
-    found = [Condition(field=k, op="eq", value=v) for k, v in spec.source.where.items()]
+    where = spec.source.where
+    found = ([Condition(field=k, op="eq", value=v) for k, v in where.items()] if isinstance(where, dict)
+             else [c if isinstance(c, Condition) else Condition.model_validate(c) for c in where])
     kind = spec.source.relation_type
     if kind is not None:
         codes = ((settings or {}).get("relation_types") or {}).get(kind.relationship)

@@ -44,7 +44,9 @@ class SourceSpec(_Strict):
     # Navigations whose own change counts as a change of the record: a contact is changed when
     # its person's name is (Tribe stamps the person, not the contact relationship).
     changed_via: list[str] = Field(default_factory=list)
-    where: dict[str, Any] = Field(default_factory=dict)  # what the stream is: equality conditions (mapping.filters)
+    # What the stream is: ``{field: value}`` equalities, or a list of conditions (mapping.filters)
+    # such as ``{field: customer_rank, op: gt, value: 0}``.
+    where: dict[str, Any] | list[dict[str, Any]] = Field(default_factory=dict)
     # Source field → the API's list parameter that filters on it (PowerOffice ``customerNos``):
     # an eq / in condition on that field is sent, not checked here.
     filters: dict[str, str] = Field(default_factory=dict)
@@ -143,6 +145,13 @@ class FieldMap(_Strict):
     only_create: bool = False  # written on create, never on update, left out of the content hash
     check_only: bool = False  # validated (may quarantine), never written: e.g. "is this VAT code mapped?"
     match_only: bool = False  # used by dedupe keys, never written (the other side's number leads)
+    # match_only while the settings hold these values: ``{partner_numbering: odoo}`` (Odoo numbers
+    # new partners itself, and its number leads; otherwise Tribe's number is written).
+    match_only_if: dict[str, Any] = Field(default_factory=dict)
+
+    def is_match_only(self, settings: dict[str, Any]) -> bool:
+        return self.match_only or bool(self.match_only_if) and all(
+            settings.get(k) == v for k, v in self.match_only_if.items())
 
     @model_validator(mode="after")
     def _has_input(self) -> FieldMap:

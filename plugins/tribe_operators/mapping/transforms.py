@@ -6,7 +6,6 @@ input raises ``RecordError(None, reason)``; the engine adds the field and record
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from tribe_operators.mapping.names import split_person_name
 from tribe_operators.mapping.text import CONTROL, undo_mojibake, visible
 from tribe_operators.mapping.urls import WebsiteError, website
 
-__all__ = ["TRANSFORMS", "MapContext", "bad_value", "known_transforms", "split_street", "text"]
+__all__ = ["TRANSFORMS", "MapContext", "bad_value", "known_transforms", "text"]
 
 
 @dataclass
@@ -44,8 +43,10 @@ def bad_value(reason: str) -> RecordError:
     return RecordError(None, reason)
 
 
-def text(value: Any, ctx: MapContext, record: dict[str, Any], *, max_length: int | None = None) -> str | None:
-    """Trimmed text, None when empty; refuse what the target cannot hold."""
+def text(value: Any, ctx: MapContext, record: dict[str, Any], *, max_length: int | None = None,
+         collapse: bool = False) -> str | None:
+    """Trimmed text, None when empty; refuse what the target cannot hold. ``collapse``: runs of
+    spaces become one (a name joined from parts, "{FirstName} {MiddleName} {LastName}")."""
     if value is None:
         return None
     if not isinstance(value, str | int | float):
@@ -55,6 +56,8 @@ def text(value: Any, ctx: MapContext, record: dict[str, Any], *, max_length: int
         raise bad_value(f"contains unreadable characters (bad encoding?): {result[:40]!r}")
     if (fixed := undo_mojibake(result)) is not None:
         raise bad_value(f"looks double-encoded (UTF-8 read as Windows-1252): {result[:40]!r} is probably {fixed[:40]!r}")
+    if collapse:
+        result = " ".join(result.split())
     if max_length is not None and len(result) > max_length:
         raise bad_value(f"is {len(result)} characters long; the target allows {max_length}")
     return result or None
@@ -130,40 +133,6 @@ def vat_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_f
     if eu_vat.is_valid(country + raw):
         return eu_vat.compact(country + raw)
     raise bad_value(f"{raw!r} is not a valid VAT or organisation number for country {country}")
-
-
-_STREET = re.compile(r"^(?P<street>.*?\D)\s*(?P<number>\d{1,6})\s*[-/ ]?\s*(?P<suffix>[A-Za-z0-9]{0,6})$")
-
-
-def split_street(line: str) -> tuple[str, int | None, str | None]:
-    """``"Storgata 12B"`` → ``("Storgata", 12, "B")``; ``"Keizersgracht 123-2"`` → suffix ``"2"``."""
-    match = _STREET.match(line.strip())
-    if not match:
-        return line.strip(), None, None
-    return match["street"].strip().rstrip(","), int(match["number"]), match["suffix"] or None
-
-
-def address(value: Any, ctx: MapContext, record: dict[str, Any], *, countries: str = "countries",
-            default_country: str = "NO") -> dict[str, Any] | None:
-    """An accounting address block → a Tribe ``Address`` (street, number, suffix, postcode, country)."""
-    if not value:
-        return None
-    if not isinstance(value, dict):
-        raise bad_value(f"expected an address object, got {type(value).__name__}")
-    line1 = text(value.get("AddressLine1"), ctx, record, max_length=200)
-    street, number, suffix = split_street(line1) if line1 else (None, None, None)
-    code = str(value.get("CountryCode") or default_country).upper()
-    country_id = ctx.lookups.get(countries, {}).get(code)
-    if country_id is None:
-        raise bad_value(f"country code {code!r} is not in Tribe's country list; add it in Tribe or fix the address")
-    result = {
-        "Street": street, "HouseNumber": number, "HouseNumberSuffix": suffix,
-        "Extra": text(value.get("AddressLine2"), ctx, record, max_length=200),
-        "Postalcode": text(value.get("ZipCode"), ctx, record, max_length=20),
-        "City": text(value.get("City"), ctx, record, max_length=100),
-        "Country": {"ID": country_id},
-    }
-    return result if any(v for k, v in result.items() if k != "Country") else None
 
 
 def org_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field: str | None = None,
@@ -325,9 +294,21 @@ def _path(record: dict[str, Any], dotted: str) -> Any:
     return value
 
 
+def negate(value: Any, ctx: MapContext, record: dict[str, Any], *, empty: bool | None = None) -> bool | None:
+    """A flag turned round: Odoo's ``active`` is Tribe's ``IsFormer`` the other way. ``empty``
+    is what an unset flag means (a relationship never made former: ``IsFormer`` false)."""
+    if value is None:
+        value = empty
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise bad_value(f"expected true or false, got {value!r}")
+    return not value
+
+
 TRANSFORMS: dict[str, Callable[..., Any]] = {
-    "address": address,
     "amount": amount,
+    "negate": negate,
     "code": code,
     "linked": linked,
     "linked_in_tribe": linked_in_tribe,
@@ -350,6 +331,8 @@ TRANSFORMS: dict[str, Callable[..., Any]] = {
 @functools.cache
 def known_transforms() -> dict[str, Callable[..., Any]]:
     """The core's transforms and those each system brings (``System.transforms``)."""
+    from tribe_operators.mapping.addresses import ADDRESS_TRANSFORMS
     from tribe_operators.systems.registry import system_transforms
 
-    return {**TRANSFORMS, **system_transforms(set(TRANSFORMS))}
+    core = {**TRANSFORMS, **ADDRESS_TRANSFORMS}
+    return {**core, **system_transforms(set(core))}

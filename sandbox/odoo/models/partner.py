@@ -86,6 +86,11 @@ class PartnerHooks(Hooks):
         mode = env.context.get("res_partner_search_mode")  # creating "as a customer" sets its rank
         if mode in ("customer", "supplier"):
             vals.setdefault(f"{mode}_rank", 1)
+        if env.state.partner_sequence and not vals.get("ref") and not vals.get("parent_id"):
+            taken = [r.get("ref") or "" for r in env.store.rows("res.partner")]
+            prefix = env.state.partner_sequence
+            numbers = [int(t[len(prefix):]) for t in taken if t.startswith(prefix) and t[len(prefix):].isdigit()]
+            vals["ref"] = f"{prefix}{max(numbers, default=10000) + 1}"
         if "company_type" in vals and "is_company" not in vals:
             vals["is_company"] = vals.pop("company_type") == "company"
         if vals.get("parent_id") and vals.get("type", "contact") == "contact":

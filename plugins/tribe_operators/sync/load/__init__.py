@@ -50,7 +50,7 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
             chunk = reconcile_retry(ctx, target, chunk)
         updates = [r for r in chunk if r["decision"] == "update"]
         current = _read(ctx, target, updates)
-        mapper = Mapper(spec, MapContext())
+        mapper = Mapper(spec, MapContext(settings=ctx.settings))
         wanted = {r["source_id"]: mapper.updatable(r["mapped"]["fields"]) for r in updates}
         kept = resolve_conflicts(ctx, target, source, updates, current, wanted) if source is not None else {}
         counts["conflicts"] += len(kept)

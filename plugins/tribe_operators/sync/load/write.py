@@ -54,7 +54,7 @@ def _write(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
     answers = target.answers_with_record
     fields = row["mapped"]["fields"]
     decision = row["decision"]
-    mapper = Mapper(ctx.spec, MapContext())
+    mapper = Mapper(ctx.spec, MapContext(settings=ctx.settings))
     if decision == "create":
         try:
             created = target.create(ctx.spec, mapper.creatable(fields))

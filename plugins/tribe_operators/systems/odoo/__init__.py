@@ -1,8 +1,11 @@
-"""Odoo: the connection so far (its flows follow on the same seams)."""
+"""Odoo: partners both ways (companies, individuals, contacts) with their archived state;
+invoices as posted customer invoices; payments from their payment state."""
 from __future__ import annotations
 
 from tribe_operators.systems.registry import System
 
 SYSTEM = System(
     name="odoo", title="Odoo", default_conn_id="odoo_default", hook=".hook:OdooHook",
-    connection_type=".connection:CONNECTION_TYPE", pool="odoo_api", rate_per_minute=60)  # none published: ~1/s
+    source=".source:OdooSource", target=".target:OdooTarget", settings=".settings:OdooSettings",
+    connection_type=".connection:CONNECTION_TYPE", pool="odoo_api", rate_per_minute=60,  # none published: ~1/s
+    exports={"relations": "tribe_to_odoo"})

@@ -1,33 +1,12 @@
-"""PowerOffice's named transforms (``transform:`` in its mapping files): its address block, and
-the sales account a product is booked on."""
+"""PowerOffice's named transforms (``transform:`` in its mapping files): the sales account a
+product is booked on."""
 from __future__ import annotations
 
 from typing import Any
 
-from tribe_operators.mapping.transforms import MapContext, bad_value, text
+from tribe_operators.mapping.transforms import MapContext, bad_value
 
 __all__ = ["TRANSFORMS"]
-
-
-def po_address(value: Any, ctx: MapContext, record: dict[str, Any]) -> dict[str, Any] | None:
-    """A Tribe ``Address`` → an accounting address block (street + number + suffix on line 1)."""
-    if not value:
-        return None
-    if not isinstance(value, dict):
-        raise bad_value(f"expected an address object, got {type(value).__name__}")
-    number = value.get("HouseNumber")
-    number_text = str(int(number)) if isinstance(number, float) and number.is_integer() else (
-        str(number) if number not in (None, "") else "")
-    line1 = " ".join(p for p in (value.get("Street") or "", number_text + (value.get("HouseNumberSuffix") or ""))
-                     if p).strip()
-    country = value.get("Country") if isinstance(value.get("Country"), dict) else {}
-    return {
-        "AddressLine1": text(line1, ctx, record, max_length=200),
-        "AddressLine2": text(value.get("Extra"), ctx, record, max_length=200),
-        "ZipCode": text(value.get("Postalcode"), ctx, record, max_length=50),
-        "City": text(value.get("City"), ctx, record, max_length=100),
-        "CountryCode": (country or {}).get("Code") or None,
-    }
 
 
 def sales_account(value: Any, ctx: MapContext, record: dict[str, Any], *, vat_by_account: str,
@@ -50,4 +29,4 @@ def sales_account(value: Any, ctx: MapContext, record: dict[str, Any], *, vat_by
     return int(ctx.lookups[id_by_account][chosen])
 
 
-TRANSFORMS = {"po_address": po_address, "sales_account": sales_account}
+TRANSFORMS = {"sales_account": sales_account}

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tribe_operators.mapping.filters import Condition, conditions_for
+from tribe_operators.systems.protocols import RELATIONSHIP_ID
 from tribe_operators.systems.tribe.hook import odata_literal
 from tribe_operators.timeutil import odata_timestamp, parse_timestamp
 
@@ -23,11 +24,16 @@ __all__ = ["TribeSource", "odata_condition"]
 Row = tuple[str, datetime | None, dict[str, Any]]
 ADDRESS = "($expand=Country($select=ID,Code))"
 ADDRESS_NAVIGATIONS = frozenset({"Address", "InvoiceAddress", "PostalAddress", "VisitingAddress"})
+# Where a record read through its role relationship (``unwrap``) carries that relationship's own
+# fields, for a mapping to read as ``@relationship.IsFormer``.
+RELATIONSHIP = RELATIONSHIP_ID.rsplit(".", 1)[0]
 _COMPARE = {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt", "ge": "ge"}
 
 
 def odata_condition(condition: Condition) -> str:
     """A filter condition as OData ``$filter`` text (every operator has one)."""
+    if condition.op == "any_of":
+        return "(" + " or ".join(f"({odata_condition(c)})" for c in condition.value) + ")"
     path = condition.field.replace(".", "/")
     guid = path == "ID" or path.endswith("/ID")  # Edm.Guid literals are bare
 
@@ -43,6 +49,10 @@ def odata_condition(condition: Condition) -> str:
     return f"({joined})"
 
 
+def _reads_relationship(spec: StreamSpec) -> bool:
+    return any(path.startswith(RELATIONSHIP + ".") for f in spec.fields for path in f.inputs())
+
+
 class TribeSource:
     system = "tribe"
 
@@ -55,7 +65,7 @@ class TribeSource:
         # Any other dotted input reads a field of a related record: "Unit.Code" → Unit($select=ID,Code).
         related: dict[str, set[str]] = {nav: {"ID", spec.source.modified_field} for nav in spec.source.changed_via}
         for path in (p for f in spec.fields for p in f.inputs()):
-            if "." in path and path.split(".")[0] not in addresses:
+            if "." in path and path.split(".")[0] not in addresses and not path.startswith(RELATIONSHIP + "."):
                 nav, _, leaf = path.partition(".")
                 related.setdefault(nav, {"ID"}).add(leaf.split(".")[0])
         inner = ",".join([f"{nav}{ADDRESS}" for nav in addresses]
@@ -71,6 +81,8 @@ class TribeSource:
             inner = record.get(spec.source.unwrap) if spec.source.unwrap else record
             if not inner:
                 continue  # a relationship whose organisation was deleted
+            if spec.source.unwrap and _reads_relationship(spec):  # its role's own fields (IsFormer)
+                inner = {**inner, RELATIONSHIP: {k: v for k, v in record.items() if not isinstance(v, dict | list)}}
             parts = [record, inner, *(record.get(nav) or {} for nav in spec.source.changed_via)]
             stamps = [parse_timestamp(r.get(spec.source.modified_field)) for r in parts]
             modified = max((s for s in stamps if s is not None), default=None)

@@ -18,10 +18,18 @@ if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
     from tribe_operators.systems.tribe.hook import TribeCrmHook
 
-__all__ = ["TribeTarget", "nested_fields"]
+__all__ = ["ON_RELATIONSHIP", "TribeTarget", "nested_fields", "relationship_fields"]
 
 # Navigations of a relationship that carry its child record (a contact's person), by set.
 NESTED_SETS = {"Person": "Relation_Person", "Organization": "Relation_Organization"}
+# A mapped field written on the record's role relationship rather than on the record:
+# "@relationship.IsFormer" (an archived Odoo partner is a former customer in Tribe).
+ON_RELATIONSHIP = RELATIONSHIP_ID.rsplit(".", 1)[0] + "."
+
+
+def relationship_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``{"IsFormer": True}`` from ``{"@relationship.IsFormer": True, "Name": …}``."""
+    return {k[len(ON_RELATIONSHIP):]: v for k, v in fields.items() if k.startswith(ON_RELATIONSHIP) and k != RELATIONSHIP_ID}
 
 
 def nested_fields(fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -52,9 +60,19 @@ class TribeTarget:
 
     # -- finding ---------------------------------------------------------------------------
     def fetch(self, spec: StreamSpec, ids: Iterable[str], hints: Any = None) -> dict[str, dict[str, Any]]:
-        """Current records by Tribe id (nested records expanded), missing ids left out."""
-        rows = self.hook.find_by(spec.target.entity_set, "ID", list(ids), expand=self._expand_for(spec))
-        return {row["ID"]: row for row in rows}
+        """Current records by Tribe id (nested records expanded), missing ids left out; with the
+        fields the mapping writes on their role relationship (``@relationship.IsFormer``, and its
+        ``@relationship.ID``) when it writes any."""
+        rows = {row["ID"]: row for row in self.hook.find_by(spec.target.entity_set, "ID", list(ids),
+                                                             expand=self._expand_for(spec))}
+        rel = spec.target.relationship
+        if rel is not None and rows and any(f.target.startswith(ON_RELATIONSHIP) for f in spec.fields):
+            for found in self.hook.find_by(rel.entity_set, f"{rel.child}/ID", list(rows),
+                                           expand=f"{rel.child}($select=ID)"):
+                row = rows.get((found.get(rel.child) or {}).get("ID"))
+                if row is not None and RELATIONSHIP_ID not in row:
+                    row.update({ON_RELATIONSHIP + k: v for k, v in found.items() if not isinstance(v, dict | list)})
+        return rows
 
     def find(self, spec: StreamSpec, fields: list[str], values: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
         """Records whose ``fields`` equal each tuple of ``values`` → ``{values: [records]}``.
@@ -126,9 +144,14 @@ class TribeTarget:
         """
         self._indexes.clear()
         rel = spec.target.relationship
+        on_relationship = relationship_fields(fields)
+        fields = {k: v for k, v in fields.items() if not k.startswith(ON_RELATIONSHIP)}
         if rel is None:
+            if on_relationship:
+                raise ValueError(f"{spec.stream}: fields {sorted(on_relationship)} go on a role relationship, "
+                                 "but target.relationship is not set")
             return self.hook.create(spec.target.entity_set, fields)
-        body = {**rel.fields, "Relation": {"ID": self.hook.identity_relation_id}, rel.child: fields}
+        body = {**rel.fields, **on_relationship, "Relation": {"ID": self.hook.identity_relation_id}, rel.child: fields}
         created = self.hook.create(rel.entity_set, body, expand=f"{rel.child}($select=ID)")
         return {**fields, "ID": created[rel.child]["ID"], RELATIONSHIP_ID: created["ID"]}
 
@@ -136,6 +159,8 @@ class TribeTarget:
         """Write only what changed; nested records are updated in place or created once."""
         self._indexes.clear()
         current = current or {}
+        self._update_relationship(spec, tribe_id, fields, current)
+        fields = {k: v for k, v in fields.items() if not k.startswith(ON_RELATIONSHIP)}
         flat = {k: v for k, v in fields.items() if k not in nested_fields(fields) and not same_value(current.get(k), v)}
         for nav, nested in nested_fields(fields).items():
             existing = current.get(nav)
@@ -147,6 +172,21 @@ class TribeTarget:
                 flat[nav] = {"ID": created["ID"]}
         if flat:
             self.hook.update(spec.target.entity_set, tribe_id, flat)
+
+    def _update_relationship(self, spec: StreamSpec, tribe_id: str, fields: dict[str, Any],
+                             current: dict[str, Any]) -> None:
+        """The fields written on the role relationship; a record that has none yet (matched by
+        number) gets it here, with them (the load then links it)."""
+        changes = {k: v for k, v in relationship_fields(fields).items()
+                   if not same_value(current.get(ON_RELATIONSHIP + k), v)}
+        rel = spec.target.relationship
+        if not changes or rel is None:
+            return
+        if current.get(RELATIONSHIP_ID):
+            self.hook.update(rel.entity_set, current[RELATIONSHIP_ID], changes)
+            return
+        body = {**rel.fields, **changes, "Relation": {"ID": self.hook.identity_relation_id}, rel.child: {"ID": tribe_id}}
+        self.hook.create(rel.entity_set, body)
 
     @staticmethod
     def _nav_set(nav: str) -> str:
