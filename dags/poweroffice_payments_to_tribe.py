@@ -18,10 +18,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from tribe_operators.dag_factory import dag_settings, dry_run_param
-from tribe_operators.operators.payments import SyncPaymentsOperator
-from tribe_operators.operators.scopes import ListScopesOperator
-from tribe_operators.pools import api_pool
+from tribe_operators.dag_factory import dag_settings, dry_run_param, payment_tasks
 
 with DAG(
     dag_id="poweroffice_payments_to_tribe",
@@ -34,10 +31,4 @@ with DAG(
     ),
     params={"dry_run": dry_run_param("Report; change nothing.")},
 ) as dag:
-    scopes = ListScopesOperator(task_id="scopes", integration="poweroffice")
-    # Reads balances from PowerOffice, marks invoices Paid in Tribe: the scarcer pool. One mapped
-    # task per legal entity (a mapped task's pool goes in partial()).
-    SyncPaymentsOperator.partial(
-        task_id="sync_payments", integration="poweroffice", dry_run="{{ params.dry_run }}",
-        map_index_template="{{ scope_name }}", pool=api_pool("poweroffice", "tribe"),
-    ).expand(scope=scopes.output)
+    payment_tasks("poweroffice")

@@ -22,12 +22,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable, Param
+from airflow.sdk import DAG, CronTriggerTimetable
 
-from tribe_operators.dag_factory import dag_settings, dry_run_param
-from tribe_operators.operators import SummaryOperator
-from tribe_operators.operators.invoices import ExportInvoiceOperator, FindSentInvoicesOperator
-from tribe_operators.pools import api_pool
+from tribe_operators.dag_factory import dag_settings, invoice_export_tasks, invoice_params
 
 with DAG(
     dag_id="tribe_invoices_to_poweroffice",
@@ -39,25 +36,7 @@ with DAG(
         retries=3,
         retry_delay=timedelta(seconds=30),
     ),
-    params={
-        "invoice_ids": Param([], type="array", description="Only these Tribe invoice ids (empty = all pending)."),
-        "dry_run": dry_run_param("Map and report; create nothing."),
-    },
+    params=invoice_params(),
     render_template_as_native_obj=True,
 ) as dag:
-    find = FindSentInvoicesOperator(
-        task_id="find_sent_invoices", integration="poweroffice", invoice_ids="{{ params.invoice_ids }}", dry_run="{{ params.dry_run }}",
-        pool=api_pool("tribe"),
-    )
-    # Reads the invoice from Tribe, writes it to PowerOffice: the scarcer pool. A mapped task's
-    # pool goes in partial().
-    export = ExportInvoiceOperator.partial(
-        task_id="export_invoice",
-        integration="poweroffice",
-        map_index_template="invoice {{ invoice_number }}",
-        dry_run="{{ params.dry_run }}",
-        max_active_tis_per_dag=4,
-        pool=api_pool("tribe", "poweroffice"),
-    ).expand(invoice=find.output)
-    summary = SummaryOperator(task_id="summary")
-    export >> summary
+    invoice_export_tasks("poweroffice")

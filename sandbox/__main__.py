@@ -1,6 +1,7 @@
 """Start simulators: ``python -m sandbox {tribe|poweroffice|odoo|serve} [options]``.
 
-``serve`` runs both in one process, seeded with the demo scenario (``sandbox/scenario.py``).
+``serve`` runs all three in one process (Tribe, PowerOffice Go, Odoo), seeded with the demo
+scenarios (``sandbox/scenario.py``, ``sandbox/odoo_scenario.py``).
 """
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ def main(argv: list[str] | None = None) -> None:
     odoo.add_argument("--port", type=int, default=8069)
     odoo.add_argument("--version", type=int, choices=(17, 18, 19), default=17, help="Odoo server series")
     odoo.add_argument("--seed", action="store_true", help="fill it with sample data")
-    both = sub.add_parser("serve", help="both simulators, seeded with the demo scenario")
+    both = sub.add_parser("serve", help="the simulators, seeded with the demo scenario")
     both.add_argument("--host", default="127.0.0.1")
     both.add_argument("--tribe-port", type=int, default=8081)
     both.add_argument("--poweroffice-port", type=int, default=8082)
+    both.add_argument("--odoo-port", type=int, default=8083, help="0: no Odoo simulator")
+    both.add_argument("--odoo-tribe-port", type=int, default=8084, help="the Odoo company's own Tribe tenant")
     both.add_argument("--latency-ms", type=float, nargs=2, default=(0.0, 0.0), metavar=("MIN", "MAX"))
     args = parser.parse_args(argv)
 
@@ -49,19 +52,29 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
+    from contextlib import ExitStack
+
+    from sandbox.odoo import create_app as odoo_app
+    from sandbox.odoo_scenario import odoo_demo_state
     from sandbox.poweroffice import create_app as po_app
     from sandbox.scenario import demo_states
     from sandbox.tribe import create_app as tribe_app
 
     tribe, po = demo_states()
+    odoo_tribe, odoo = odoo_demo_state() if args.odoo_port else (None, None)
     for state in (tribe, po):
         state.faults.update({"latency_ms": list(args.latency_ms)})
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with ServerThread(tribe_app(tribe), host=args.host, port=args.tribe_port), \
-            ServerThread(po_app(po), host=args.host, port=args.poweroffice_port):
+    with ExitStack() as servers:
+        servers.enter_context(ServerThread(tribe_app(tribe), host=args.host, port=args.tribe_port))
+        servers.enter_context(ServerThread(po_app(po), host=args.host, port=args.poweroffice_port))
+        if odoo is not None:
+            servers.enter_context(ServerThread(odoo_app(odoo), host=args.host, port=args.odoo_port))
+            servers.enter_context(ServerThread(tribe_app(odoo_tribe), host=args.host, port=args.odoo_tribe_port))
         print(f"tribe on http://{args.host}:{args.tribe_port}, poweroffice on http://{args.host}:"
-              f"{args.poweroffice_port}; seeded {tribe.snapshot()} / {po.snapshot()}", flush=True)
+              f"{args.poweroffice_port}" + (f", odoo on http://{args.host}:{args.odoo_port}" if odoo else "")
+              + f"; seeded {tribe.snapshot()} / {po.snapshot()}" + (f" / {odoo.snapshot()}" if odoo else ""), flush=True)
         try:
             stop.wait()
         except KeyboardInterrupt:

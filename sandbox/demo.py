@@ -1,13 +1,13 @@
-"""The main job on a fresh machine: simulators + link database + the PowerOffice import DAG.
+"""The main job on a fresh machine: simulators + link database + every integration's DAGs.
 
 ``python -m sandbox.demo`` (wrapped by ``scripts/demo.sh``):
 
-1. starts the simulators in the background (``python -m sandbox serve``), seeded with the
-   demo scenario, unless they are already running from an earlier demo;
+1. starts the simulators in the background (``python -m sandbox serve``: Tribe, PowerOffice
+   Go, Odoo), seeded with the demo scenarios, unless they are already running from an earlier demo;
 2. picks the link database: local PostgreSQL when reachable (database ``tribe_sync_demo``),
    otherwise an embedded SQLite file under ``.demo/``; migrates it;
-3. runs ``poweroffice_to_tribe`` with ``dag.test()`` on a throwaway Airflow home;
-4. prints what was created, updated, linked, skipped and quarantined.
+3. runs the PowerOffice DAGs, then the Odoo ones, with ``dag.test()`` on a throwaway Airflow home;
+4. prints what each created, updated, linked, skipped and quarantined.
 
 Run it again and the second run finds nothing new. ``--reset`` starts over; ``--stop``
 stops the background simulators.
@@ -24,11 +24,13 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = Path(os.environ.get("TRIBE_SYNC_DEMO_DIR", ROOT / ".demo"))
 PIDFILE = DEMO / "sandbox.pid"
-TRIBE_PORT, PO_PORT = 8081, 8082
+TRIBE_PORT, PO_PORT, ODOO_PORT, ODOO_TRIBE_PORT = 8081, 8082, 8083, 8084  # the Odoo company's own Tribe tenant
+PORTS = (TRIBE_PORT, PO_PORT, ODOO_PORT, ODOO_TRIBE_PORT)
 PG_URL = os.environ.get("TRIBE_SYNC_DEMO_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -38,7 +40,7 @@ def _running() -> bool:
     try:
         pid = int(PIDFILE.read_text())
         os.kill(pid, 0)
-        return all(requests.get(f"http://127.0.0.1:{p}/_sandbox/state", timeout=2).ok for p in (TRIBE_PORT, PO_PORT))
+        return all(requests.get(f"http://127.0.0.1:{p}/_sandbox/state", timeout=2).ok for p in PORTS)
     except (OSError, ValueError, requests.RequestException):
         return False
 
@@ -47,13 +49,14 @@ def start_simulators() -> bool:
     """Start them unless running; True when they were started fresh (new data)."""
     if _running():
         return False
-    for port in (TRIBE_PORT, PO_PORT):
+    for port in PORTS:
         if _port_taken(port):
             raise SystemExit(f"port {port} is already in use by another program (simulators of another "
                              "checkout? stop them with its scripts/demo.sh --stop)")
     log = open(DEMO / "sandbox.log", "w")  # noqa: SIM115 - lives as long as the child
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--tribe-port", str(TRIBE_PORT),
-                             "--poweroffice-port", str(PO_PORT)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                             "--poweroffice-port", str(PO_PORT), "--odoo-port", str(ODOO_PORT),
+                             "--odoo-tribe-port", str(ODOO_TRIBE_PORT)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     PIDFILE.write_text(str(proc.pid))
     deadline = time.monotonic() + 120
@@ -71,7 +74,7 @@ def stop_simulators() -> None:
         pass
     PIDFILE.unlink(missing_ok=True)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(_port_taken(p) for p in (TRIBE_PORT, PO_PORT)):
+    while time.monotonic() < deadline and any(_port_taken(p) for p in PORTS):
         time.sleep(0.2)
 
 
@@ -96,8 +99,15 @@ def link_database_url() -> str:
         return f"sqlite:///{DEMO / 'links.db'}"
 
 
+def _tribe_connection(port: int) -> str:
+    return json.dumps({"conn_type": "tribe_crm", "host": f"http://127.0.0.1:{port}", "login": "tribe-sync",
+                       "password": "tribe-secret"})
+
+
 def configure_environment(db_url: str) -> None:
     """Airflow home, DAG folder and connections — all before Airflow is imported."""
+    from sandbox.odoo.state import DEFAULT_API_KEY  # the simulator's, as Odoo shows a new key once
+
     home = DEMO / "airflow"
     home.mkdir(parents=True, exist_ok=True)
     conn_db = {"conn_type": "sqlite", "host": db_url.removeprefix("sqlite:///")} if db_url.startswith("sqlite") \
@@ -110,12 +120,13 @@ def configure_environment(db_url: str) -> None:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "AIRFLOW_CONN_TRIBE_SYNC_DB": json.dumps(conn_db) if isinstance(conn_db, dict) else conn_db,
-        "AIRFLOW_CONN_TRIBE_DEFAULT": json.dumps({
-            "conn_type": "tribe_crm", "host": f"http://127.0.0.1:{TRIBE_PORT}", "login": "tribe-sync",
-            "password": "tribe-secret"}),
+        "AIRFLOW_CONN_TRIBE_DEFAULT": _tribe_connection(TRIBE_PORT),
         "AIRFLOW_CONN_POWEROFFICE_DEFAULT": json.dumps({
             "conn_type": "poweroffice_go", "host": f"http://127.0.0.1:{PO_PORT}", "login": "po-app-key",
             "password": "po-client-key", "extra": {"subscription_key": "po-subscription-key"}}),
+        "AIRFLOW_CONN_ODOO_DEFAULT": json.dumps({
+            "conn_type": "odoo", "host": f"http://127.0.0.1:{ODOO_PORT}", "login": "admin",
+            "password": DEFAULT_API_KEY, "extra": {"database": "sandbox", "rate_per_second": 50}}),
     })
     for path in (ROOT, ROOT / "plugins"):
         sys.path.insert(0, str(path))
@@ -149,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
                    capture_output=True, env=os.environ.copy())
     print(f"link database: {engine.url.render_as_string(hide_password=True)}")
-    print(f"simulators:    tribe :{TRIBE_PORT}, poweroffice :{PO_PORT} ({'started' if fresh else 'reused'})")
+    print(f"simulators:    tribe :{TRIBE_PORT}, poweroffice :{PO_PORT}, odoo :{ODOO_PORT} with its tribe "
+          f":{ODOO_TRIBE_PORT} ({'started' if fresh else 'reused'})")
     return run_and_report(engine)
 
 
@@ -210,11 +222,63 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
         for row in conn.execute(sa.select(conflict_audit)).mappings():
             fields = ", ".join(f"{f} → {v['winner']}" for f, v in row["fields"].items())
             print(f"conflict on {row['stream']} tribe {row['tribe_id']} / poweroffice {row['external_id']}: {fields}")
-    open_rows = Quarantine(engine, "poweroffice").open()
-    print(f"quarantine: {len(open_rows)} open record(s)")
-    for row in open_rows[:12]:
-        print(f"  {row['system']}/{row['stream']} {row['record_id']} [{row['field']}] {row['reason']}")
+    _quarantine_report(Quarantine(engine, "poweroffice"))
+    runs += odoo_report(bag, engine)
     return 0 if all(str(r.state).endswith("success") for r in runs) else 1
+
+
+def _quarantine_report(quarantine: Any, shown: int = 12) -> None:
+    open_rows = quarantine.open()
+    print(f"quarantine: {len(open_rows)} open record(s)")
+    for row in open_rows[:shown]:
+        print(f"  {row['system']}/{row['stream']} {row['record_id']} [{row['field']}] {row['reason']}")
+
+
+def odoo_report(bag: Any, engine: Any) -> list[Any]:
+    """The Odoo act (``sandbox/demo_odoo.py``): each DAG's summary, the invoices per legal entity,
+    and the archived partners that are former relationships in Tribe."""
+
+    print(f"\n--- Odoo (a second company: its own Tribe tenant on :{ODOO_TRIBE_PORT}) ---")
+    # Connections are read when a task builds its hook: the Odoo DAGs talk to that tenant.
+    os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(ODOO_TRIBE_PORT)
+    try:
+        return _odoo_act(bag, engine)
+    finally:
+        os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(TRIBE_PORT)
+
+
+def _odoo_act(bag: Any, engine: Any) -> list[Any]:
+    from sandbox.demo_odoo import odoo_story
+    from tribe_operators.operators.summary import render, summarise
+    from tribe_operators.store.ledger import ExportLedger
+    from tribe_operators.store.quarantine import Quarantine
+    from tribe_operators.store.runs import run_counts
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
+
+    story, invoices = odoo_story(bag, engine, f"http://127.0.0.1:{ODOO_PORT}")
+    runs = []
+    for label, dagrun in story:
+        print(f"\nDAG {dagrun.dag_id} ({label}): {dagrun.state}")
+        rows = run_counts(engine, dagrun.run_id)
+        if dagrun.dag_id == "odoo_to_tribe":
+            print(render(summarise(rows)))
+        for row in rows:
+            if row["stream"] == "payments":
+                print(f"  legal entity {row['scope']}: {row['counts']}")
+        runs.append(dagrun)
+    tribe = TribeCrmHook()
+    for invoice_id in invoices:
+        number = tribe.get("Activity_Invoice", invoice_id).get("Number")
+        for scope in ("default", "be"):
+            row = ExportLedger(engine, "odoo", scope).get(invoice_id)
+            if row is not None:
+                print(f"  Tribe invoice {number} → Odoo {row.external_number or row.external_id} in legal entity "
+                      f"{scope}: {row.state}")
+    former = sum(1 for _ in tribe.iter_records("Relationship_Organization_CommercialRelationship_Customer",
+                                               filter="IsFormer eq true", select=["ID"]))
+    print(f"customers archived in Odoo → former customers in Tribe: {former}")
+    _quarantine_report(Quarantine(engine, "odoo"))
+    return runs
 
 
 if __name__ == "__main__":

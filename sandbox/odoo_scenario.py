@@ -15,7 +15,7 @@ from typing import Any
 from sandbox.odoo.state import OdooState
 from sandbox.tribe import TribeState
 
-__all__ = ["BAD_PARTNERS", "seed_odoo_demo"]
+__all__ = ["BAD_PARTNERS", "odoo_demo_state", "seed_odoo_demo"]
 
 BAD_PARTNERS: list[dict[str, Any]] = [
     {"name": "Kapotte Website BV", "website": "htps//kapotte-website"},  # a misspelt scheme
@@ -40,3 +40,20 @@ def seed_odoo_demo(tribe: TribeState, odoo: OdooState, *, companies: int = 40, i
             "planted": [p["id"] for p in planted],
             "archived": [p["id"] for p in partners if not p.get("active") and p.get("is_company")
                          and (p.get("customer_rank") or p.get("supplier_rank"))]}
+
+
+def odoo_demo_state(days_back: float = 3.0) -> tuple[TribeState, OdooState]:
+    """The Odoo company's own Tribe tenant and its Odoo, built and seeded in the past (as
+    ``scenario.demo_states`` does for the PowerOffice company): a first nightly run's window
+    holds all of it. A tenant of its own, as a company has one accounting system: on the
+    PowerOffice company's tenant, its relations would be exported to Odoo and back."""
+    from sandbox.common import Clock
+
+    clocks = Clock(), Clock()
+    for clock in clocks:
+        clock.advance(-days_back * 86400)
+    tribe, odoo = TribeState(clock=clocks[0]), OdooState(clock=clocks[1])
+    seed_odoo_demo(tribe, odoo)
+    for clock in clocks:
+        clock.advance(days_back * 86400)
+    return tribe, odoo

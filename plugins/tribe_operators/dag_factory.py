@@ -9,8 +9,8 @@ from airflow.sdk import Param, TaskGroup
 from tribe_operators.operators import DedupeOperator, ExtractOperator, LoadOperator, MapOperator
 from tribe_operators.pools import step_pool
 
-__all__ = ["dag_settings", "dry_run_param", "export_relation_groups", "import_relation_groups", "party_groups",
-           "stream_group", "window_params"]
+__all__ = ["dag_settings", "dry_run_param", "export_relation_groups", "import_relation_groups", "invoice_export_tasks",
+           "invoice_params", "party_groups", "payment_tasks", "stream_group", "window_params"]
 
 
 def dry_run_param(what: str = "Report what would change; write nothing.") -> Param:
@@ -105,3 +105,41 @@ def export_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:
     contacts = stream_group(integration, "tribe_contacts", **common)
     organisations >> contacts
     return [contacts, stream_group(integration, "tribe_persons", **common)]
+
+
+def invoice_params() -> dict[str, Param]:
+    """What a person (or Tribe's webhook) may narrow an invoice export run to."""
+    return {"invoice_ids": Param([], type="array", description="Only these Tribe invoice ids (empty = all pending)."),
+            "dry_run": dry_run_param("Map and report; create nothing.")}
+
+
+def invoice_export_tasks(integration: str) -> Any:
+    """Find the Sent invoices, then one mapped task per invoice (named by its number), then the
+    summary. The export reads from Tribe and writes to the accounting system: the scarcer pool
+    of the two (a mapped task's pool goes in partial())."""
+    from tribe_operators.operators import SummaryOperator
+    from tribe_operators.operators.invoices import ExportInvoiceOperator, FindSentInvoicesOperator
+    from tribe_operators.pools import api_pool
+
+    find = FindSentInvoicesOperator(task_id="find_sent_invoices", integration=integration,
+                                    invoice_ids="{{ params.invoice_ids }}", dry_run="{{ params.dry_run }}",
+                                    pool=api_pool("tribe"))
+    export = ExportInvoiceOperator.partial(
+        task_id="export_invoice", integration=integration, map_index_template="invoice {{ invoice_number }}",
+        dry_run="{{ params.dry_run }}", max_active_tis_per_dag=4, pool=api_pool("tribe", integration),
+    ).expand(invoice=find.output)
+    return export >> SummaryOperator(task_id="summary")
+
+
+def payment_tasks(integration: str) -> Any:
+    """One mapped payment sync per legal entity of the settings (each its own connection,
+    ledger, watermark and counts); it reads the accounting system and marks Tribe."""
+    from tribe_operators.operators.payments import SyncPaymentsOperator
+    from tribe_operators.operators.scopes import ListScopesOperator
+    from tribe_operators.pools import api_pool
+
+    scopes = ListScopesOperator(task_id="scopes", integration=integration)
+    return SyncPaymentsOperator.partial(
+        task_id="sync_payments", integration=integration, dry_run="{{ params.dry_run }}",
+        map_index_template="{{ scope_name }}", pool=api_pool(integration, "tribe"),
+    ).expand(scope=scopes.output)

@@ -75,6 +75,10 @@ class CoreSettings(BaseModel):
     # Tribe's webhook starts this integration's exports at once; off: only their safety poll.
     webhooks: bool = True
     scopes: dict[str, ScopeSettings] = Field(default_factory=lambda: {"default": ScopeSettings()})
+    # Relations are synced once, in the default scope, and every scope's invoices name their
+    # customers through those links (Odoo: the companies of one database share its partners).
+    # Off: each scope has relations of its own (PowerOffice: a client per company).
+    shared_relations: bool = False
     invoice_scope: InvoiceScopeRule = Field(default_factory=InvoiceScopeRule)
 
     @field_validator("conflicts", "invoice_scope", mode="before")

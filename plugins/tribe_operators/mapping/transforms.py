@@ -37,6 +37,7 @@ class MapContext:
     settings: dict[str, Any] = field(default_factory=dict)
     links: Callable[[str, str], str | None] | None = None
     internal: Callable[[str, str], str | None] | None = None
+    scope: str = "default"  # the legal entity / division being written (an invoice's)
 
 
 def bad_value(reason: str) -> RecordError:
@@ -220,15 +221,19 @@ def code(value: Any, ctx: MapContext, record: dict[str, Any], *, table: str, wha
 
 
 def setting_map(value: Any, ctx: MapContext, record: dict[str, Any], *, setting: str, what: str,
-                reverse: bool = False) -> Any:
+                reverse: bool = False, per_scope: bool = False) -> Any:
     """Through a map in the integration's settings (units, VAT groups); missing = quarantine.
 
     Maps are written Tribe → accounting; ``reverse`` reads them the other way (the first
-    Tribe code that maps to the value wins).
+    Tribe code that maps to the value wins). ``per_scope``: the setting holds one map per
+    legal entity (``vat_map: {nl: {...}, be: {...}}``) and the scope being written picks it.
     """
     if value in (None, ""):
         return None
-    mapping = {str(k): v for k, v in (ctx.settings.get(setting) or {}).items()}
+    maps = ctx.settings.get(setting) or {}
+    if per_scope:
+        maps, setting = maps.get(ctx.scope) or {}, f"{setting}.{ctx.scope}"
+    mapping = {str(k): v for k, v in maps.items()}
     if reverse:
         mapping = {str(v): k for k, v in reversed(list(mapping.items()))}
     if str(value) not in mapping:

@@ -45,7 +45,8 @@ class _InvoiceBase(SyncOperator):
         scope = (ctx.settings.get("scopes") or {}).get(ctx.scope)
         if scope is None:
             raise AirflowFailException(f"scope {ctx.scope!r} is not in the {self.integration} settings' scopes")
-        return get_system(self.integration).flow_adapter(role, ctx.settings, scope, conn_id=self.conn_id)
+        return get_system(self.integration).flow_adapter(role, ctx.settings, {**scope, "name": ctx.scope},
+                                                         conn_id=self.conn_id)
 
 
 class FindSentInvoicesOperator(_InvoiceBase):

@@ -62,6 +62,12 @@ class StepContext:
         return LinkStore(self.engine, self.integration, self.scope)
 
     @property
+    def relation_links(self) -> LinkStore:
+        """The links an invoice of this scope names its customer by: the default scope's when
+        the settings share relations across scopes, else this scope's own."""
+        return LinkStore(self.engine, self.integration, "default" if self.settings.get("shared_relations") else self.scope)
+
+    @property
     def quarantine(self) -> Quarantine:
         return Quarantine(self.engine, self.integration, self.scope)
 

@@ -43,6 +43,7 @@ def carry_out(ctx: StepContext, target: Any, source: Any, row: dict[str, Any], *
         return {"source_id": row["source_id"], "status": "loaded", "target_id": None}, None, outcome, None
     if row["decision"] != "skip":
         ctx.links.bind(_link(ctx, row, target_id))
+        _bind_read_role(ctx, row, target_id)
     _give_role(ctx, target, row, target_id)
     return {"source_id": row["source_id"], "status": "loaded", "target_id": target_id}, None, outcome, record
 
@@ -122,6 +123,17 @@ def _kept(ctx: StepContext, entity: str, tribe_id: str, *names: str) -> dict[str
     """What the other direction stored on this link (a bind must not wipe it)."""
     link = ctx.links.links_by_tribe(entity, [tribe_id]).get(str(tribe_id))
     return {name: getattr(link, name) for name in names} if link else {}
+
+
+def _bind_read_role(ctx: StepContext, row: dict[str, Any], external_id: str) -> None:
+    """An export read through its role relationship (a Tribe customer) links that relationship
+    too: an invoice names its customer by the relationship, also for a Tribe-born customer."""
+    rel_id = (row["payload"].get(RELATIONSHIP_ID.rsplit(".", 1)[0]) or {}).get("ID")
+    if ctx.spec.direction != "export" or not rel_id:
+        return
+    entity = f"{ctx.spec.target.link_entity}_relationship"
+    if ctx.links.to_external(entity, str(rel_id)) != str(external_id):
+        ctx.links.bind(Link(entity=entity, tribe_id=str(rel_id), external_id=str(external_id)))
 
 
 def _give_role(ctx: StepContext, target: Any, row: dict[str, Any], tribe_id: str) -> None:

@@ -150,9 +150,9 @@ class OdooHook(VendorHook):
                 return
             last = page[-1]["id"]
 
-    def create(self, model: str, vals_list: list[dict[str, Any]]) -> list[int]:
-        """Create several records in one call; their ids in order."""
-        created = self.call(model, "create", vals_list)
+    def create(self, model: str, vals_list: list[dict[str, Any]], *, context: dict[str, Any] | None = None) -> list[int]:
+        """Create several records in one call (in ``context``: an invoice's company); their ids in order."""
+        created = self.call(model, "create", vals_list, **({"context": context} if context else {}))
         return [created] if isinstance(created, int) else list(created)
 
     def write(self, model: str, ids: list[int], vals: dict[str, Any]) -> None:

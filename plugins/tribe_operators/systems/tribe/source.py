@@ -49,10 +49,6 @@ def odata_condition(condition: Condition) -> str:
     return f"({joined})"
 
 
-def _reads_relationship(spec: StreamSpec) -> bool:
-    return any(path.startswith(RELATIONSHIP + ".") for f in spec.fields for path in f.inputs())
-
-
 class TribeSource:
     system = "tribe"
 
@@ -81,7 +77,7 @@ class TribeSource:
             inner = record.get(spec.source.unwrap) if spec.source.unwrap else record
             if not inner:
                 continue  # a relationship whose organisation was deleted
-            if spec.source.unwrap and _reads_relationship(spec):  # its role's own fields (IsFormer)
+            if spec.source.unwrap:  # its role's own fields (IsFormer), and its id (an invoice names it)
                 inner = {**inner, RELATIONSHIP: {k: v for k, v in record.items() if not isinstance(v, dict | list)}}
             parts = [record, inner, *(record.get(nav) or {} for nav in spec.source.changed_via)]
             stamps = [parse_timestamp(r.get(spec.source.modified_field)) for r in parts]
