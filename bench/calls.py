@@ -14,15 +14,20 @@ the organisations changed in Tribe, exported, and the reverse run.
 
 The minimum a perfect client needs, per stream, from the run's own counts (``sync_run``):
 
-* the source read: ``max(1, ⌈records in the window ÷ largest page⌉)`` — one call even when
-  nothing changed, which is the whole of an idle stream;
+* the source read: ``⌊records in the window ÷ largest page⌋ + 1`` — one call even when nothing
+  changed, which is the whole of an idle stream, and one more after a full last page (neither
+  API marks the last page);
 * when there is anything to map: one read per lookup table page (countries…);
 * for the records the content hash does not settle (new, changed, to link): what the target
   holds for them — one call per 40 keys (Tribe's
   filters take an ``or`` chain of ~40 values; PowerOffice's ``customerNos`` filter 100; it has
   no id filter), or a single read when the target set is empty;
 * one call per record created, updated or written back (a Tribe organisation and its
-  customer relationship are one deep insert).
+  customer relationship are one deep insert);
+* when records were written: what the target now holds of them, unless it answered the write
+  with the record (PowerOffice does; Tribe and Odoo answer with ids) — one read per key chunk —
+  and the opposite stream's lookup tables: no echo means hashing the written record as the
+  opposite stream will map it (an Odoo export maps Tribe's countries to Odoo's).
 """
 from __future__ import annotations
 
@@ -37,23 +42,33 @@ from typing import Any
 from bench._support import ROOT, customer_inputs, ensure_path, isolate_airflow, scratch_database
 
 TARGET = 1.05
-PAGE_MAX = {"poweroffice": 1000, "tribe": 100}
-KEYS_PER_CALL = {"poweroffice": 100, "tribe": 40}
+# Odoo has no largest page (``search_read`` takes any limit) and takes any number of keys in one
+# domain: one call; our own page (500) and key chunk (200) are above what the phases need.
+PAGE_MAX = {"poweroffice": 1000, "tribe": 100, "odoo": 10**9}
+KEYS_PER_CALL = {"poweroffice": 100, "tribe": 40, "odoo": 10**9}
+READS_BACK = {"tribe", "odoo"}  # targets whose writes answer with ids, not the record
 
 
 def _counters(sims: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: state.counters() for name, state in sims.items()}
 
 
+# Calls that open a session rather than move records, reported apart like token calls: Odoo's
+# server version and login (JSON-RPC) and the model's fields (fields_get: which fields this
+# server has), once per task.
+HANDSHAKE = ("token", "fields_get", "common.")
+
+
 def _calls(before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int, dict[str, int]]:
-    """(API calls, token calls, calls by route) between two counter snapshots of one simulator."""
+    """(API calls, token / handshake calls, calls by route) between two counter snapshots of one simulator."""
     routes = {k: v - before["calls"].get(k, 0) for k, v in after["calls"].items()}
     routes = {k: v for k, v in routes.items() if v}
-    tokens = sum(v for k, v in routes.items() if "token" in k.lower())
+    tokens = sum(v for k, v in routes.items() if any(h in k.lower() for h in HANDSHAKE))
     return sum(routes.values()) - tokens, tokens, routes
 
 
-def _minimum(engine: Any, run_id: str, sizes: dict[tuple[str, str], int]) -> tuple[int, dict[str, int]]:
+def _minimum(engine: Any, run_id: str, sizes: dict[tuple[str, str], int],
+             integration: str = "poweroffice") -> tuple[int, dict[str, int]]:
     """The theoretical minimum of one DAG run, from its per-step counts (module docstring)."""
     from tribe_operators.mapping.spec import load_stream
     from tribe_operators.store.runs import run_counts
@@ -65,12 +80,14 @@ def _minimum(engine: Any, run_id: str, sizes: dict[tuple[str, str], int]) -> tup
     for stream, counts in steps.items():
         if "extract" not in counts:
             continue
-        spec = load_stream("poweroffice", stream)
+        spec = load_stream(integration, stream)
         source, target = spec.source.system, spec.target.system
         extracted = counts["extract"].get("extracted", 0)
         load = counts.get("load", {})
         writes = sum(load.get(k, 0) for k in ("created", "updated")) + load.get("written_back", 0)
-        needed = max(1, math.ceil(extracted / PAGE_MAX[source]))
+        # Paged by $top/$skip (or a limit) with no "last page" marker: a full last page takes one
+        # more (empty) read to know it was the last.
+        needed = extracted // PAGE_MAX[source] + 1
         if extracted:
             needed += sum(max(1, math.ceil(sizes.get((lk.system, lk.entity_set), 1) / PAGE_MAX[lk.system]))
                           for lk in spec.lookups.values())
@@ -80,6 +97,12 @@ def _minimum(engine: Any, run_id: str, sizes: dict[tuple[str, str], int]) -> tup
         if touched:
             needed += 1 if sizes.get((target, spec.target.entity_set), 0) == 0 else math.ceil(
                 touched / KEYS_PER_CALL[target])
+        if writes:
+            if target in READS_BACK:
+                needed += math.ceil(writes / KEYS_PER_CALL[target])
+            other = load_stream(integration, spec.counterpart) if spec.counterpart else None
+            needed += sum(max(1, math.ceil(sizes.get((lk.system, lk.entity_set), 1) / PAGE_MAX[lk.system]))
+                          for lk in (other.lookups.values() if other else ()))
         per_stream[stream] = needed + writes
     return sum(per_stream.values()), per_stream
 

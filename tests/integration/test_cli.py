@@ -18,13 +18,13 @@ def test_list_and_dismiss_quarantine_and_show_a_ledger_row(link_db, pg_url):
         [{"record_id": "7", "field": "UnitOfMeasureCode", "reason": "PowerOffice unit 'MON' is not mapped"}],
         system="poweroffice", stream="products", run_id="r1")
     out = io.StringIO()
-    assert main(["--db-url", url, "quarantine", "list"], out) == 0
+    assert main(["--db-url", url, "--integration", "poweroffice", "quarantine", "list"], out) == 0
     assert "poweroffice/products\t7\tUnitOfMeasureCode\ttries=1\tPowerOffice unit 'MON'" in out.getvalue()
-    assert main(["--db-url", url, "quarantine", "dismiss", "--stream", "products", "--id", "7"], io.StringIO()) == 0
+    assert main(["--db-url", url, "--integration", "poweroffice", "quarantine", "dismiss", "--stream", "products", "--id", "7"], io.StringIO()) == 0
     assert Quarantine(link_db, "poweroffice").open() == []
 
     ExportLedger(link_db, "poweroffice").claim("inv-1", "tribe:inv-1", "2026000001")
     out = io.StringIO()
-    assert main(["--db-url", url, "ledger", "show", "--tribe-id", "inv-1"], out) == 0
+    assert main(["--db-url", url, "--integration", "poweroffice", "ledger", "show", "--tribe-id", "inv-1"], out) == 0
     assert '"state": "in_flight"' in out.getvalue()
-    assert main(["--db-url", url, "ledger", "show", "--tribe-id", "nope"], io.StringIO()) == 1
+    assert main(["--db-url", url, "--integration", "poweroffice", "ledger", "show", "--tribe-id", "nope"], io.StringIO()) == 1

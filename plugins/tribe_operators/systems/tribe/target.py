@@ -63,15 +63,19 @@ class TribeTarget:
         """Current records by Tribe id (nested records expanded), missing ids left out; with the
         fields the mapping writes on their role relationship (``@relationship.IsFormer``, and its
         ``@relationship.ID``) when it writes any."""
-        rows = {row["ID"]: row for row in self.hook.find_by(spec.target.entity_set, "ID", list(ids),
-                                                             expand=self._expand_for(spec))}
+        wanted, expand, rows = list(ids), self._expand_for(spec), {}
         rel = spec.target.relationship
-        if rel is not None and rows and any(f.target.startswith(ON_RELATIONSHIP) for f in spec.fields):
-            for found in self.hook.find_by(rel.entity_set, f"{rel.child}/ID", list(rows),
-                                           expand=f"{rel.child}($select=ID)"):
-                row = rows.get((found.get(rel.child) or {}).get("ID"))
-                if row is not None and RELATIONSHIP_ID not in row:
-                    row.update({ON_RELATIONSHIP + k: v for k, v in found.items() if not isinstance(v, dict | list)})
+        if rel is not None and any(f.target.startswith(ON_RELATIONSHIP) for f in spec.fields):
+            # Read through the role relationship: the record and its relationship in one call.
+            inner = f"{rel.child}($expand={expand})" if expand else rel.child
+            for found in self.hook.find_by(rel.entity_set, f"{rel.child}/ID", wanted, expand=inner):
+                record = found.get(rel.child) or {}
+                if record.get("ID") in wanted and record["ID"] not in rows:
+                    rows[record["ID"]] = {**record, **{ON_RELATIONSHIP + k: v for k, v in found.items()
+                                                        if not isinstance(v, dict | list)}}
+            wanted = [i for i in wanted if i not in rows]  # no role yet (matched by number): read alone
+        rows.update({row["ID"]: row for row in self.hook.find_by(spec.target.entity_set, "ID", wanted, expand=expand)}
+                    if wanted else {})
         return rows
 
     def find(self, spec: StreamSpec, fields: list[str], values: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
