@@ -21,7 +21,8 @@ The minimum a perfect client needs, per stream, from the run's own counts (``syn
 * for the records the content hash does not settle (new, changed, to link): what the target
   holds for them — one call per 40 keys (Tribe's
   filters take an ``or`` chain of ~40 values; PowerOffice's ``customerNos`` filter 100; it has
-  no id filter), or a single read when the target set is empty;
+  no id filter), or the whole target set read page by page when that is fewer calls (a
+  near-empty Tribe);
 * one call per record created, updated or written back (a Tribe organisation and its
   customer relationship are one deep insert);
 * when records were written: what the target now holds of them, unless it answered the write
@@ -94,9 +95,9 @@ def _minimum(engine: Any, run_id: str, sizes: dict[tuple[str, str], int],
         # Records the content hash does not settle (new, changed, or to be linked) need the
         # target's side of them; a record whose hash matches the last sync needs nothing.
         touched = sum(counts.get("dedupe", {}).get(k, 0) for k in ("create", "update", "link"))
-        if touched:
-            needed += 1 if sizes.get((target, spec.target.entity_set), 0) == 0 else math.ceil(
-                touched / KEYS_PER_CALL[target])
+        if touched:  # the keys asked for, or the whole (small) target set read once, whichever is less
+            needed += min(math.ceil(touched / KEYS_PER_CALL[target]),
+                          sizes.get((target, spec.target.entity_set), 0) // PAGE_MAX[target] + 1)
         if writes:
             if target in READS_BACK:
                 needed += math.ceil(writes / KEYS_PER_CALL[target])

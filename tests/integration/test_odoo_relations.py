@@ -84,6 +84,8 @@ def test_nightly_import_matches_by_number_quarantines_bad_partners_and_mirrors_a
         assert tribe_id in former, partner_id
     assert counts(link_db, first, "persons")["created"] > 0
     assert counts(link_db, first, "contacts")["created"] > 0
+    # Odoo 17 still has mobile: an individual's is its private mobile number in Tribe.
+    assert any(p.get("MobilePhoneNumber") for p in sims.tribe.all("Relation_Person") if p.get("ImportId"))
 
     again = run(nightly, days_ahead=2)
     for stream in ("customers", "suppliers", "contacts", "persons"):
@@ -153,3 +155,44 @@ def test_odoo_numbers_new_partners_and_its_number_replaces_tribes(export, odoo_s
     assert "mobile" not in partner  # Odoo 19: learned from fields_get, no error
     assert sims.tribe.get("Relation_Person", person["ID"])["DebtorNumber"] == partner["ref"]  # Odoo's number leads
     assert writes(link_db, clock.run(export), "tribe_persons")["tribe_persons"] == (0, 0)
+
+
+def test_a_change_on_both_sides_is_settled_by_rule_and_a_delete_only_drops_the_link(nightly, export, odoo_sims,
+                                                                                    link_db, monkeypatch):
+    import json
+
+    import sqlalchemy as sa
+
+    from tribe_operators.store.schema import conflict_audit
+
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_ODOO_SETTINGS",
+                       json.dumps({"conflicts": {"default": "odoo", "fields": {"EmailAddress": "tribe"}}}))
+    sims, clock = odoo_sims, Timeline(odoo_sims)
+    seed_odoo_demo(sims.tribe, sims.odoo, companies=8, individuals=1, matched=1)
+    clock.run(nightly)
+    clock.run(export)  # the links now carry both sides' hashes
+    links = LinkStore(link_db, "odoo")
+    pairs = links.bulk_to_external("customer", [o["ID"] for o in sims.tribe.all("Relation_Organization")])
+    (tribe_id, odoo_id), (gone_tribe, gone_odoo) = list(pairs.items())[:2]
+
+    # Both sides change the name and the e-mail address before the next night.
+    sims.tribe.update("Relation_Organization", tribe_id, {"Name": "Tribe Naam BV", "EmailAddress": "tribe@x.nl"})
+    sims.odoo.call("res.partner", "write", [int(odoo_id)], {"name": "Odoo Naam BV", "email": "odoo@x.nl"})
+    came_in = clock.run(nightly)
+    assert counts(link_db, came_in, "customers")["conflicts"] == 1
+    org = sims.tribe.get("Relation_Organization", tribe_id)
+    assert (org["Name"], org["EmailAddress"]) == ("Odoo Naam BV", "tribe@x.nl")  # default Odoo; the field's rule: Tribe
+    with link_db.connect() as conn:
+        (audit,) = conn.execute(sa.select(conflict_audit).where(conflict_audit.c.integration == "odoo")).all()
+    assert audit.fields["Name"]["winner"] == "odoo" and audit.fields["EmailAddress"]["winner"] == "tribe"
+    clock.run(export)  # Tribe's winning e-mail address travels to Odoo
+    assert sims.odoo.read("res.partner", int(odoo_id))["email"] == "tribe@x.nl"
+
+    # Deleted in Odoo: the next change in Tribe drops the link; nothing is recreated or deleted.
+    partners = sims.odoo.store.count("res.partner")
+    sims.odoo.call("res.partner", "unlink", [int(gone_odoo)])
+    sims.tribe.update("Relation_Organization", gone_tribe, {"Name": "Nog Steeds In Tribe BV"})
+    out = clock.run(export)
+    assert counts(link_db, out, "tribe_customers")["unlinked"] == 1
+    assert links.to_external("customer", gone_tribe) is None and sims.odoo.store.count("res.partner") == partners - 1
+    assert sims.tribe.get("Relation_Organization", gone_tribe)["Name"] == "Nog Steeds In Tribe BV"

@@ -69,11 +69,13 @@ class LinkDatabase:
 # Simulators
 # --------------------------------------------------------------------------------------------
 class Simulators:
-    """Tribe CRM and PowerOffice Go simulators on free ports of this process, empty but for
-    their reference data (as a fresh tenant / client has)."""
+    """Tribe CRM, PowerOffice Go and Odoo simulators on free ports of this process, empty but for
+    their reference data (as a fresh tenant / client / database has)."""
 
     def __init__(self, *, tribe_extra: dict | None = None, po_extra: dict | None = None) -> None:
         from sandbox.common import ServerThread
+        from sandbox.odoo import OdooState
+        from sandbox.odoo import create_app as odoo_app
         from sandbox.poweroffice import PowerOfficeState
         from sandbox.poweroffice import create_app as po_app
         from sandbox.tribe import TribeState
@@ -81,7 +83,9 @@ class Simulators:
 
         self.tribe = TribeState()
         self.po = PowerOfficeState()
-        self._servers = [ServerThread(tribe_app(self.tribe)), ServerThread(po_app(self.po))]
+        self.odoo = OdooState()
+        self._servers = [ServerThread(tribe_app(self.tribe)), ServerThread(po_app(self.po)),
+                         ServerThread(odoo_app(self.odoo))]
         self._extra = {"tribe_extra": tribe_extra, "po_extra": po_extra}
         self._started: list[Any] = []
 
@@ -92,6 +96,10 @@ class Simulators:
     @property
     def po_url(self) -> str:
         return self._servers[1].url
+
+    @property
+    def odoo_url(self) -> str:
+        return self._servers[2].url
 
     def start(self) -> Simulators:
         for server in self._servers:
@@ -104,13 +112,15 @@ class Simulators:
             self._started.pop().stop()
 
     def connection_env(self) -> dict[str, str]:
-        """``AIRFLOW_CONN_TRIBE_DEFAULT`` / ``AIRFLOW_CONN_POWEROFFICE_DEFAULT`` for the components."""
-        from tests.fixtures.simulators import connection_env
+        """``AIRFLOW_CONN_TRIBE_DEFAULT`` / ``…_POWEROFFICE_DEFAULT`` / ``…_ODOO_DEFAULT`` for the components."""
+        from tests.fixtures.simulators import connection_env, odoo_connection_env
 
-        return connection_env(self.tribe_url, self.po_url, **self._extra)
+        return {**connection_env(self.tribe_url, self.po_url, **self._extra),
+                **odoo_connection_env(self.odoo_url, self.odoo.db)}
 
     def reset(self) -> None:
         """Both back to reference data only: no records, faults, counters or recorded traffic.
         (Back-date a seeded record with its own stamp: ``LastChangedDateTimeOffset=…``.)"""
         self.tribe.reset()
         self.po.reset()
+        self.odoo.reset()

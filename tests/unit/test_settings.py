@@ -67,3 +67,31 @@ def test_enabled_streams_covers_invoices_and_payments(tmp_path, monkeypatch):
     settings = load_settings("poweroffice")
     assert stream_enabled(settings, "customers") and not stream_enabled(settings, "invoices")
     assert not stream_enabled(settings, "payments")
+
+
+def test_odoos_shipped_settings_are_valid_and_per_legal_entity():
+    settings = load_settings("odoo")
+    assert set(settings["vat_map"]) <= set(settings["scopes"]) and settings["shared_relations"] is True
+    assert settings["partner_numbering"] in {"tribe", "odoo"}
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("partner_numbering: sequence\n", "partner_numbering"),
+    ("vat_map: {nl: {HIGH: '21%'}}\n", "vat_map.nl"),  # a map for a legal entity no scope is
+    ("ledger_map: {default: 8000}\n", "ledger_map.default"),  # one map per legal entity, not a code
+])
+def test_odoos_wrong_keys_fail_naming_the_key(tmp_path, monkeypatch, text, key):
+    _folder(tmp_path, text, monkeypatch, integration="odoo")
+    with pytest.raises(MappingConfigError, match=rf"settings of odoo .*: {key}"):
+        load_settings("odoo")
+
+
+def test_one_legal_entity_ignores_the_invoices_own_choice(tmp_path, monkeypatch):
+    from tribe_operators.sync.invoices import invoice_scope
+
+    text = ("scopes: {default: {key: '1'}, be: {key: '2'}}\n"
+            "invoice_scope: {field: LegalEntity.Code, map: {BE: be}}\n")
+    _folder(tmp_path, text + "use_multiple_legal_entities: false\n", monkeypatch, integration="odoo")
+    assert invoice_scope(load_settings("odoo"), {"LegalEntity": {"Code": "BE"}}) == "default"
+    (tmp_path / "odoo" / "settings.yaml").write_text(text + "use_multiple_legal_entities: true\n", encoding="utf-8")
+    assert invoice_scope(load_settings("odoo"), {"LegalEntity": {"Code": "BE"}}) == "be"
