@@ -142,7 +142,7 @@ def test_invoices_are_posted_in_odoo_once_under_faults(quick, link_db, chaos_siz
 
     moves = [sims.odoo.read("account.move", m) for m in sims.odoo.search("account.move", [], active_test=False)]
     per_origin = Counter(m.get("invoice_origin") for m in moves if m.get("invoice_origin"))
-    problems = [f"invoice {inv['Number']}: {per_origin[f'tribe:' + inv['ID']]} moves"
+    problems = [f"invoice {inv['Number']}: {per_origin['tribe:' + inv['ID']]} moves"
                 for inv in invoices if per_origin[f"tribe:{inv['ID']}"] != 1]
     problems += [f"move {m['id']} of {m['invoice_origin']} is {m['state']}" for m in moves
                  if m.get("invoice_origin") and m["state"] != "posted"]
