@@ -101,11 +101,14 @@ def test_sent_invoices_are_posted_in_their_legal_entity_once_and_bad_ones_quaran
 
 def test_payments_mark_tribe_invoices_paid_and_record_partial_ones(odoo_sims, world, link_db):
     sims = odoo_sims
-    full, half = sent(sims, world), sent(sims, world, entity="BE")
+    full, half, wrong = sent(sims, world), sent(sims, world, entity="BE"), sent(sims, world, price=99.0)
     assert str(_dag("tribe_invoices_to_odoo").test(logical_date=datetime.now(UTC)).state).endswith("success")
-    (paid_move,), (half_move,) = moves(sims.odoo, full["ID"]), moves(sims.odoo, half["ID"])
+    (paid_move,), (half_move,), (wrong_move,) = (moves(sims.odoo, i["ID"]) for i in (full, half, wrong))
     sims.odoo.register_payment(paid_move["id"])  # in payment (not yet matched with the bank): settled
     sims.odoo.register_payment(half_move["id"], amount=100.0)
+    context = {"active_model": "account.move", "active_ids": [wrong_move["id"]]}  # credited in full in Odoo
+    wizard = sims.odoo.call("account.move.reversal", "create", [{"reason": "Verkeerde prijs"}], context=context)
+    sims.odoo.call("account.move.reversal", "modify_moves", wizard, context=context)
     payments = _dag("odoo_payments_to_tribe")
     dagrun = payments.test(logical_date=datetime.now(UTC) + timedelta(days=1))
     assert str(dagrun.state).endswith("success")
@@ -113,7 +116,8 @@ def test_payments_mark_tribe_invoices_paid_and_record_partial_ones(odoo_sims, wo
     assert phase[sims.tribe.get("Activity_Invoice", full["ID"])["Phase"]] == "Paid"
     assert phase[sims.tribe.get("Activity_Invoice", half["ID"])["Phase"]] == "Sent"
     counts = {r["scope"]: r["counts"] for r in run_counts(link_db, dagrun.run_id) if r["stream"] == "payments"}
-    assert counts["default"]["paid"] == 1 and counts["be"]["partial"] == 1
+    assert counts["default"]["paid"] == 1 and counts["be"]["partial"] == 1 and counts["default"]["reversed"] == 1
+    assert phase[sims.tribe.get("Activity_Invoice", wrong["ID"])["Phase"]] == "Sent"  # reported, not Paid
     import sqlalchemy as sa
 
     from tribe_operators.store.schema import export_ledger

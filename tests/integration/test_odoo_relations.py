@@ -196,3 +196,13 @@ def test_a_change_on_both_sides_is_settled_by_rule_and_a_delete_only_drops_the_l
     assert counts(link_db, out, "tribe_customers")["unlinked"] == 1
     assert links.to_external("customer", gone_tribe) is None and sims.odoo.store.count("res.partner") == partners - 1
     assert sims.tribe.get("Relation_Organization", gone_tribe)["Name"] == "Nog Steeds In Tribe BV"
+
+
+def test_a_dry_run_of_the_import_reports_and_writes_nothing(nightly, odoo_sims, link_db):
+    sims = odoo_sims
+    seed_odoo_demo(sims.tribe, sims.odoo, companies=8, individuals=2, matched=1)
+    before = len(sims.tribe.all("Relation_Organization"))
+    dagrun = run(nightly, dry_run=True)
+    assert counts(link_db, dagrun, "customers")["created"] > 0  # what *would* be created…
+    assert len(sims.tribe.all("Relation_Organization")) == before  # …but nothing was
+    assert LinkStore(link_db, "odoo").count() == 0 and Quarantine(link_db, "odoo").open() == []
