@@ -25,9 +25,9 @@ def compose() -> dict:
 
 def test_services_of_the_official_file_plus_link_db_and_simulators(compose):
     services = compose["services"]
-    assert AIRFLOW_SERVICES | {"postgres", "redis", "link-db", "tribe-sim", "poweroffice-sim"} <= set(services)
-    assert services["tribe-sim"]["profiles"] == ["sandbox"]
-    assert services["poweroffice-sim"]["profiles"] == ["sandbox"]
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "link-db", "tribe-sim", "poweroffice-sim", "odoo-sim"} <= set(services)
+    for simulator in ("tribe-sim", "poweroffice-sim", "odoo-sim"):
+        assert services[simulator]["profiles"] == ["sandbox"]
 
 
 def test_airflow_services_share_one_environment_with_celery_and_connections(compose):
@@ -35,7 +35,8 @@ def test_airflow_services_share_one_environment_with_celery_and_connections(comp
         env = compose["services"][name]["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
-        for conn in ("AIRFLOW_CONN_TRIBE_SYNC_DB", "AIRFLOW_CONN_TRIBE_DEFAULT", "AIRFLOW_CONN_POWEROFFICE_DEFAULT"):
+        for conn in ("AIRFLOW_CONN_TRIBE_SYNC_DB", "AIRFLOW_CONN_TRIBE_DEFAULT", "AIRFLOW_CONN_POWEROFFICE_DEFAULT",
+                     "AIRFLOW_CONN_ODOO_DEFAULT"):
             assert conn in env, (name, conn)
 
 
@@ -47,7 +48,7 @@ def test_connections_point_at_services_that_exist(compose):
     creds = re.search(r"//(\w+):(\w+)@[\w-]+:\d+/(\w+)", link_db).groups()
     db_env = compose["services"][host]["environment"]
     assert creds == (db_env["POSTGRES_USER"], db_env["POSTGRES_PASSWORD"], db_env["POSTGRES_DB"])
-    for conn in ("AIRFLOW_CONN_TRIBE_DEFAULT", "AIRFLOW_CONN_POWEROFFICE_DEFAULT"):
+    for conn in ("AIRFLOW_CONN_TRIBE_DEFAULT", "AIRFLOW_CONN_POWEROFFICE_DEFAULT", "AIRFLOW_CONN_ODOO_DEFAULT"):
         url = json.loads(env[conn])["host"]
         service, port = re.match(r"https?://([\w-]+):(\d+)", url).groups()
         assert service in compose["services"], conn
