@@ -38,6 +38,13 @@ def _forget_webhook_runs(airflow_db) -> Iterator[None]:
             synchronize_session=False)
 
 
+@pytest.fixture(autouse=True)
+def _poweroffice_alone(monkeypatch) -> None:
+    """PowerOffice the one system taking webhooks here: Odoo's are switched off in its settings
+    Variable (the fan-out to both has a test of its own)."""
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_ODOO_SETTINGS", json.dumps({"webhooks": False}))
+
+
 @pytest.fixture
 def client(link_db, serialized_dags, webhook_secret) -> Iterator:
     from fastapi.testclient import TestClient
@@ -46,6 +53,17 @@ def client(link_db, serialized_dags, webhook_secret) -> Iterator:
 
     with TestClient(create_app()) as test_client:
         yield test_client
+
+
+def test_one_event_starts_the_relations_export_of_every_system_taking_webhooks(client, webhook_secret,
+                                                                             monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_TRIBE_SYNC_ODOO_SETTINGS")  # Odoo takes them too (its shipped settings)
+    body = event_body("Relation.Organization")
+    event_id = event_id_of(body)
+    response = post(client, body, webhook_secret)
+    assert response.status_code == 200, response.text
+    assert {r["dag_id"] for r in response.json()["runs"]} == {RELATIONS, "tribe_to_odoo"}
+    assert {r["dag_id"] for r in dag_runs(f"webhook__{event_id}")} == {RELATIONS, "tribe_to_odoo"}
 
 
 def post(client, body: bytes, secret: str | None = None, *, signature: str | None = None):
