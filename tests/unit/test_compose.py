@@ -35,6 +35,8 @@ def test_airflow_services_share_one_environment_with_celery_and_connections(comp
         env = compose["services"][name]["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
+        # the workers share one rate budget per vendor account, in the stack's Redis
+        assert env["AIRFLOW__TRIBE_SYNC__RATE_LIMIT_STORE"].startswith("redis://redis:6379/"), name
         for conn in ("AIRFLOW_CONN_TRIBE_SYNC_DB", "AIRFLOW_CONN_TRIBE_DEFAULT", "AIRFLOW_CONN_POWEROFFICE_DEFAULT",
                      "AIRFLOW_CONN_ODOO_DEFAULT"):
             assert conn in env, (name, conn)

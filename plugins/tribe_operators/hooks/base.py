@@ -26,6 +26,8 @@ class VendorHook(BaseHook):
 
     conn_type = ""  # a connection type declared in tribe_operators.provider (subclasses)
     known_extras: frozenset[str] = frozenset()
+    # Every API client's: where the rate budget shared by all workers lives (http.budget).
+    transport_extras = frozenset({"rate_limit_store"})
 
     def __init__(self, conn_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -39,10 +41,11 @@ class VendorHook(BaseHook):
         raw = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
         # The UI's form saves a field left empty as null (or ""): not set, so the default applies.
         extra = {key: value for key, value in raw.items() if not _blank(value)}
-        unknown = set(extra) - self.known_extras
+        allowed = self.known_extras | self.transport_extras
+        unknown = set(extra) - allowed
         if unknown:
             raise FatalError(f"connection {self.conn_id!r}: unknown extra field(s) {sorted(unknown)}; "
-                             f"allowed: {sorted(self.known_extras)}")
+                             f"allowed: {sorted(allowed)}")
         if not conn.host:
             raise FatalError(f"connection {self.conn_id!r} has no host (the API base URL)")
         for name, label in required_fields(self.conn_type).items():

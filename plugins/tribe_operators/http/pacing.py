@@ -100,16 +100,24 @@ class RateLimiter:
         return self.limit / self.window
 
 
-_shared: dict[tuple[str, float, float], RateLimiter] = {}
+_shared: dict[tuple[Any, ...], Any] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_limiter(key: str, rate: float, per: float = 1.0) -> RateLimiter:
-    """One limiter per API key per process: every hook using that key shares the budget."""
+def shared_limiter(key: str, rate: float, per: float = 1.0, *, store: str | None = None) -> Any:
+    """One limiter per API key: with a ``store`` (a Redis URL, ``http.budget.store_url``) every
+    process and host using that key shares one budget (``SharedBudget``); without, every hook
+    of this process does (``RateLimiter``)."""
     with _shared_lock:
-        limiter = _shared.get((key, rate, per))
+        limiter = _shared.get((key, rate, per, store))
         if limiter is None:
-            limiter = _shared[(key, rate, per)] = RateLimiter(rate, per)
+            if store:
+                from tribe_operators.http.budget import SharedBudget
+
+                limiter = SharedBudget(store, key, [(rate, per)])
+            else:
+                limiter = RateLimiter(rate, per)
+            _shared[(key, rate, per, store)] = limiter
         return limiter
 
 

@@ -21,6 +21,7 @@ from tribe_operators.exceptions import AuthError, FatalError
 from tribe_operators.hooks.base import VendorHook
 from tribe_operators.http.auth import BodyCredentials, KeyAuth, mask
 from tribe_operators.http.client import ApiClient
+from tribe_operators.http.budget import store_url
 from tribe_operators.http.pacing import shared_limiter
 from tribe_operators.http.retry import build_retrying
 from tribe_operators.systems.odoo.rpc import READS, json2_arguments, json2_error, jsonrpc_body, jsonrpc_error
@@ -80,7 +81,7 @@ class OdooHook(VendorHook):
         odoo = self.odoo
         auth = KeyAuth(odoo.api_key) if json2 else BodyCredentials(odoo.api_key)
         headers = {"X-Odoo-Database": odoo.database} if json2 else {}
-        limiter = shared_limiter(f"odoo:{odoo.url}", float(extra.get("rate_per_second", 5)))
+        limiter = shared_limiter(f"odoo:{odoo.url}", float(extra.get("rate_per_second", 5)), store=store_url(extra))
         return ApiClient(odoo.url, auth, limiter=limiter, headers=headers, timeout=float(extra.get("timeout", 60)),
                          body_error=json2_error if json2 else jsonrpc_error,
                          retrying=partial(build_retrying, max_attempts=int(extra.get("max_attempts", 6))))

@@ -17,6 +17,7 @@ from tribe_operators.exceptions import FatalError
 from tribe_operators.hooks.base import VendorHook
 from tribe_operators.http.auth import ClientCredentialsAuth, mask
 from tribe_operators.http.client import ApiClient
+from tribe_operators.http.budget import store_url
 from tribe_operators.http.pacing import shared_limiter
 from tribe_operators.http.pagination import PageNumberPaginator
 from tribe_operators.http.retry import build_retrying
@@ -61,7 +62,8 @@ class PowerOfficeHook(VendorHook):
         headers = {SUBSCRIPTION_HEADER: key}
         timeout = float(extra.get("timeout", 60))
         # The limit is per subscription key, whatever client keys share it; the token call counts.
-        limiter = shared_limiter(f"poweroffice:{key}", float(extra.get("rate_per_second", 10)), 1.0)
+        limiter = shared_limiter(f"poweroffice:{key}", float(extra.get("rate_per_second", 10)), 1.0,
+                                 store=store_url(extra))
         auth = ClientCredentialsAuth(
             info["base"] + extra.get("token_path", "/OAuth/Token"), info["login"], info["password"],
             style="basic", extra_headers=headers, session=requests.Session(), timeout=timeout, limiter=limiter,

@@ -17,6 +17,7 @@ import requests
 from tribe_operators.hooks.base import VendorHook
 from tribe_operators.http.auth import ClientCredentialsAuth
 from tribe_operators.http.client import ApiClient
+from tribe_operators.http.budget import store_url
 from tribe_operators.http.pacing import shared_limiter
 from tribe_operators.http.pagination import SkipTopPaginator
 from tribe_operators.http.retry import build_retrying
@@ -68,7 +69,7 @@ class TribeCrmHook(VendorHook):
         extra = info["extra"]
         timeout = float(extra.get("timeout", 60))
         limiter = shared_limiter(f"tribe:{info['base']}:{info['login']}", float(extra.get("rate_limit", 1000)),
-                                 float(extra.get("rate_window_s", 60)))
+                                 float(extra.get("rate_window_s", 60)), store=store_url(extra))
         auth = ClientCredentialsAuth(
             extra.get("token_url") or f"{info['base']}/oauth2/token",
             info["login"], info["password"], style="body", scope=extra.get("scope", "read write"),
