@@ -1,8 +1,9 @@
-"""The Airflow half of the live stack: ``airflow api-server``, ``scheduler``, ``dag-processor``
-and ``triggerer`` as subprocesses on a fresh ``AIRFLOW_HOME`` and metadata database (LocalExecutor
-on PostgreSQL), their environment, a scheduler restart to switch timetables on and off, the CLI
-with the same environment, and log tails for failures. :mod:`tests.live.harness` puts it
-together with the simulators and the link database."""
+"""The Airflow half of the live stack: ``airflow api-server``, ``scheduler``, ``dag-processor``,
+``triggerer`` and two ``celery worker``\ s as subprocesses on a fresh ``AIRFLOW_HOME`` and
+metadata database (CeleryExecutor, Redis as the broker, the results in PostgreSQL), their
+environment, a scheduler restart to switch timetables on and off, the CLI with the same
+environment, and log tails for failures. :mod:`tests.live.harness` puts it together with the
+simulators and the link database."""
 from __future__ import annotations
 
 import contextlib
@@ -44,7 +45,10 @@ class LiveAirflow(StartStop):
         connections: ``AIRFLOW_CONN_*`` (and any other) variables every component gets.
         workdir: Parent of ``AIRFLOW_HOME``. Omitted: a new temporary directory, removed at the
             end unless ``keep_workdir`` (to read the task logs afterwards); a given one is kept.
-        parallelism: ``[core] parallelism`` (the LocalExecutor's worker count).
+        parallelism: ``[core] parallelism`` (task instances running at once, over all workers).
+        executor: ``CeleryExecutor`` (two workers, ``workers``) or ``LocalExecutor``.
+        workers: Celery workers, each a process of its own with ``worker_concurrency`` slots.
+        broker_url: The Celery broker (a Redis database of its own; emptied at start and stop).
         schedules: Let the scheduler create runs from timetables (off: only requested runs).
         extra_env: More configuration, e.g. ``{"AIRFLOW__CORE__DEFAULT_POOL_TASK_SLOT_COUNT": "8"}``.
     """
@@ -53,6 +57,11 @@ class LiveAirflow(StartStop):
     connections: dict[str, str] = field(default_factory=dict)
     workdir: Path | None = None
     parallelism: int = 4
+    executor: str = "CeleryExecutor"
+    workers: int = 2
+    worker_concurrency: int = 2
+    broker_url: str = field(default_factory=lambda: os.environ.get("TRIBE_SYNC_LIVE_BROKER",
+                                                                   "redis://127.0.0.1:6379/14"))
     schedules: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     database: str = field(default_factory=lambda: f"airflow_live_{os.getpid()}")
@@ -102,7 +111,7 @@ class LiveAirflow(StartStop):
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": self.executor,
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
@@ -134,9 +143,40 @@ class LiveAirflow(StartStop):
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         }
+        if self.executor == "CeleryExecutor":
+            env.update({
+                "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.metadata_url.replace("+psycopg2", ""),
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.live.worker_name.hostname",
+            })
         env.update(self.connections)
         env.update(self.extra_env)
         return env
+
+    def _broker(self) -> object:
+        import redis
+
+        client = redis.Redis.from_url(self.broker_url, socket_connect_timeout=3)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            raise BrokerUnavailable(f"the Celery broker {self.broker_url} cannot be reached: {exc}") from exc
+        return client
+
+    def _start_workers(self, logs: Path) -> None:
+        """Each worker a process of its own, named (its task instances' ``hostname``), serving its
+        logs on a port of its own (two on one machine would collide on 8793)."""
+        for n in range(1, self.workers + 1):
+            name = f"worker{n}"
+            env = {**self.env, "TRIBE_SYNC_LIVE_WORKER": name,
+                   "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
+            argv = [str(AIRFLOW_BIN), "celery", "worker", "--celery-hostname", f"{name}@%h",
+                    "--concurrency", str(self.worker_concurrency)]
+            self.components.append(Component(name, argv, logs / f"{name}.log").start(env, ROOT))
+
+    def workers_ready(self) -> bool:
+        return all(" ready." in c.tail(400) for c in self.components if c.name.startswith("worker"))
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, *, timeout: float = 180) -> LiveAirflow:
@@ -154,6 +194,8 @@ class LiveAirflow(StartStop):
         (self.home / "passwords.json").write_text(json.dumps({self.username: self.password}))
         self.env = self.build_env()
 
+        if self.executor == "CeleryExecutor":
+            self._broker().flushdb()  # no task messages of an earlier stack
         self.postgres.create(self.database)
         self._db_created = True
         result = self.cli("db", "migrate", timeout=300, check=False)
@@ -170,16 +212,18 @@ class LiveAirflow(StartStop):
             ("triggerer", [str(AIRFLOW_BIN), "triggerer"]),
         ):
             self.components.append(Component(name, argv, logs / f"{name}.log").start(self.env, ROOT))
+        if self.executor == "CeleryExecutor":
+            self._start_workers(logs)
 
         def ready() -> bool:
             self._check_alive()
             health = self.api.health()
             self.api.token()
-            return all(health.get(part, {}).get("status") == "healthy"
-                       for part in ("metadatabase", "scheduler", "dag_processor", "triggerer"))
+            return self.workers_ready() and all(health.get(part, {}).get("status") == "healthy"
+                                                for part in ("metadatabase", "scheduler", "dag_processor", "triggerer"))
 
         wait_until(ready, timeout=timeout, interval=1.0,
-                   what="the API server, scheduler, dag-processor and triggerer",
+                   what="the API server, scheduler, dag-processor, triggerer and Celery workers",
                    diagnostics=self.diagnostics)
         # Every API task runs in a pool (include/pools.json); the scheduler leaves a task whose
         # pool does not exist queued for ever. Setup does `airflow pools import` with that file.
@@ -189,8 +233,8 @@ class LiveAirflow(StartStop):
 
     def set_schedules(self, enabled: bool, *, timeout: float = 120) -> None:
         """Restart the scheduler with ``[scheduler] use_job_schedule`` = ``enabled`` (it reads the
-        option once, at start) and wait for the new one's heartbeat. Only between runs: the
-        scheduler's LocalExecutor takes the tasks it runs down with it."""
+        option once, at start) and wait for the new one's heartbeat. Only between runs (with the
+        LocalExecutor the scheduler takes the tasks it runs down with it)."""
         if enabled == self.schedules:
             return
         (old,) = [c for c in self.components if c.name == "scheduler"]
@@ -239,6 +283,9 @@ class LiveAirflow(StartStop):
             if self.home is not None:
                 kill_processes_with_env(f"AIRFLOW_HOME={self.home}")
             self.components.clear()
+            if self.executor == "CeleryExecutor":
+                with contextlib.suppress(Exception):
+                    self._broker().flushdb()
             if self._db_created:
                 self.postgres.drop(self.database)
                 self._db_created = False
@@ -264,6 +311,10 @@ class LiveAirflow(StartStop):
             state = "running" if component.alive() else f"exited {component.popen.returncode if component.popen else '?'}"
             parts.append(f"===== {component.name} ({state}) — {component.log_path} =====\n{component.tail(lines)}")
         return "\n".join(parts)
+
+
+class BrokerUnavailable(HarnessError):
+    """The Celery broker (Redis) is not there: the live tests skip locally, fail in CI."""
 
 
 def _fernet_key() -> str:

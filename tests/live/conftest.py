@@ -1,16 +1,19 @@
-"""Fixtures for the live tests: one live stack (simulators, link database, a real Airflow) for
-all of them; each test starts from empty simulators and an empty link database.
+"""Fixtures for the live tests: one live stack (simulators, link database, a real Airflow on the
+CeleryExecutor with two workers) for all of them; each test starts from empty simulators and an
+empty link database.
 
-Without PostgreSQL the live tests skip locally and **fail** in CI (``CI=true``), like every
-Postgres test. A failing live test's report carries the tail of every Airflow component's log.
+Without PostgreSQL or Redis (the broker) the live tests skip locally and **fail** in CI
+(``CI=true``), like every Postgres test. A failing live test's report carries the tail of every Airflow component's log.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.fixtures.postgres import PostgresUnavailable, postgres_required
+from tests.live.airflow_components import BrokerUnavailable
 from tests.live.harness import LiveStack
 
 _TIMINGS: dict[str, float] = {}
@@ -27,6 +30,11 @@ def live_stack() -> Iterator[LiveStack]:
     except PostgresUnavailable as exc:
         stack.stop()
         postgres_required(str(exc))
+    except BrokerUnavailable as exc:  # Redis: the Celery broker
+        stack.stop()
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis is required in CI: {exc}", pytrace=False)
+        pytest.skip(str(exc))
     except BaseException:
         stack.stop()
         raise

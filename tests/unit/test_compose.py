@@ -13,6 +13,22 @@ AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-proce
                     "airflow-triggerer", "airflow-init"}
 
 
+def _connections(service: dict) -> dict[str, str]:
+    """The AIRFLOW_CONN_* a service gets from its env files (the simulators' defaults; ``.env``,
+    optional, is the user's and not in the repository)."""
+    found: dict[str, str] = {}
+    for entry in service.get("env_file", []):
+        path = ROOT / (entry["path"] if isinstance(entry, dict) else entry)
+        if not path.exists():
+            assert isinstance(entry, dict) and entry.get("required") is False, path
+            continue
+        for line in path.read_text().splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                found[key] = value
+    return found
+
+
 def _plain(volume: str) -> str:
     """``${AIRFLOW_PROJ_DIR:-.}/dags:/opt/…`` → ``./dags:/opt/…`` (the default of the variable)."""
     return re.sub(r"\$\{[^}:]*:-([^}]*)\}", r"\1", volume)
@@ -37,13 +53,19 @@ def test_airflow_services_share_one_environment_with_celery_and_connections(comp
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
         # the workers share one rate budget per vendor account, in the stack's Redis
         assert env["AIRFLOW__TRIBE_SYNC__RATE_LIMIT_STORE"].startswith("redis://redis:6379/"), name
+        connections = _connections(compose["services"][name])
         for conn in ("AIRFLOW_CONN_TRIBE_SYNC_DB", "AIRFLOW_CONN_TRIBE_DEFAULT", "AIRFLOW_CONN_POWEROFFICE_DEFAULT",
                      "AIRFLOW_CONN_ODOO_DEFAULT"):
-            assert conn in env, (name, conn)
+            assert conn in connections and conn not in env, (name, conn)  # .env can replace them
+        # Secrets every component must share (task tokens, log fetching), from .env, never literal here.
+        for secret in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY"):
+            assert env[secret].startswith(f"${{{secret}:?"), (name, secret)
+        # The package is installed under /opt/tribe-sync: the mappings are the mounted include folder's.
+        assert env["TRIBE_SYNC_MAPPINGS"] == "/opt/airflow/include/mappings", name
 
 
 def test_connections_point_at_services_that_exist(compose):
-    env = compose["services"]["airflow-scheduler"]["environment"]
+    env = _connections(compose["services"]["airflow-scheduler"])
     link_db = env["AIRFLOW_CONN_TRIBE_SYNC_DB"]
     host = re.search(r"@([\w-]+):", link_db).group(1)
     assert host in compose["services"]
@@ -54,7 +76,10 @@ def test_connections_point_at_services_that_exist(compose):
         url = json.loads(env[conn])["host"]
         service, port = re.match(r"https?://([\w-]+):(\d+)", url).groups()
         assert service in compose["services"], conn
-        assert f"{port}:{port}" in compose["services"][service]["ports"], conn
+        host_ports = [p.split(":")[0] for p in compose["services"][service]["ports"] if p.endswith(f":{port}")]
+        assert host_ports, conn
+        # The demo's simulators listen on 8081-8084 of the same machine: the stack's must not.
+        assert not set(host_ports) & {"8081", "8082", "8083", "8084"}, (conn, host_ports)
 
 
 def test_volumes_are_declared_and_project_folders_mounted(compose):
@@ -77,6 +102,9 @@ def test_dependencies_refer_to_real_services_and_init_migrates_both_databases(co
             assert dep in services, (name, dep)
     init = "\n".join(services["airflow-init"]["command"])
     assert "airflow db migrate" in init and "alembic" in init and "upgrade head" in init
+    assert services["airflow-init"]["command"][1].startswith("set -euo pipefail")  # a failed step stops the stack
+    # The simple auth manager reads its users from the environment, not the FAB login variables.
+    assert not any(k.startswith("_AIRFLOW_WWW_USER") for k in services["airflow-init"]["environment"])
 
 
 def test_init_creates_the_api_pools_from_the_mounted_include_folder(compose):
@@ -95,3 +123,7 @@ def test_images_are_pinned_and_the_build_uses_our_requirements(compose):
         assert ":" in image and not image.endswith(":latest"), name
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "apache/airflow:3.3.2" in dockerfile and "requirements.txt" in dockerfile
+    assert "grep -vE '^(pytest|" in dockerfile  # the test tools stay out of the image
+    assert "COPY --chown=airflow:0 include" in dockerfile  # mappings inside the image too
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", ".env", "tests"} <= set(ignored)
