@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tests.fixtures.postgres import Postgres
 from tests.live.airflow_api import AirflowApi
+from tests.live.compose_env import compose_environment
 from tests.live.processes import (
     Component,
     HarnessError,
@@ -46,7 +47,8 @@ class LiveAirflow(StartStop):
         workdir: Parent of ``AIRFLOW_HOME``. Omitted: a new temporary directory, removed at the
             end unless ``keep_workdir`` (to read the task logs afterwards); a given one is kept.
         parallelism: ``[core] parallelism`` (task instances running at once, over all workers).
-        executor: ``CeleryExecutor`` (two workers, ``workers``) or ``LocalExecutor``.
+        executor: Empty: the compose file's (``CeleryExecutor``, ``workers`` of them); or
+            ``LocalExecutor``.
         workers: Celery workers, each a process of its own with ``worker_concurrency`` slots.
         broker_url: The Celery broker (a Redis database of its own; emptied at start and stop).
         schedules: Let the scheduler create runs from timetables (off: only requested runs).
@@ -57,7 +59,7 @@ class LiveAirflow(StartStop):
     connections: dict[str, str] = field(default_factory=dict)
     workdir: Path | None = None
     parallelism: int = 4
-    executor: str = "CeleryExecutor"
+    executor: str = ""  # empty: the compose file's (CeleryExecutor)
     workers: int = 2
     worker_concurrency: int = 2
     broker_url: str = field(default_factory=lambda: os.environ.get("TRIBE_SYNC_LIVE_BROKER",
@@ -103,31 +105,28 @@ class LiveAirflow(StartStop):
                 if not k.startswith(("AIRFLOW", "_AIRFLOW")) and k not in ("PYTHONPATH",)}
         pythonpath = os.pathsep.join([str(ROOT), str(ROOT / "plugins"),
                                       *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+        # The compose file's common environment first (tests/live/compose_env.py): the executor,
+        # the auth manager and its users, the shared secrets, the mappings' folder, the rate budget.
+        compose = compose_environment(home=self.home, api_url=self.base_url)
+        compose = {k: v for k, v in compose.items() if not k.startswith("AIRFLOW_CONN_")}
         env = {
             **base,
+            **compose,
             "PYTHONPATH": pythonpath,
             "PYTHONUNBUFFERED": "1",
-            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW_HOME": str(self.home),  # the CLI's; each component has one of its own (_component_env)
+            "TRIBE_SYNC_LIVE_STACK": str(self.home),  # marks every process of this stack (stop)
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": self.executor,
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-            "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),
-            "AIRFLOW__CORE__AUTH_MANAGER":
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.username}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+            # the compose file's folder rewritten (config/ → this home): the file we write
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url,
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.base_url,
             "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.schedules),
             "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
             # The task supervisor notices its task process exited only when its select() times
@@ -143,8 +142,9 @@ class LiveAirflow(StartStop):
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         }
-        if self.executor == "CeleryExecutor":
-            env.update({
+        env["AIRFLOW__CORE__EXECUTOR"] = self.executor or env["AIRFLOW__CORE__EXECUTOR"]
+        if env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor":
+            env.update({  # the compose file's broker and results, on databases of this stack's own
                 "AIRFLOW__CELERY__BROKER_URL": self.broker_url,
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.metadata_url.replace("+psycopg2", ""),
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
@@ -153,6 +153,15 @@ class LiveAirflow(StartStop):
         env.update(self.connections)
         env.update(self.extra_env)
         return env
+
+    def _component_env(self, name: str, **more: str) -> dict[str, str]:
+        """A component's environment: the stack's, with an Airflow home of its own, as each
+        container of the compose stack has — so a secret Airflow would generate per process and
+        keep in its home (the JWT secret that signs task tokens) is not silently shared here."""
+        assert self.home is not None
+        home = self.home / "components" / name
+        home.mkdir(parents=True, exist_ok=True)
+        return {**self.env, "AIRFLOW_HOME": str(home), **more}
 
     def _broker(self) -> object:
         import redis
@@ -169,8 +178,8 @@ class LiveAirflow(StartStop):
         logs on a port of its own (two on one machine would collide on 8793)."""
         for n in range(1, self.workers + 1):
             name = f"worker{n}"
-            env = {**self.env, "TRIBE_SYNC_LIVE_WORKER": name,
-                   "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
+            env = self._component_env(name, TRIBE_SYNC_LIVE_WORKER=name,
+                                      AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()))
             argv = [str(AIRFLOW_BIN), "celery", "worker", "--celery-hostname", f"{name}@%h",
                     "--concurrency", str(self.worker_concurrency)]
             self.components.append(Component(name, argv, logs / f"{name}.log").start(env, ROOT))
@@ -194,6 +203,7 @@ class LiveAirflow(StartStop):
         (self.home / "passwords.json").write_text(json.dumps({self.username: self.password}))
         self.env = self.build_env()
 
+        self.executor = self.env["AIRFLOW__CORE__EXECUTOR"]
         if self.executor == "CeleryExecutor":
             self._broker().flushdb()  # no task messages of an earlier stack
         self.postgres.create(self.database)
@@ -211,7 +221,7 @@ class LiveAirflow(StartStop):
             ("dag-processor", [str(AIRFLOW_BIN), "dag-processor"]),
             ("triggerer", [str(AIRFLOW_BIN), "triggerer"]),
         ):
-            self.components.append(Component(name, argv, logs / f"{name}.log").start(self.env, ROOT))
+            self.components.append(Component(name, argv, logs / f"{name}.log").start(self._component_env(name), ROOT))
         if self.executor == "CeleryExecutor":
             self._start_workers(logs)
 
@@ -243,7 +253,7 @@ class LiveAirflow(StartStop):
         self.env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = str(enabled)
         restarted = datetime.now(UTC)
         self.components[self.components.index(old)] = Component(old.name, old.argv, old.log_path).start(
-            self.env, ROOT)
+            self._component_env(old.name), ROOT)
 
         def ready() -> bool:
             self._check_alive()
@@ -281,7 +291,7 @@ class LiveAirflow(StartStop):
             for component in self.components:
                 component.stop(timeout=deadline - time.monotonic())
             if self.home is not None:
-                kill_processes_with_env(f"AIRFLOW_HOME={self.home}")
+                kill_processes_with_env(f"TRIBE_SYNC_LIVE_STACK={self.home}")
             self.components.clear()
             if self.executor == "CeleryExecutor":
                 with contextlib.suppress(Exception):
@@ -315,9 +325,3 @@ class LiveAirflow(StartStop):
 
 class BrokerUnavailable(HarnessError):
     """The Celery broker (Redis) is not there: the live tests skip locally, fail in CI."""
-
-
-def _fernet_key() -> str:
-    from cryptography.fernet import Fernet
-
-    return Fernet.generate_key().decode()
