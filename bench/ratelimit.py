@@ -142,8 +142,10 @@ class Simulators:
 
 
 # -- the client process -------------------------------------------------------------------------
-def _client(db_url: str, concurrency: int) -> None:
-    """Run extract → map → dedupe → load on the customers stream; print the figures as JSON."""
+def _client(db_url: str, concurrency: int, overrides: str = "{}") -> None:
+    """Run extract → map → dedupe → load on the customers stream; print the figures as JSON.
+    ``overrides``: settings keys (JSON) over the production ones (``bench/shared_budget.py``:
+    each worker its half of the customers, through ``filters``)."""
     ensure_path()
     from tribe_operators.mapping.settings import load_settings
     from tribe_operators.mapping.spec import load_stream
@@ -155,7 +157,7 @@ def _client(db_url: str, concurrency: int) -> None:
     from tribe_operators.systems.tribe.hook import TribeCrmHook
     from tribe_operators.systems.tribe.target import TribeTarget
 
-    settings = load_settings("poweroffice")
+    settings = {**load_settings("poweroffice"), **json.loads(overrides)}
     if concurrency:
         settings["load_concurrency"] = concurrency
     ctx = StepContext(engine=engine_for(url=db_url), run_id="bench_ratelimit",
@@ -174,7 +176,8 @@ def _client(db_url: str, concurrency: int) -> None:
                                  "counts": {k: v for k, v in counts.items() if v}}
     result["client_calls"] = {"tribe": dict(tribe_hook.client.calls), "poweroffice": dict(po_hook.client.calls)}
     limiter = tribe_hook.client.limiter
-    result["tribe_limiter"] = {"limit": limiter.limit, "window_s": limiter.window,
+    limit, window = (limiter.limit, limiter.window) if hasattr(limiter, "limit") else limiter.windows[0]  # SharedBudget
+    result["tribe_limiter"] = {"limit": limit, "window_s": window,
                                "burst": getattr(limiter, "burst", None),
                                "waited_s_summed_over_threads": round(limiter.waited_s, 1)} if limiter else None
     print(MARKER + json.dumps(result), flush=True)
@@ -336,4 +339,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         _serve(int(sys.argv[2]))
     elif sys.argv[1] == "client":
-        _client(sys.argv[2], int(sys.argv[3]))
+        _client(sys.argv[2], int(sys.argv[3]), *sys.argv[4:5])
