@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A real Airflow (api-server, scheduler, dag-processor; LocalExecutor on PostgreSQL) against the
-# simulators — see tests/live/harness.py. Needs PostgreSQL on 127.0.0.1:5432 (TRIBE_SYNC_TEST_PG).
+# A real Airflow (api-server, scheduler, dag-processor, triggerer, two Celery workers; Redis as the
+# broker, PostgreSQL for the metadata) against the
+# simulators — see tests/live/harness.py. Needs PostgreSQL on 127.0.0.1:5432 (TRIBE_SYNC_TEST_PG) and
+# Redis on 127.0.0.1:6379 (TRIBE_SYNC_LIVE_BROKER).
 #
 #   scripts/live_airflow.sh            the live checks: backfill == manual run over the same
 #                                      window; clearing one failed mapped invoice re-runs only it

@@ -10,7 +10,8 @@ a cleared mapped task or a retry really do. This harness starts the real thing:
   (``sandbox.common.ServerThread``), so a test seeds, resets and inspects them through their
   Python state while the Airflow processes reach them over HTTP like any vendor API.
 * **Airflow** — ``airflow api-server``, ``scheduler``, ``dag-processor`` and ``triggerer`` as subprocesses
-  (LocalExecutor on PostgreSQL; tasks talk to the API server's execution API), each in its own
+  (CeleryExecutor with two workers, Redis as the broker, PostgreSQL for the metadata and results;
+  tasks talk to the API server's execution API), each in its own
   process group with its log under the temporary ``AIRFLOW_HOME/component-logs/``. Every
   connection reaches every component as an ``AIRFLOW_CONN_*`` environment variable.
 * **Pools** — ``include/pools.json``, created through the REST API once the components are up

@@ -94,7 +94,7 @@ def test_signed_tribe_webhooks_reach_poweroffice_once_each_and_quickly(live, cap
         "median_run_duration_s": round(statistics.median(e["run_duration_s"] for e in events), 2),
         # Every task is a process start-up and a DAG parse: CPU-bound, so the figure scales with
         # how busy the machine is (1-minute load average before and after the events).
-        "stack": {"executor": "LocalExecutor", "parallelism": live.airflow.parallelism, "cpus": os.cpu_count(),
+        "stack": {"executor": live.airflow.executor, "parallelism": live.airflow.parallelism, "cpus": os.cpu_count(),
                   "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "per_event": events,
