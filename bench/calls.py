@@ -108,6 +108,39 @@ def _minimum(engine: Any, run_id: str, sizes: dict[tuple[str, str], int],
     return sum(per_stream.values()), per_stream
 
 
+def measure_phase(dag: Any, logical_date: datetime, sims: dict[str, Any], engine: Any,
+                  sizes: dict[tuple[str, str], int], integration: str, label: str, direction: str) -> dict[str, Any]:
+    """One DAG run with ``dag.test()``: the calls the simulators counted (token / handshake calls
+    apart) beside the run's theoretical minimum."""
+    before = _counters(sims)
+    started = time.monotonic()
+    dagrun = dag.test(logical_date=logical_date)
+    seconds = time.monotonic() - started
+    if not str(dagrun.state).endswith("success"):
+        raise RuntimeError(f"{label}: {direction} ended {dagrun.state}")
+    after = _counters(sims)
+    calls = {name: _calls(before[name], after[name]) for name in sims}
+    minimum, per_stream = _minimum(engine, dagrun.run_id, sizes, integration)
+    made = sum(c[0] for c in calls.values())
+    return {"phase": label, "direction": direction, "calls": made, "minimum": minimum, "ratio": made / minimum,
+            "token_calls": sum(c[1] for c in calls.values()), "by_system": {name: c[0] for name, c in calls.items()},
+            "seconds": round(seconds, 1), "routes": {name: c[2] for name, c in calls.items()},
+            "minimum_by_stream": per_stream}
+
+
+def report(name: str, phases: list[dict[str, Any]], params: dict[str, Any], apart: str = "token") -> dict[str, Any]:
+    """The phases as figures (calls / minimum = ratio) and the worst ratio against the target."""
+    figures: dict[str, Any] = {
+        f"{ph['phase']}, {ph['direction']}": (f"{ph['calls']:,} calls / {ph['minimum']:,} minimum = "
+                                              f"{ph['ratio']:.3f} (+{ph['token_calls']} {apart})") for ph in phases}
+    worst = max(ph["ratio"] for ph in phases)
+    figures["worst ratio"] = round(worst, 3)
+    from bench.report import write_result
+
+    return write_result(name, figures, target=f"API calls ≤ {TARGET}× the theoretical minimum",
+                        passed=worst <= TARGET, params={**params, "phases": phases})
+
+
 def _migrate_airflow() -> None:
     airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
     done = subprocess.run([airflow, "db", "migrate"], capture_output=True, text=True, env=os.environ.copy(),
@@ -121,7 +154,6 @@ def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
     ensure_path()
     from airflow.dag_processing.dagbag import DagBag
 
-    from bench.report import write_result
     from sandbox.common.server import ServerThread
     from sandbox.poweroffice import PowerOfficeState
     from sandbox.poweroffice import create_app as po_app
@@ -160,20 +192,8 @@ def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
             sizes = {("tribe", "Datastore_Country"): len(tribe.all("Datastore_Country")),
                      ("tribe", "Relation_Organization"): len(tribe.all("Relation_Organization")),
                      ("poweroffice", "Customers"): len(po.all("customers"))}
-            before = _counters(sims)
-            started = time.monotonic()
-            dagrun = dags[direction].test(logical_date=datetime.now(UTC) + timedelta(minutes=minutes))
-            seconds = time.monotonic() - started
-            if not str(dagrun.state).endswith("success"):
-                raise RuntimeError(f"{label}: {direction} ended {dagrun.state}")
-            after = _counters(sims)
-            calls = {name: _calls(before[name], after[name]) for name in sims}
-            minimum, per_stream = _minimum(engine, dagrun.run_id, sizes)
-            made = sum(c[0] for c in calls.values())
-            phases.append({"phase": label, "direction": direction, "calls": made, "minimum": minimum,
-                           "ratio": made / minimum, "token_calls": sum(c[1] for c in calls.values()),
-                           "by_system": {name: c[0] for name, c in calls.items()}, "seconds": round(seconds, 1),
-                           "routes": {name: c[2] for name, c in calls.items()}, "minimum_by_stream": per_stream})
+            phases.append(measure_phase(dags[direction], datetime.now(UTC) + timedelta(minutes=minutes), sims, engine,
+                                        sizes, "poweroffice", label, direction))
 
         phase(f"initial import ({n:,} customers)", "PowerOffice → Tribe")
         phase("first reverse run after the import (echo: 0 writes)", "Tribe → PowerOffice")
@@ -192,16 +212,7 @@ def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
         phase(f"incremental, 1 % changed in Tribe ({len(organisations)})", "Tribe → PowerOffice")
         phase("its reverse run (echo: 0 writes)", "PowerOffice → Tribe")
 
-    figures: dict[str, Any] = {}
-    for ph in phases:
-        key = f"{ph['phase']}, {ph['direction']}"
-        figures[key] = (f"{ph['calls']:,} calls / {ph['minimum']:,} minimum = {ph['ratio']:.3f} "
-                        f"(+{ph['token_calls']} token)")
-    worst = max(ph["ratio"] for ph in phases)
-    figures["worst ratio"] = round(worst, 3)
-    return write_result("calls", figures, target=f"API calls ≤ {TARGET}× the theoretical minimum",
-                        passed=worst <= TARGET, params={"customers": n, "quick": quick, "phases": phases})
-
+    return report("calls", phases, {"customers": n, "quick": quick})
 
 if __name__ == "__main__":
     run(quick="--quick" in sys.argv)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench._support import ROOT, ensure_path, isolate_airflow, scratch_database
-from bench.calls import TARGET, _calls, _counters, _migrate_airflow, _minimum
+from bench.calls import _migrate_airflow, measure_phase, report
 
 
 def _seed(odoo: Any, n: int) -> None:
@@ -44,7 +43,6 @@ def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
     ensure_path()
     from airflow.dag_processing.dagbag import DagBag
 
-    from bench.report import write_result
     from sandbox.common.server import ServerThread
     from sandbox.odoo import OdooState
     from sandbox.odoo import create_app as odoo_app
@@ -79,20 +77,8 @@ def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
                      ("tribe", "Relationship_Person_Contact_Standard"):
                          len(tribe.all("Relationship_Person_Contact_Standard")),
                      ("odoo", "res.partner"): odoo.store.count("res.partner"), ("odoo", "res.country"): 1}
-            before = _counters(sims)
-            started = time.monotonic()
-            dagrun = dags[direction].test(logical_date=datetime.now(UTC) + offset)
-            seconds = time.monotonic() - started
-            if not str(dagrun.state).endswith("success"):
-                raise RuntimeError(f"{label}: {direction} ended {dagrun.state}")
-            after = _counters(sims)
-            calls = {name: _calls(before[name], after[name]) for name in sims}
-            minimum, per_stream = _minimum(engine, dagrun.run_id, sizes, "odoo")
-            made = sum(c[0] for c in calls.values())
-            phases.append({"phase": label, "direction": direction, "calls": made, "minimum": minimum,
-                           "ratio": made / minimum, "handshake_calls": sum(c[1] for c in calls.values()),
-                           "by_system": {name: c[0] for name, c in calls.items()}, "seconds": round(seconds, 1),
-                           "routes": {name: c[2] for name, c in calls.items()}, "minimum_by_stream": per_stream})
+            phases.append(measure_phase(dags[direction], datetime.now(UTC) + offset, sims, engine, sizes, "odoo",
+                                        label, direction))
 
         phase(f"initial import ({n:,} companies)", "Odoo → Tribe")
         phase("first reverse run after the import (echo: 0 writes)", "Tribe → Odoo")
@@ -109,16 +95,7 @@ def run(quick: bool = False, n: int | None = None) -> dict[str, Any]:
         phase(f"incremental, 1 % changed in Tribe ({len(organisations)})", "Tribe → Odoo")
         phase("its reverse run (echo: 0 writes)", "Odoo → Tribe")
 
-    figures: dict[str, Any] = {}
-    for ph in phases:
-        figures[f"{ph['phase']}, {ph['direction']}"] = (
-            f"{ph['calls']:,} calls / {ph['minimum']:,} minimum = {ph['ratio']:.3f} (+{ph['handshake_calls']} "
-            f"token / handshake)")
-    worst = max(ph["ratio"] for ph in phases)
-    figures["worst ratio"] = round(worst, 3)
-    return write_result("calls_odoo", figures, target=f"API calls ≤ {TARGET}× the theoretical minimum",
-                        passed=worst <= TARGET, params={"companies": n, "quick": quick, "phases": phases})
-
+    return report("calls_odoo", phases, {"companies": n, "quick": quick}, apart="token / handshake")
 
 if __name__ == "__main__":
     run(quick="--quick" in sys.argv)

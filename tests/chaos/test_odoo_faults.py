@@ -58,16 +58,24 @@ def quick(odoo_sims, monkeypatch):  # Odoo 19 (odoo_sims is parametrised below)
     return sims
 
 
-def _rounds(dag: Any, sims: Any, start: datetime) -> tuple[list[str], int, int]:
+def _under_faults(dag_id: str, sims: Any, faults: dict[str, Any]) -> dict[str, Any]:
+    """Scheduled runs of ``dag_id`` (20 minutes apart) with Odoo failing as ``faults`` say, until
+    one run has every task succeed; the faults cleared after. Returns what happened."""
+    dag, start, started = _dag(dag_id), datetime.now(UTC), time.monotonic()
+    sims.odoo.faults.update(faults)
+    seen = record_faults(sims.odoo)
     rounds, failed, retries = 0, ["not run"], 0
     while failed and rounds < MAX_ROUNDS:
         rounds += 1
         for state in (sims.tribe, sims.odoo):
             state.clock.advance(20 * 60)
-        dagrun = dag.test(logical_date=start + timedelta(minutes=20 * rounds))
-        failed, tried_again = task_outcome(dagrun)
+        failed, tried_again = task_outcome(dag.test(logical_date=start + timedelta(minutes=20 * rounds)))
         retries += tried_again
-    return failed, rounds, retries
+    injected_faults = injected(sims.odoo)
+    sims.odoo.faults.clear()
+    return {"failed": failed, "rounds": rounds, "retries": retries, "faults": injected_faults,
+            "lost_paths": [path for kind, _, path in seen if kind == "lost_response"],
+            "seconds": time.monotonic() - started}
 
 
 @pytest.mark.parametrize("odoo_sims", [19], indirect=True)
@@ -88,12 +96,8 @@ def test_tribe_relations_reach_odoo_once_under_faults(quick, link_db, chaos_size
                                                   "DebtorNumber": f"P-{i:04d}"})
         tribe.insert("Relationship_Person_CommercialRelationship_Customer", {"Person": {"ID": person["ID"]}})
 
-    started = time.monotonic()
-    sims.odoo.faults.update(FAULTS)
-    seen = record_faults(sims.odoo)
-    failed, rounds, retries = _rounds(_dag("tribe_to_odoo"), sims, datetime.now(UTC))
-    faults = injected(sims.odoo)
-    sims.odoo.faults.clear()
+    outcome = _under_faults("tribe_to_odoo", sims, FAULTS)
+    failed, rounds, retries, faults = outcome["failed"], outcome["rounds"], outcome["retries"], outcome["faults"]
 
     partners = [sims.odoo.read("res.partner", i) for i in sims.odoo.search("res.partner", [], active_test=False)]
     refs = Counter(p.get("ref") for p in partners if p.get("ref"))
@@ -105,10 +109,10 @@ def test_tribe_relations_reach_odoo_once_under_faults(quick, link_db, chaos_size
     problems += [f"{entity}: {links.count(entity)} links, {n} expected" for entity, n in
                  (("customer", customers), ("person", persons), ("contact", -(-customers // 4)))
                  if links.count(entity) != n]
-    lost = [path for kind, _, path in seen if kind == "lost_response" and path.endswith("/res.partner/create")]
+    lost = [path for path in outcome["lost_paths"] if path.endswith("/res.partner/create")]
     print(f"\nodoo relation chaos: {customers} customers, {persons} persons, problems {len(problems)}, "
           f"faults {faults}, lost responses {len(lost)}, task retries {retries}, rounds {rounds}, "
-          f"{time.monotonic() - started:.0f} s")
+          f"{outcome['seconds']:.0f} s")
     assert not failed, f"still failing after {rounds} rounds: {failed}"
     assert not problems, "\n".join(problems[:30])
     # The test could have failed: faults of several kinds, and creates whose answer was lost.
@@ -135,12 +139,9 @@ def test_invoices_are_posted_in_odoo_once_under_faults(quick, link_db, chaos_siz
         {"Description": f"Regel {i}", "Quantity": 1 + i % 3, "Price": 100.0 + i, "VatGroup": {"ID": vat}}],
         LegalEntity={"ID": entity["BE" if i % 3 == 0 else "NL"]}) for i in range(n)]
 
-    started = time.monotonic()
-    sims.odoo.faults.update({**FAULTS, "lost_response": 0.15})  # ~1 call in 4 per invoice is its create
-    seen = record_faults(sims.odoo)
-    failed, rounds, retries = _rounds(_dag("tribe_invoices_to_odoo"), sims, datetime.now(UTC))
-    faults = injected(sims.odoo)
-    sims.odoo.faults.clear()
+    # ~1 call in 4 per invoice is its create
+    outcome = _under_faults("tribe_invoices_to_odoo", sims, {**FAULTS, "lost_response": 0.15})
+    failed, rounds, retries, faults = outcome["failed"], outcome["rounds"], outcome["retries"], outcome["faults"]
 
     moves = [sims.odoo.read("account.move", m) for m in sims.odoo.search("account.move", [], active_test=False)]
     per_origin = Counter(m.get("invoice_origin") for m in moves if m.get("invoice_origin"))
@@ -148,10 +149,10 @@ def test_invoices_are_posted_in_odoo_once_under_faults(quick, link_db, chaos_siz
                 for inv in invoices if per_origin[f"tribe:{inv['ID']}"] != 1]
     problems += [f"move {m['id']} of {m['invoice_origin']} is {m['state']}" for m in moves
                  if m.get("invoice_origin") and m["state"] != "posted"]
-    lost = [path for kind, _, path in seen if kind == "lost_response" and path.endswith("/account.move/create")]
+    lost = [path for path in outcome["lost_paths"] if path.endswith("/account.move/create")]
     print(f"\nodoo invoice chaos: {n} invoices, problems {len(problems)}, faults {faults}, "
           f"lost creates {len(lost)}, task retries {retries}, "
-          f"rounds {rounds}, {time.monotonic() - started:.0f} s")
+          f"rounds {rounds}, {outcome['seconds']:.0f} s")
     assert not failed, f"still failing after {rounds} rounds: {failed}"
     assert not problems, "\n".join(problems[:30])
     assert lost and faults.get("serialization_failure"), f"no create lost its answer or no serialization failure: {faults}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.chaos import die_before_ledger_commit, no_retry_wait
-from tests.fixtures.records import OSLO, linked_customers, orders_for, ref, sent_invoice
+from tests.fixtures.records import OSLO, invoice_phase, linked_customers, orders_for, payment_counts, ref, sent_invoice
 from tests.fixtures.simulators import assert_poweroffice_traffic_conforms, connection_env
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.store.links import Link, LinkStore
@@ -303,12 +303,9 @@ def test_payments_run_once_per_scope_without_their_ids_or_counts_colliding(dags,
         "poweroffice_payments_to_tribe"]
     dagrun = payments.test(logical_date=datetime.now(UTC) + timedelta(hours=4))
     assert str(dagrun.state).endswith("success")
-    phase = {r["ID"]: r["Code"] for r in sims.tribe.all("Datastore_Phase_ActivityInvoice")}
-    assert phase[sims.tribe.get("Activity_Invoice", be["ID"])["Phase"]] == "Paid"
-    assert phase[sims.tribe.get("Activity_Invoice", plain["ID"])["Phase"]] == "Sent"
-    from tribe_operators.store.runs import run_counts
-
-    counts = {r["scope"]: r["counts"] for r in run_counts(link_db, dagrun.run_id) if r["stream"] == "payments"}
+    assert invoice_phase(sims.tribe, be["ID"]) == "Paid"
+    assert invoice_phase(sims.tribe, plain["ID"]) == "Sent"
+    counts = payment_counts(link_db, dagrun.run_id)
     assert (counts["belgium"]["read"], counts["belgium"]["paid"]) == (1, 1)
     assert (counts["default"]["read"], counts["default"]["paid"], counts["default"]["unpaid"]) == (1, 0, 1)
     labels = sorted(ti.rendered_map_index for ti in dagrun.get_task_instances() if ti.task_id == "sync_payments")

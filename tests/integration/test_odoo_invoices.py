@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.chaos import no_retry_wait
-from tests.fixtures.records import ref, sent_invoice
+from tests.fixtures.records import invoice_phase, payment_counts, ref, sent_invoice
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.store.links import Link, LinkStore
 from tribe_operators.store.quarantine import Quarantine
-from tribe_operators.store.runs import run_counts
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,12 +111,11 @@ def test_payments_mark_tribe_invoices_paid_and_record_partial_ones(odoo_sims, wo
     payments = _dag("odoo_payments_to_tribe")
     dagrun = payments.test(logical_date=datetime.now(UTC) + timedelta(days=1))
     assert str(dagrun.state).endswith("success")
-    phase = {r["ID"]: r["Code"] for r in sims.tribe.all("Datastore_Phase_ActivityInvoice")}
-    assert phase[sims.tribe.get("Activity_Invoice", full["ID"])["Phase"]] == "Paid"
-    assert phase[sims.tribe.get("Activity_Invoice", half["ID"])["Phase"]] == "Sent"
-    counts = {r["scope"]: r["counts"] for r in run_counts(link_db, dagrun.run_id) if r["stream"] == "payments"}
+    assert invoice_phase(sims.tribe, full["ID"]) == "Paid"
+    assert invoice_phase(sims.tribe, half["ID"]) == "Sent"
+    counts = payment_counts(link_db, dagrun.run_id)
     assert counts["default"]["paid"] == 1 and counts["be"]["partial"] == 1 and counts["default"]["reversed"] == 1
-    assert phase[sims.tribe.get("Activity_Invoice", wrong["ID"])["Phase"]] == "Sent"  # reported, not Paid
+    assert invoice_phase(sims.tribe, wrong["ID"]) == "Sent"  # reported, not Paid
     import sqlalchemy as sa
 
     from tribe_operators.store.schema import export_ledger

@@ -72,7 +72,6 @@ class SharedBudget:
 
         if not windows or any(limit < 1 or per <= 0 for limit, per in windows):
             raise ValueError("every window needs at least one request and a positive length")
-        self.key = key
         self.windows = [(int(limit), per + (safety if safety is not None else max(0.1, 0.02 * per)))
                         for limit, per in windows]
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from tribe_operators.exceptions import RecordError
-from tribe_operators.systems.odoo.records import odoo_datetime
+from tribe_operators.systems.odoo.records import code_table, odoo_datetime
 from tribe_operators.systems.odoo.source import read_context
 from tribe_operators.systems.protocols import Exported
 
@@ -49,8 +49,7 @@ class OdooInvoices:
         return [r for page in self.hook.search_read_all(model, domain, fields, context=self.context) for r in page]
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
-        column = value or "id"
-        return {str(r[key]): str(r[column]) for r in self._search(entity_set, [], [key, column]) if r.get(key)}
+        return code_table(self.hook, entity_set, key, value, context=self.context)
 
     def _id(self, model: str, key: str, code: str, domain: list[Any], *, field: str, what: str,
             required: bool = True) -> int | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tribe_operators.mapping.filters import Condition
 
-__all__ = ["domain_leaf", "normalised", "odoo_datetime", "read_fields"]
+__all__ = ["code_table", "domain_leaf", "normalised", "odoo_datetime", "read_fields"]
 
 _OPERATORS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "in": "in", "not_in": "not in",
               "contains": "ilike"}
@@ -51,3 +51,17 @@ def read_fields(paths: Iterable[str], types: dict[str, dict[str, Any]], *always:
     server has it (``mobile`` is gone in Odoo 19: it is read where it exists, never an error)."""
     wanted = dict.fromkeys([*always, *(p.split(".")[0] for p in paths)])
     return [name for name in wanted if name in types]
+
+
+def code_table(hook: Any, model: str, key: str, value: str | None = None, *,
+               context: dict[str, Any]) -> dict[str, str]:
+    """``{key: id (or value)}`` of a model, read in pages (countries by code, currencies by
+    name); ``context`` says for which company and whether archived records count."""
+    column = value or "id"
+    table: dict[str, str] = {}
+    for page in hook.search_read_all(model, [], [key, column], context=context):
+        for row in page:
+            if row.get(key) not in (None, False):
+                found = row.get(column)
+                table[str(row[key])] = str(found[0] if isinstance(found, list) else found)
+    return table

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tribe_operators.mapping.filters import Condition, conditions_for
-from tribe_operators.systems.odoo.records import domain_leaf, normalised, odoo_datetime, read_fields
+from tribe_operators.systems.odoo.records import code_table, domain_leaf, normalised, odoo_datetime, read_fields
 from tribe_operators.timeutil import parse_timestamp
 
 if TYPE_CHECKING:
@@ -79,11 +79,4 @@ class OdooSource:
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         """``{key: id (or value)}`` of a model: countries by code, taxes by name."""
-        column = value or "id"
-        table: dict[str, str] = {}
-        for page in self.hook.search_read_all(entity_set, [], [key, column], context={"active_test": False}):
-            for row in page:
-                if row.get(key) not in (None, False):
-                    found = row.get(column)
-                    table[str(row[key])] = str(found[0] if isinstance(found, list) else found)
-        return table
+        return code_table(self.hook, entity_set, key, value, context=read_context())
