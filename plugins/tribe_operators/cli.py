@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None, out: Any = None) -> int:
                           f"tries={r['attempts']}\t{r['reason']}", file=out)
                 print(f"{len(rows)} open", file=out)
         else:
-            print(f"dismissed {quarantine.resolve(args.stream, args.ids)}", file=out)
+            who = f"cli:{os.environ.get('USER') or 'unknown'}"
+            print(f"dismissed {quarantine.resolve(args.stream, args.ids, dismissed_by=who)}", file=out)
         return 0
     row = ExportLedger(engine, args.integration, args.scope).get(args.tribe_id)
     print(json.dumps(row.__dict__ if row else None, default=str, indent=2), file=out)

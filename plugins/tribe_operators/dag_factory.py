@@ -109,7 +109,13 @@ def export_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:
 
 def invoice_params() -> dict[str, Param]:
     """What a person (or Tribe's webhook) may narrow an invoice export run to."""
-    return {"invoice_ids": Param([], type="array", description="Only these Tribe invoice ids (empty = all pending)."),
+    return {"invoice_numbers": Param([], type="array",
+                                     title="Invoice numbers",
+                                     description="Only these invoices, by the number Tribe, the task labels and the "
+                                                 "errors show (e.g. 10001). Empty = every Sent invoice not yet "
+                                                 "exported."),
+            "invoice_ids": Param([], type="array", title="Tribe invoice ids",
+                                 description="Only these Tribe invoice GUIDs (what Tribe's webhook sends)."),
             "dry_run": dry_run_param("Map and report; create nothing.")}
 
 
@@ -122,10 +128,11 @@ def invoice_export_tasks(integration: str) -> Any:
     from tribe_operators.pools import api_pool
 
     find = FindSentInvoicesOperator(task_id="find_sent_invoices", integration=integration,
-                                    invoice_ids="{{ params.invoice_ids }}", dry_run="{{ params.dry_run }}",
+                                    invoice_ids="{{ params.invoice_ids }}",
+                                    invoice_numbers="{{ params.invoice_numbers }}", dry_run="{{ params.dry_run }}",
                                     pool=api_pool("tribe"))
     export = ExportInvoiceOperator.partial(
-        task_id="export_invoice", integration=integration, map_index_template="invoice {{ invoice_number }}",
+        task_id="export_invoice", integration=integration, map_index_template="invoice {{ invoice_label }}",
         dry_run="{{ params.dry_run }}", max_active_tis_per_dag=4, pool=api_pool("tribe", integration),
     ).expand(invoice=find.output)
     return export >> SummaryOperator(task_id="summary")

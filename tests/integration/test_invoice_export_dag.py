@@ -15,6 +15,7 @@ from tests.fixtures.records import OSLO, invoice_phase, linked_customers, orders
 from tests.fixtures.simulators import assert_poweroffice_traffic_conforms, connection_env
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.store.links import Link, LinkStore
+from tribe_operators.store.outcomes import run_outcomes
 from tribe_operators.store.quarantine import Quarantine
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
@@ -61,6 +62,16 @@ def sent(sims, world, *, quantity=2, vat="NO25", unit="PCS", **fields):
         "Product": {"ID": world["product"]["ID"]}, "Quantity": quantity, "Price": 250.0,
         "Unit": {"ID": ref(tribe, "Datastore_Unit", unit)}, "VatGroup": {"ID": ref(tribe, "Datastore_VatGroup", vat)}}],
         **fields)
+
+
+def run_note(dagrun):
+    """The run's note as the Airflow UI shows it (written by the plugin's listener)."""
+    from airflow.models.dagrun import DagRunNote
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        note = session.get(DagRunNote, dagrun.id)
+        return note.content if note else None
 
 
 def run(dag, **conf):
@@ -137,6 +148,33 @@ def test_a_bad_invoice_is_quarantined_and_fails_alone(sims, world, link_db, monk
     (q,) = Quarantine(link_db, "poweroffice").open("invoices")
     assert q["record_id"] == bad["ID"] and "'HIGH'" in q["reason"] and "vat_map" in q["reason"]
     assert q["system"] == "tribe"  # Tribe's data is at fault: fix it there
+    # The summary has a row per invoice of the run (the failed one with its reason), the run a note.
+    outcomes = {o["number"]: o for o in run_outcomes(link_db, dagrun.run_id)}
+    assert set(outcomes) == {str(good["Number"]), str(bad["Number"])}
+    organisation = sims.tribe.get("Relationship", world["relationship"])["Organization"]
+    customer = sims.tribe.get("Relation_Organization", organisation)["Name"]
+    assert {o["customer"] for o in outcomes.values()} == {customer}
+    assert outcomes[str(good["Number"])]["status"] == "draft" and outcomes[str(good["Number"])]["external_id"]
+    assert outcomes[str(bad["Number"])]["status"] == "failed" and "vat_map" in outcomes[str(bad["Number"])]["reason"]
+    assert float(outcomes[str(good["Number"])]["amount"]) == pytest.approx(good["TotalIncludingVat"])
+    labels = sorted(ti.rendered_map_index for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice")
+    assert labels == sorted(f"invoice {i['Number']} · {customer} · {i['Currency']} {i['TotalIncludingVat']:,.2f}"
+                            for i in (good, bad)), labels
+    assert summary.xcom_pull(task_ids="summary")["totals"] == {"draft": 1, "failed": 1, "quarantined": 1}
+    assert run_note(dagrun) == "⚠ 1 quarantined · 1 failed · 1 draft"
+
+
+def test_an_invoice_is_exported_again_by_its_number(sims, world, link_db):
+    first, second = sent(sims, world), sent(sims, world)
+    dagrun = run(_fresh_invoice_dag(), invoice_numbers=[str(second["Number"])])
+    assert str(dagrun.state).endswith("success")
+    assert orders_for(sims.po, first["ID"]) == [] and len(orders_for(sims.po, second["ID"])) == 1
+    # The same number again: already exported, nothing posted twice; an unknown number fails the find.
+    again = run(_fresh_invoice_dag(), invoice_numbers=[second["Number"]])
+    assert str(again.state).endswith("success") and len(orders_for(sims.po, second["ID"])) == 1
+    unknown = run(_fresh_invoice_dag(), invoice_numbers=["999999"])
+    find = next(ti for ti in unknown.get_task_instances() if ti.task_id == "find_sent_invoices")
+    assert str(find.state).endswith("failed")
 
 
 def test_an_invoice_poweroffice_refuses_is_quarantined_under_poweroffice(sims, world, link_db):

@@ -1,6 +1,8 @@
 """``poweroffice_to_tribe`` end to end: dag.test() against both simulators and real Postgres."""
 from __future__ import annotations
 
+import logging
+
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 from sandbox.scenario import BAD_CUSTOMERS, seed_demo
 from tests.fixtures.records import poweroffice_change
 from tribe_operators.store.links import LinkStore
+from tests.integration.test_invoice_export_dag import run_note
 from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.runs import run_counts
 
@@ -43,16 +46,28 @@ def tribe_orgs(sims):
     return sims.tribe.all("Relation_Organization")
 
 
-def test_initial_import_then_nothing_new_then_one_change(dag, sims, link_db):
+def test_initial_import_then_nothing_new_then_one_change(dag, sims, link_db, caplog):
     planted = seed_demo(sims.tribe, sims.po, customers=60, suppliers=15, matched=6)
     orgs_before = len(tribe_orgs(sims))
     companies = [c for c in sims.po.all("customers") if not c["IsPerson"]]
     suppliers = [s for s in sims.po.all("suppliers") if not s["IsPerson"]]
 
+    caplog.set_level(logging.INFO)
     first = run(dag, minutes_ahead=20)
     c = counts(link_db, first, "customers")
     assert c["extracted"] == len(companies)
     assert c["quarantined"] == len(BAD_CUSTOMERS) + 1  # + the ambiguous debtor number
+    # Where operators look: each quarantined record by id, field and reason in its step's log,
+    # listed again by the summary, and the run's note flagged with the count.
+    bad = Quarantine(link_db, "poweroffice").open()
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("quarantined poweroffice/")]
+    for row in bad:
+        assert any(f"poweroffice/{row['stream']} {row['record_id']}" in m and row["reason"] in m for m in logged), row
+    summary = next(r.getMessage() for r in caplog.records if "record(s) quarantined in" in r.getMessage())
+    assert summary.startswith(f"{len(bad)} record(s)") and all(row["record_id"] in summary for row in bad)
+    created = sum(counts(link_db, first, s)["created"] for s in ("customers", "suppliers", "contacts", "persons",
+                                                                 "product_groups", "products"))
+    assert run_note(first).startswith(f"⚠ {len(bad)} quarantined · {created} created")
     # A contact that is customer and supplier, whose Tribe organisation carries only the creditor
     # number, is matched in its customer role too (one contact, one organisation).
     both = planted["creditor_matched_id"] in {x["Id"] for x in companies}

@@ -50,19 +50,24 @@ class _InvoiceBase(SyncOperator):
 
 
 class FindSentInvoicesOperator(_InvoiceBase):
-    """List the Sent invoices that still need exporting → ``[{tribe_id, number}]`` (XCom: ids only).
+    """List the Sent invoices that still need exporting → ``[{tribe_id, number, customer, amount,
+    currency, scope}]`` (XCom: ids, and what each task's label says).
 
     Args:
-        invoice_ids: Only these (a webhook-triggered run, or on-call retrying one invoice).
+        invoice_ids: Only these Tribe ids (a webhook-triggered run).
+        invoice_numbers: Only these invoice numbers (on-call retrying one invoice by the number
+            the errors and labels show).
         limit: At most this many per run (Airflow's ``max_map_length`` is 1024); the rest
             are picked up by the next run.
     """
 
-    template_fields: Sequence[str] = (*_InvoiceBase.template_fields, "invoice_ids")
+    template_fields: Sequence[str] = (*_InvoiceBase.template_fields, "invoice_ids", "invoice_numbers")
 
-    def __init__(self, *, invoice_ids: Any = None, limit: int = 500, **kwargs: Any) -> None:
+    def __init__(self, *, invoice_ids: Any = None, invoice_numbers: Any = None, limit: int = 500,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.invoice_ids = invoice_ids
+        self.invoice_numbers = invoice_numbers
         self.limit = limit
 
     def execute(self, context: Any) -> list[dict[str, str]]:
@@ -75,9 +80,21 @@ class FindSentInvoicesOperator(_InvoiceBase):
         from tribe_operators.sync.invoices import select_sent_invoices
 
         only = self.invoice_ids if isinstance(self.invoice_ids, list) and self.invoice_ids else None
+        numbers = invoice_numbers(self.invoice_numbers)
+        exported: list[dict[str, Any]] = []
         found = select_sent_invoices(self.invoice_source(ctx), lambda scope: ExportLedger(ctx.engine, self.integration,
                                                                                            scope),
-                                     ctx.settings, only=only)
+                                     ctx.settings, only=only, numbers=numbers or None, exported=exported)
+        for item in exported:
+            self.log.info("invoice %s is exported already (%s %s, ledger state %s): nothing to do", item["number"],
+                          self.integration, item["external_number"] or item["external_id"], item["state"])
+        if numbers:
+            missing = sorted(set(map(str, numbers)) - {i["number"] for i in [*found, *exported]})
+            if missing:
+                self.log.warning("no Sent or Paid invoice in Tribe with number %s", ", ".join(missing))
+                if not found and not exported:
+                    raise AirflowFailException(f"invoice_numbers: no Sent or Paid invoice in Tribe has number "
+                                               f"{', '.join(missing)}")
         self.log.info("%d invoice(s) to export%s", len(found), f" (first {self.limit})" if len(found) > self.limit else "")
         for item in found:
             if item["scope"] is None:
@@ -102,6 +119,7 @@ class ExportInvoiceOperator(_InvoiceBase):
         from tribe_operators.sync.invoices import export_invoice, quarantine_invoice
 
         context["invoice_number"] = self.invoice.get("number")
+        context["invoice_label"] = invoice_label(self.invoice)
         ctx = self.invoice_context(context, self.invoice.get("scope"))
         try:
             if self.invoice.get("scope") is None and self.invoice.get("error"):  # no scope serves it
@@ -111,6 +129,51 @@ class ExportInvoiceOperator(_InvoiceBase):
             result = export_invoice(ctx, self.invoice_source(ctx), self.accounting("invoices", ctx),
                                     self.invoice["tribe_id"])
         except RecordError as exc:
+            self.record(ctx, "failed", reason=f"{exc} (quarantined)")
             raise AirflowFailException(f"invoice {self.invoice.get('number')}: {exc} (quarantined)") from exc
+        except Exception as exc:  # transient: Airflow retries the task, the ledger keeps that safe
+            self.record(ctx, "failed", reason=f"{type(exc).__name__}: {exc} (the task is retried)")
+            raise
+        self.record(ctx, str(result["status"]), external_id=result.get("external_id"),
+                    external_number=result.get("number"))
         self.log.info("invoice %s: %s", self.invoice.get("number"), result)
         return result
+
+    def record(self, ctx: StepContext, status: str, **outcome: Any) -> None:
+        """This invoice's row in the run's summary (``export_outcome``)."""
+        from tribe_operators.store.outcomes import record_outcome
+
+        record_outcome(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=self.integration,
+                       scope=self.invoice.get("scope"), tribe_id=self.invoice["tribe_id"], status=status,
+                       number=self.invoice.get("number"), customer=self.invoice.get("customer"),
+                       amount=self.invoice.get("amount"), currency=self.invoice.get("currency"),
+                       reason=outcome.pop("reason", None), **outcome)
+
+
+def invoice_label(invoice: dict[str, Any]) -> str:
+    """What an invoice task is called in the grid: "10001 · Fjord Consulting AS · NOK 1,250.00"."""
+    amount = invoice.get("amount")
+    money = None
+    if amount not in (None, ""):
+        money = " ".join(p for p in (invoice.get("currency"), f"{float(amount):,.2f}") if p)
+    return " · ".join(str(p) for p in (invoice.get("number"), invoice.get("customer"), money) if p)
+
+
+def invoice_numbers(value: Any) -> list[int]:
+    """The ``invoice_numbers`` Param: a list (or a comma-separated text) of invoice numbers.
+
+    Raises:
+        AirflowFailException: an entry is not a number (named).
+    """
+    if value in (None, "", "None", []):
+        return []
+    items = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
+    numbers = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if not text.isdigit():
+            raise AirflowFailException(f"invoice_numbers: {text!r} is not an invoice number (digits only, e.g. 10001)")
+        numbers.append(int(text))
+    return numbers

@@ -1,47 +1,23 @@
-"""The last task of a sync DAG: one readable table of what every stream did."""
+"""The last task of a sync DAG: what the run did, in its log (counts per stream, one row per
+invoice, the records it quarantined). The same text's one-line form becomes the run's note
+(``reports.note_listener``)."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
 from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
-from tribe_operators.store.runs import run_counts
 
-__all__ = ["SummaryOperator", "summarise"]
+__all__ = ["SummaryOperator"]
 
-COLUMNS = ("extracted", "retried", "mapped", "created", "updated", "linked", "skipped", "matched", "unlinked",
-           "quarantined")
-
-
-def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """``{stream: {column: n}}`` from the ``sync_run`` rows of one run; a stream run for a scope
-    other than the default is its own row, ``stream[scope]``."""
-    table: dict[str, dict[str, int]] = {}
-    for row in rows:
-        scope = row.get("scope") or "default"
-        name = row["stream"] if scope == "default" else f"{row['stream']}[{scope}]"
-        stream = table.setdefault(name, dict.fromkeys(COLUMNS, 0))
-        counts = row["counts"]
-        for col in COLUMNS:
-            if col == "quarantined":
-                stream[col] += int(counts.get(col, 0))
-            elif col in counts:
-                stream[col] = int(counts[col])
-    return table
-
-
-def render(table: dict[str, dict[str, int]]) -> str:
-    width = max([len("stream"), *map(len, table)]) + 1  # "tribe_product_groups" is 20 wide
-    header = f"{'stream':<{width}}" + "".join(f"{c:>12}" for c in COLUMNS)
-    lines = [header, "-" * len(header)]
-    lines += [f"{s:<{width}}" + "".join(f"{v[c]:>12}" for c in COLUMNS) for s, v in table.items()]
-    return "\n".join(lines)
+log = logging.getLogger(__name__)  # as the steps log: the task log, and pytest's caplog under dag.test()
 
 
 class SummaryOperator(BaseOperator):
-    """Log and return the per-stream counts of this run (read from ``sync_run``).
+    """Log the run's report (read from the link database) and return its counts.
 
     A teardown task: it runs once everything upstream is done, failed or not, and Airflow leaves
     teardowns out when it colours the run. So a failed stream or invoice makes the run red while
@@ -51,13 +27,26 @@ class SummaryOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("db_conn_id",)
+    ui_color = "#f3f0e6"
 
     def __init__(self, *, db_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.db_conn_id = db_conn_id
         self.as_teardown()
 
-    def execute(self, context: Any) -> dict[str, dict[str, int]]:
-        table = summarise(run_counts(engine_for(self.db_conn_id), context["run_id"]))
-        self.log.info("sync summary for %s\n%s", context["run_id"], render(table))
-        return table
+    def execute(self, context: Any) -> dict[str, Any]:
+        from tribe_operators.reports.summary import (note_text, read_report, render_counts, render_invoices,
+                                                     render_quarantine)
+
+        run_id = context["run_id"]
+        report = read_report(engine_for(self.db_conn_id), run_id)
+        if report.streams:
+            log.info("sync summary for %s\n%s", run_id, render_counts(report.streams))
+        if report.invoices or not report.streams:
+            log.info("invoices of %s (%d)\n%s", run_id, len(report.invoices), render_invoices(report.invoices))
+        if report.quarantined:
+            log.warning("%d record(s) quarantined in %s (fix them at the source: the next run retries them; "
+                             "or dismiss them on the tribe-sync page)\n%s", len(report.quarantined), run_id,
+                             render_quarantine(report.quarantined))
+        log.info("note: %s", note_text(report))
+        return report.as_xcom()

@@ -1,7 +1,9 @@
 """Quarantine: records that could not be synced, with system, stream, id, field and reason.
 
 One open row per record: seeing the same bad record again bumps ``attempts``; a later
-successful sync resolves it.
+successful sync resolves it. A person may *dismiss* one (stop its retries): it is closed like a
+resolved row, with ``dismissed_by`` saying who; read again (changed at the source) and still
+bad, it opens again.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import sqlalchemy as sa
 from tribe_operators.store.schema import quarantine
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["Quarantine"]
+__all__ = ["Quarantine", "run_quarantine"]
 
 
 class Quarantine:
@@ -29,7 +31,8 @@ class Quarantine:
         batch = [{"integration": self.integration, "scope": self.scope, "system": system, "stream": stream,
                   "record_id": str(r["record_id"]), "field": r.get("field"), "reason": r["reason"],
                   "payload": r.get("payload"), "run_id": run_id, "attempts": 1,
-                  "first_seen_at": now, "last_seen_at": now, "resolved_at": None} for r in rows]
+                  "first_seen_at": now, "last_seen_at": now, "resolved_at": None, "dismissed_by": None}
+                 for r in rows]
         if not batch:
             return 0
         with self.engine.begin() as conn:
@@ -43,11 +46,12 @@ class Quarantine:
                 row["attempts"] = existing.get(row["record_id"], 0) + 1
             upsert(conn, quarantine, batch, conflict=["integration", "scope", "stream", "record_id"],
                    update=["system", "field", "reason", "payload", "run_id", "attempts", "last_seen_at",
-                           "resolved_at"])
+                           "resolved_at", "dismissed_by"])
         return len(batch)
 
-    def resolve(self, stream: str, record_ids: Iterable[str]) -> int:
-        """Mark records as fixed (they synced fine this time)."""
+    def resolve(self, stream: str, record_ids: Iterable[str], *, dismissed_by: str | None = None) -> int:
+        """Close open rows: fixed (they synced fine this time), or ``dismissed_by`` a person
+        (no more retries). Returns how many were open."""
         ids = [str(i) for i in record_ids]
         if not ids:
             return 0
@@ -55,7 +59,8 @@ class Quarantine:
             return conn.execute(sa.update(quarantine).where(
                 quarantine.c.integration == self.integration, quarantine.c.scope == self.scope,
                 quarantine.c.stream == stream, quarantine.c.record_id.in_(ids),
-                quarantine.c.resolved_at.is_(None)).values(resolved_at=datetime.now(UTC))).rowcount
+                quarantine.c.resolved_at.is_(None)).values(resolved_at=datetime.now(UTC),
+                                                           dismissed_by=dismissed_by)).rowcount
 
     def open(self, stream: str | None = None) -> list[dict[str, Any]]:
         where = [quarantine.c.integration == self.integration, quarantine.c.scope == self.scope,
@@ -65,3 +70,13 @@ class Quarantine:
         with self.engine.connect() as conn:
             return [r._asdict() for r in conn.execute(sa.select(quarantine).where(*where)
                                                       .order_by(quarantine.c.stream, quarantine.c.record_id))]
+
+
+def run_quarantine(engine: sa.Engine, run_id: str) -> list[dict[str, Any]]:
+    """The records a run quarantined (or saw still bad), still open: what its summary lists."""
+    with engine.connect() as conn:
+        return [r._asdict() for r in conn.execute(
+            sa.select(quarantine.c.integration, quarantine.c.scope, quarantine.c.system, quarantine.c.stream,
+                      quarantine.c.record_id, quarantine.c.field, quarantine.c.reason, quarantine.c.attempts)
+            .where(quarantine.c.run_id == run_id, quarantine.c.resolved_at.is_(None))
+            .order_by(quarantine.c.stream, quarantine.c.record_id))]

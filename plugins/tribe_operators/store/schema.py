@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["conflict_audit", "export_ledger", "id_link", "metadata", "quarantine", "staging", "sync_run", "watermark",
-           "webhook_event"]
+__all__ = ["conflict_audit", "export_ledger", "export_outcome", "id_link", "metadata", "quarantine", "staging",
+           "sync_run", "watermark", "webhook_event"]
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -99,6 +99,7 @@ quarantine = sa.Table(
     sa.Column("first_seen_at", TS, nullable=False),
     sa.Column("last_seen_at", TS, nullable=False),
     sa.Column("resolved_at", TS),
+    sa.Column("dismissed_by", sa.String(128)),  # set when a person stopped its retries (not fixed)
     sa.UniqueConstraint("integration", "scope", "stream", "record_id", name="uq_quarantine_record"),
 )
 
@@ -120,6 +121,29 @@ sync_run = sa.Table(
     sa.UniqueConstraint("run_id", "integration", "scope", "stream", "step", name="uq_sync_run_step"),
 )
 
+# What one run did with each document it exported (a retry of the task replaces its row): the
+# invoice summary's rows, and the tribe-sync page's ledger with customer and amount.
+export_outcome = sa.Table(
+    "export_outcome", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("dag_id", sa.String(250)),
+    sa.Column("integration", sa.String(40), nullable=False),
+    sa.Column("scope", sa.String(80), nullable=False),
+    sa.Column("document_type", sa.String(40), nullable=False),
+    sa.Column("tribe_id", sa.String(64), nullable=False),
+    sa.Column("number", sa.String(60)),
+    sa.Column("customer", sa.String(200)),
+    sa.Column("amount", sa.Numeric(18, 2)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("status", sa.String(40), nullable=False),  # draft | booked | posted | already exported | would … | failed
+    sa.Column("external_id", sa.String(120)),
+    sa.Column("external_number", sa.String(60)),
+    sa.Column("reason", sa.Text),
+    sa.Column("finished_at", TS, nullable=False),
+    sa.UniqueConstraint("run_id", "integration", "document_type", "tribe_id", name="uq_export_outcome_run"),
+)
+
 # One row per conflict: which fields differed on both sides, which side won each, and why.
 conflict_audit = sa.Table(
     "conflict_audit", metadata,
@@ -138,6 +162,7 @@ sa.Index("ix_conflict_audit_record", conflict_audit.c.integration, conflict_audi
 sa.Index("ix_staging_status", staging.c.run_id, staging.c.integration, staging.c.scope, staging.c.stream,
          staging.c.status)
 sa.Index("ix_export_ledger_external", export_ledger.c.integration, export_ledger.c.scope, export_ledger.c.external_id)
+sa.Index("ix_export_outcome_document", export_outcome.c.integration, export_outcome.c.tribe_id)
 sa.Index("ix_quarantine_open", quarantine.c.integration, quarantine.c.resolved_at)
 
 # Tribe webhook events already handled (replay protection): one row per event id.

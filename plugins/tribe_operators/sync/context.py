@@ -1,6 +1,8 @@
 """Everything one step of one stream needs, built once per task."""
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +16,10 @@ from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.staging import Staging
 from tribe_operators.store.watermarks import Watermarks
 
-__all__ = ["StepContext", "is_backfill", "resolve_window"]
+__all__ = ["QUARANTINE_LOG_CAP", "StepContext", "is_backfill", "resolve_window"]
+
+log = logging.getLogger(__name__)
+QUARANTINE_LOG_CAP = 20  # quarantined records named one by one in a task's log; the rest are counted
 
 
 @dataclass
@@ -31,6 +36,29 @@ class StepContext:
     # Lookup tables read in this task, by (system, set, key, value): the load step maps both
     # ways (conflict check, counterpart hashes) and reads each table once.
     _lookup_tables: dict[tuple[Any, ...], dict[str, str]] = field(default_factory=dict, repr=False)
+    _quarantined: int = field(default=0, repr=False)  # records this task quarantined (or would, dry run)
+
+    def quarantine_records(self, rows: Iterable[dict[str, Any]], *, system: str) -> int:
+        """Quarantine ``rows`` of ``{record_id, field, reason, payload}`` (a dry run only reports
+        them) and name each in the task log — stream, id, field, reason, never the payload — up
+        to ``QUARANTINE_LOG_CAP`` per task; ``log_quarantine_tail`` counts the rest."""
+        rows = list(rows)
+        for row in rows:
+            self._quarantined += 1
+            if self._quarantined <= QUARANTINE_LOG_CAP:
+                log.warning("%squarantined %s/%s %s%s: %s", "would be " if self.dry_run else "", self.integration,
+                            self.spec.stream, row["record_id"], f" field {row['field']}" if row.get("field") else "",
+                            row["reason"])
+        if self.dry_run or not rows:
+            return 0
+        return self.quarantine.add(rows, system=system, stream=self.spec.stream, run_id=self.run_id)
+
+    def log_quarantine_tail(self) -> None:
+        """After a step: how many quarantined records the log did not name, and the total."""
+        if self._quarantined > QUARANTINE_LOG_CAP:
+            log.warning("… and %d more: %d record(s) of %s/%s quarantined in this task (all of them: the summary "
+                        "task, the tribe-sync page)", self._quarantined - QUARANTINE_LOG_CAP, self._quarantined,
+                        self.integration, self.spec.stream)
 
     def lookups(self, spec: StreamSpec, adapters: dict[str, Any]) -> dict[str, dict[str, str]]:
         """The lookup tables ``spec`` maps with, by their name in the spec."""

@@ -53,18 +53,25 @@ def invoice_scope(settings: dict[str, Any], invoice: dict[str, Any]) -> str:
 
 
 def select_sent_invoices(source: InvoiceSource, ledger_for: Any, settings: dict[str, Any], *, since: Any = None,
-                         only: list[str] | None = None) -> list[dict[str, str | None]]:
+                         only: list[str] | None = None, numbers: list[int] | None = None,
+                         exported: list[dict[str, Any]] | None = None) -> list[dict[str, str | None]]:
     """Sent (or Paid) invoices not yet exported, as small dicts for task mapping:
-    ``{tribe_id, number, scope}``; ``scope`` is None (and ``error`` says why) when the rule
-    cannot place it, so that invoice's own task quarantines it.
+    ``{tribe_id, number, customer, amount, currency, scope}`` (ids and what a task label says);
+    ``scope`` is None (and ``error`` says why) when the rule cannot place it, so that invoice's
+    own task quarantines it.
 
-    ``ledger_for(scope)`` gives the export ledger of a scope.
+    ``ledger_for(scope)`` gives the export ledger of a scope; the invoices left out because
+    they are exported already are appended to ``exported`` (when given) for the log.
     """
     rule_field = (settings.get("invoice_scope") or {}).get("field")
     ledgers: dict[str, ExportLedger] = {}
     found: list[dict[str, str | None]] = []
-    for row in source.pending(since=since, only=only, fields=(rule_field,) if rule_field else ()):
-        item: dict[str, str | None] = {"tribe_id": row["ID"], "number": str(row.get("Number") or row["ID"][:8])}
+    for row in source.pending(since=since, only=only, numbers=numbers, fields=(rule_field,) if rule_field else ()):
+        amount = row.get("amount")
+        item: dict[str, str | None] = {"tribe_id": row["ID"], "number": str(row.get("Number") or row["ID"][:8]),
+                                       "customer": (row.get("customer") or "")[:60] or None,
+                                       "amount": None if amount is None else str(amount),
+                                       "currency": row.get("currency")}
         try:
             item["scope"] = invoice_scope(settings, row)
         except RecordError as exc:
@@ -74,6 +81,9 @@ def select_sent_invoices(source: InvoiceSource, ledger_for: Any, settings: dict[
         done = ledger.get(row["ID"])
         if done is None or done.state not in DONE:
             found.append(item)
+        elif exported is not None:
+            exported.append({**item, "state": done.state, "external_id": done.external_id,
+                             "external_number": done.external_number})
     return found
 
 
@@ -91,7 +101,7 @@ def export_invoice(ctx: StepContext, source: InvoiceSource, target: InvoiceTarge
     invoice = source.read(tribe_id)
     mapped = _map(ctx, target, invoice)
     if ctx.dry_run:
-        return {"status": f"would export as {'posted' if target.posts else 'draft'}", "scope": ctx.scope}
+        return {"status": f"would export as {target.posted_as if target.posts else 'draft'}", "scope": ctx.scope}
 
     reference = invoice_reference(tribe_id)
     row = ledger.claim(tribe_id, reference, str(invoice.get("Number")))
@@ -115,16 +125,15 @@ def export_invoice(ctx: StepContext, source: InvoiceSource, target: InvoiceTarge
     if not target.posts:
         return {"status": "draft", "external_id": external_id, "number": number, "scope": ctx.scope}
     ledger.mark_sent(tribe_id, number)
-    return {"status": "posted", "external_id": external_id, "number": number, "scope": ctx.scope}
+    return {"status": target.posted_as, "external_id": external_id, "number": number, "scope": ctx.scope}
 
 
 def quarantine_invoice(ctx: StepContext, invoice: dict[str, Any], exc: RecordError, *, refused: bool = False) -> None:
     """On record for the on-call: the invoice (``ID``, ``Number``), the field and the reason,
     under the system at fault: the accounting system when it ``refused`` it, else the source."""
-    ctx.quarantine.add([{"record_id": invoice["ID"], "field": exc.field, "reason": exc.reason,
-                         "payload": {"Number": invoice.get("Number")}}],
-                       system=ctx.spec.target.system if refused else ctx.spec.source.system,
-                       stream=ctx.spec.stream, run_id=ctx.run_id)
+    ctx.quarantine_records([{"record_id": invoice["ID"], "field": exc.field, "reason": exc.reason,
+                             "payload": {"Number": invoice.get("Number")}}],
+                           system=ctx.spec.target.system if refused else ctx.spec.source.system)
 
 
 def _map(ctx: StepContext, target: InvoiceTarget, invoice: dict[str, Any]) -> dict[str, Any]:
@@ -135,8 +144,7 @@ def _map(ctx: StepContext, target: InvoiceTarget, invoice: dict[str, Any]) -> di
     try:
         return mapper.map(invoice).fields
     except RecordError as exc:
-        if not ctx.dry_run:
-            quarantine_invoice(ctx, invoice, exc)
+        quarantine_invoice(ctx, invoice, exc)  # a dry run only reports it
         raise
 
 

@@ -30,6 +30,7 @@ def _finish(ctx: StepContext, step: str, counts: dict[str, int], started: dateti
     record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=ctx.integration,
                 stream=ctx.spec.stream, step=step, counts=counts, started_at=started, dry_run=ctx.dry_run,
                 window=ctx.window, scope=ctx.scope)
+    ctx.log_quarantine_tail()
     log.info("%s/%s %s: %s", ctx.integration, ctx.spec.stream, step, counts)
     return counts
 
@@ -82,8 +83,8 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
             updates.append({"source_id": row["source_id"], "status": "mapped",
                             "mapped": {"fields": mapped.fields, "update_hash": mapped.update_hash}})
         ctx.staging.update_rows(updates)
+        ctx.quarantine_records(bad, system=ctx.spec.source.system)
         if not ctx.dry_run:
-            ctx.quarantine.add(bad, system=ctx.spec.source.system, stream=ctx.spec.stream, run_id=ctx.run_id)
             ctx.quarantine.resolve(ctx.spec.stream, ignored)
         counts["mapped"] += len(updates) - len(bad) - len(ignored)
         counts["quarantined"] += len(bad)
@@ -124,6 +125,5 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
             updates.append({"source_id": decision.source_id, "status": "decided", "decision": decision.decision,
                             "target_id": decision.target_id, "match_keys": decision.matched_by})
         ctx.staging.update_rows(updates)
-        if not ctx.dry_run:
-            ctx.quarantine.add(bad, system=ctx.spec.target.system, stream=ctx.spec.stream, run_id=ctx.run_id)
+        ctx.quarantine_records(bad, system=ctx.spec.target.system)
     return _finish(ctx, "dedupe", counts, started)

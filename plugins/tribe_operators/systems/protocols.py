@@ -102,9 +102,10 @@ class InvoiceSource(Protocol):
     """Where invoices come from (the CRM): the Sent ones, one in full, and marking one Paid."""
 
     def pending(self, *, since: datetime | None = None, only: list[str] | None = None,
-                fields: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
-        """Sent (or Paid) invoices, optionally only these ids or changed after ``since``;
-        each carries ``ID``, ``Number`` and the dotted ``fields`` asked for."""
+                numbers: list[int] | None = None, fields: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+        """Sent (or Paid) invoices, optionally only these ids, these invoice numbers or changed
+        after ``since``; each carries ``ID``, ``Number``, ``customer`` (a name for people),
+        ``amount``, ``currency`` and the dotted ``fields`` asked for."""
 
     def read(self, invoice_id: str) -> dict[str, Any]:
         """One invoice with everything its mapping reads (lines, products, units, VAT groups)."""
@@ -125,6 +126,7 @@ class InvoiceTarget(Protocol):
 
     title: str
     posts: bool  # the settings ask for a booked / posted invoice, not a draft
+    posted_as: str  # what the system calls a finished one: "booked" (PowerOffice), "posted" (Odoo)
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         """A code → id table the invoice mapping reads (payment terms…)."""

@@ -74,6 +74,7 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
     log.info("%s links now bound for %s", ctx.links.count(spec.target.link_entity), spec.target.link_entity)
     record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=ctx.integration, stream=spec.stream,
                 step="load", counts=counts, started_at=started, dry_run=ctx.dry_run, window=ctx.window, scope=ctx.scope)
+    ctx.log_quarantine_tail()
     log.info("%s/%s load: %s", ctx.integration, spec.stream, counts)
     return counts
 
@@ -112,5 +113,5 @@ def _record(ctx: StepContext, chunk: list[dict[str, Any]], results: list[Any], c
         if status["target_id"] is not None and row["decision"] != "skip":
             written[row["source_id"]] = status["target_id"]
     ctx.staging.update_rows(done)
-    ctx.quarantine.add(bad, system=ctx.spec.target.system, stream=ctx.spec.stream, run_id=ctx.run_id)
+    ctx.quarantine_records(bad, system=ctx.spec.target.system)
     return written, answered, failed

@@ -36,6 +36,7 @@ def _amount(value: Any) -> Decimal:
 
 class OdooInvoices:
     title = "Odoo"
+    posted_as = "posted"
     posts = True  # Tribe's help article: "it will automatically synchronize it as a posted invoice"
 
     def __init__(self, hook: Any, settings: dict[str, Any], scope: dict[str, Any] | None = None) -> None:

@@ -20,6 +20,7 @@ REFERENCE = "ExternalImportReference"
 
 class PowerOfficeInvoices:
     title = "PowerOffice Go"
+    posted_as = "booked"  # completed and sent: an outgoing invoice
 
     def __init__(self, hook: Any, settings: dict[str, Any], scope: Any = None) -> None:
         self.hook = hook

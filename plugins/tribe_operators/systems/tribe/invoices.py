@@ -8,13 +8,26 @@ from typing import Any
 
 from tribe_operators.timeutil import odata_timestamp
 
-__all__ = ["TribeInvoices"]
+__all__ = ["TribeInvoices", "customer_name"]
 
 INVOICES = "Activity_Invoice"
 PHASES = "Datastore_Phase_ActivityInvoice"
 # What an invoice mapping reads: the customer relationship, and per line the product, unit and VAT group.
 EXPAND = ("Phase($select=Code),Relationship($select=ID),"
           "ProductLines($expand=Product($select=ID,Code),Unit($select=Code),VatGroup($select=Code))")
+# Who the invoice is for, as people say it: the customer's name on labels and in the summary.
+CUSTOMER = ("Relationship($select=ID;$expand=Organization($select=Name),"
+            "Person($select=FirstName,MiddleName,LastName))")
+
+
+def customer_name(invoice: dict[str, Any]) -> str | None:
+    """The organisation's name, or the person's, of an invoice read with ``CUSTOMER``."""
+    relationship = invoice.get("Relationship") or {}
+    organisation, person = relationship.get("Organization") or {}, relationship.get("Person") or {}
+    if organisation.get("Name"):
+        return str(organisation["Name"])
+    name = " ".join(str(person[k]) for k in ("FirstName", "MiddleName", "LastName") if person.get(k))
+    return name or None
 
 
 class TribeInvoices:
@@ -23,20 +36,26 @@ class TribeInvoices:
         self._paid_phase: str | None = None
 
     def pending(self, *, since: datetime | None = None, only: list[str] | None = None,
-                fields: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+                numbers: list[int] | None = None, fields: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+        """Sent or Paid invoices (``only`` these ids / ``numbers``, or changed ``since``), each with
+        ``ID``, ``Number``, ``customer``, ``amount`` (incl. VAT), ``currency`` and ``fields``."""
         expr = "(Phase/Code eq 'Sent' or Phase/Code eq 'Paid')"
         if only:
             expr += " and (" + " or ".join(f"ID eq {i}" for i in only) + ")"
+        elif numbers:
+            expr += " and (" + " or ".join(f"Number eq {int(n)}" for n in numbers) + ")"
         elif since is not None:
             expr += f" and LastMutationDate gt {odata_timestamp(since)}"
-        select, expand = ["ID", "Number"], []
+        select, expand = ["ID", "Number", "TotalIncludingVat", "Currency"], [CUSTOMER]
         for path in fields:  # "LegalEntity.Code" → $expand=LegalEntity($select=Code)
             head, _, rest = path.partition(".")
             if rest:
                 expand.append(f"{head}($select={rest.replace('.', '/')})")
             else:
                 select.append(head)
-        yield from self.hook.iter_records(INVOICES, filter=expr, select=select, expand=",".join(expand) or None)
+        for row in self.hook.iter_records(INVOICES, filter=expr, select=select, expand=",".join(expand)):
+            yield {**row, "customer": customer_name(row), "amount": row.get("TotalIncludingVat"),
+                   "currency": row.get("Currency")}
 
     def read(self, invoice_id: str) -> dict[str, Any]:
         return self.hook.get(INVOICES, invoice_id, expand=EXPAND)
