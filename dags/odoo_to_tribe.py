@@ -22,6 +22,7 @@ never missed. Deleting never propagates.
 **Initial import / backfill**: unpausing the DAG imports everything on its first run; a range
 goes through `airflow backfill create --dag-id odoo_to_tribe --from-date … --to-date …` (one
 run per night), or a manual run with `from_date` / `to_date`. `dry_run` reports, writes nothing.
+**Trigger** without dates syncs everything changed up to the moment you press it.
 
 Connections: `odoo_default`, `tribe_default`, `tribe_sync_db`.
 """

@@ -1,7 +1,7 @@
 """
 ### PowerOffice Go → Tribe CRM: payments
 
-Every 4 hours (seed: "payment data is synchronised every four hours") this DAG reads the
+Every 4 hours (Tribe's help article: "payment data is synchronised every four hours") this DAG reads the
 PowerOffice invoices whose balance changed in its data interval. An invoice whose balance
 reached **0** is paid: its Tribe invoice moves from Sent to **Paid**. A partial payment is
 recorded in the export ledger (total, open balance, when it changed) and is not marked Paid.

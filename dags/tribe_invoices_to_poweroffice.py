@@ -5,7 +5,7 @@ When an invoice in Tribe becomes **Sent** it is created in PowerOffice as a sale
 left as a **draft** or completed and sent (**booked**, then visible under OutgoingInvoices),
 per `invoice_mode` in `include/mappings/poweroffice/settings.yaml` (or the Variable
 `tribe_sync_poweroffice_settings`). Customer, dates, payment terms in days, product lines with
-units and VAT, all per the seed's invoice table.
+units and VAT, all per the invoice table of Tribe's help article.
 
 **Exactly once.** Each invoice is one mapped task (named by its invoice number). An export
 ledger row with a unique `ExternalImportReference` is committed before the create, the
@@ -16,6 +16,10 @@ posts it twice.**
 Runs every 5 minutes as a safety poll; Tribe's webhook starts runs at once (conf
 `{"invoice_ids": [...]}`). A bad invoice (unlinked customer, unmapped unit or VAT group,
 negative quantity…) is quarantined and fails its own task without retries.
+
+**One invoice again, by its number**: Trigger with `invoice_numbers` = `10001` (an invoice
+exported already is never posted twice: the run says so). The `summary` task lists every invoice
+of the run (number, customer, amount, draft / booked, PowerOffice id, the reason of a failure).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """
 ### Tribe CRM → PowerOffice Go: relations and products
 
-Seed: "changes from Tribe to PowerOffice are synchronised immediately". Tribe's webhook
+Tribe's help article: "changes from Tribe to PowerOffice are synchronised immediately". Tribe's webhook
 starts this DAG at once; this schedule (every 5 minutes) is the safety poll on
 `LastMutationDate` that catches whatever a webhook missed.
 

@@ -24,9 +24,9 @@ def window_params(changes: str) -> dict[str, Param]:
     return {
         "from_date": Param(None, type=["null", "string"], format="date-time",
                            description=f"Read {changes} changes from this moment (initial import); "
-                                       "empty = the run's own window."),
+                                       "empty = from where the last run stopped."),
         "to_date": Param(None, type=["null", "string"], format="date-time",
-                         description="…up to this moment; empty = the run's data interval end."),
+                         description="…up to this moment; empty = now (the moment you press Trigger)."),
         "dry_run": dry_run_param(),
     }
 

@@ -59,3 +59,22 @@ def test_a_to_date_in_the_future_ends_at_the_moment_the_run_reads():
     assert resolve_window(T0, (T0, T1), from_date=T0, to_date=future, now=T1) == (T0, T1)
     assert resolve_window(T0, (T0, T1), to_date=T0, now=T1) == (None, T0)  # a past one stays
     assert resolve_window(T0, (T0, T1), to_date=datetime.now(UTC) + timedelta(days=1))[1] <= datetime.now(UTC)
+
+
+def _context(run_type, run_after, start=T0, end=T1):
+    from types import SimpleNamespace
+
+    return {"dag_run": SimpleNamespace(run_type=run_type, run_after=run_after),
+            "data_interval_start": start, "data_interval_end": end}
+
+
+def test_a_manual_run_reads_up_to_its_trigger_moment_a_scheduled_or_backfill_run_its_interval():
+    from tribe_operators.sync.context import read_interval
+
+    pressed = T1 + timedelta(minutes=11)  # Trigger pressed 11 minutes after the last interval ended
+    assert read_interval(_context("manual", pressed)) == (T0, pressed)
+    assert read_interval(_context("manual", pressed, None, None)) == (None, pressed)  # no logical date
+    assert read_interval(_context("scheduled", pressed)) == (T0, T1)
+    assert read_interval(_context("backfill", pressed)) == (T0, T1)
+    # A logical date ahead of the trigger (dag.test() playing a later run) keeps its interval end.
+    assert read_interval(_context("manual", T0)) == (T0, T1)

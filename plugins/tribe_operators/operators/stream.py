@@ -14,7 +14,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.operators.base import SyncOperator
 from tribe_operators.store.runs import extract_window
-from tribe_operators.sync.context import StepContext, is_backfill, resolve_window
+from tribe_operators.sync.context import StepContext, is_backfill, read_interval, resolve_window
 from tribe_operators.timeutil import parse_timestamp
 
 __all__ = ["DedupeOperator", "ExtractOperator", "LoadOperator", "MapOperator"]
@@ -83,8 +83,8 @@ class ExtractOperator(_StreamOperator):
         self.to_date = to_date
 
     def window(self, ctx: StepContext, context: Any) -> tuple[datetime | None, datetime | None]:
-        interval = (context.get("data_interval_start"), context.get("data_interval_end"))
-        interval = tuple(parse_timestamp(v) if v is not None else None for v in interval)  # pendulum → datetime
+        # pendulum → datetime; a manual run reads up to its trigger moment (read_interval)
+        interval = tuple(parse_timestamp(v) if v is not None else None for v in read_interval(context))
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
         # A backfill imports what changed in its own interval, nothing before it.
         return resolve_window(ctx.watermarks.get(ctx.spec.stream, ctx.spec.direction), interval,  # type: ignore[arg-type]

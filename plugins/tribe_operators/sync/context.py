@@ -16,7 +16,7 @@ from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.staging import Staging
 from tribe_operators.store.watermarks import Watermarks
 
-__all__ = ["QUARANTINE_LOG_CAP", "StepContext", "is_backfill", "resolve_window"]
+__all__ = ["QUARANTINE_LOG_CAP", "StepContext", "is_backfill", "read_interval", "resolve_window"]
 
 log = logging.getLogger(__name__)
 QUARANTINE_LOG_CAP = 20  # quarantined records named one by one in a task's log; the rest are counted
@@ -104,10 +104,29 @@ class StepContext:
         return Watermarks(self.engine, self.integration, self.scope)
 
 
+def _run_type(context: Any) -> str:
+    run_type = getattr(context.get("dag_run"), "run_type", None)
+    return str(getattr(run_type, "value", run_type))
+
+
 def is_backfill(context: Any) -> bool:
     """Is this Airflow task context part of a backfill run? (Its window is then exact.)"""
-    run_type = getattr(context.get("dag_run"), "run_type", None)
-    return str(getattr(run_type, "value", run_type)) == "backfill"
+    return _run_type(context) == "backfill"
+
+
+def read_interval(context: Any) -> tuple[Any, Any]:
+    """The interval a run reads changes in: a scheduled or backfill run its data interval; a
+    manual run (the UI's Trigger, the REST API, a webhook) at least up to the moment it was
+    triggered (``run_after``) — a person pressing Trigger means "sync now", not "the last interval that
+    ended", and a retry of its tasks reads the same window."""
+    from tribe_operators.timeutil import parse_timestamp
+
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    triggered = getattr(context.get("dag_run"), "run_after", None)
+    if _run_type(context) == "manual" and triggered is not None:
+        # A logical date in the future (dag.test() playing a later run) keeps its interval end.
+        end = triggered if end is None else max(parse_timestamp(end), parse_timestamp(triggered))
+    return start, end
 
 
 def resolve_window(watermark: datetime | None, interval: tuple[datetime | None, datetime | None],
