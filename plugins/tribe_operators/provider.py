@@ -19,8 +19,8 @@ from typing import Any
 
 from tribe_operators import __version__
 
-__all__ = ["STANDARD_FIELDS", "connection_types", "field_label", "field_spec", "form_behaviour", "get_provider_info",
-           "required_fields"]
+__all__ = ["STANDARD_FIELDS", "client_fields", "connection_types", "extra_defaults", "field_label", "field_spec",
+           "form_behaviour", "get_provider_info", "required_fields"]
 
 STANDARD_FIELDS = ("host", "schema", "login", "password", "port")
 # Every type takes the whole base URL in ``host`` (scheme and port included); the separate
@@ -38,6 +38,29 @@ def field_spec(label: str, description: str, type_: str | list[str] = "string", 
     if secret:
         spec["format"] = "password"  # masked in the form; Airflow treats the value as sensitive
     return {"label": label, "description": description, "schema": spec}
+
+
+def client_fields(rate: dict[str, dict[str, Any]], *, page_size: int, page_help: str) -> dict[str, dict[str, Any]]:
+    """The advanced extras every API client reads, as form fields showing their defaults (the
+    hooks take the defaults from here: :func:`extra_defaults`). ``rate``: the vendor's own
+    rate-limit fields (names differ: requests per second, or per window)."""
+    return {
+        **rate,
+        "page_size": field_spec("Page size", page_help, "integer", default=page_size, minimum=1),
+        "timeout": field_spec("Timeout (s)", "Seconds one HTTP call may take before it is retried.", "number",
+                              default=60, exclusiveMinimum=0),
+        "max_attempts": field_spec("Attempts per call", "Tries of one call on 429, 5xx or a dropped connection, "
+                                   "the first included.", "integer", default=6, minimum=1),
+        "rate_limit_store": field_spec(
+            "Shared rate budget (Redis URL)", "redis://host:6379/1: one rate budget for every worker. Empty: "
+            "[tribe_sync] rate_limit_store of the Airflow config, else a budget per process.", secret=True),
+    }
+
+
+def extra_defaults(conn_type: str) -> dict[str, Any]:
+    """``{extra: default}`` as the form declares them: what a connection left empty means."""
+    fields = connection_types().get(conn_type, {}).get("conn-fields", {})
+    return {name: spec["schema"]["default"] for name, spec in fields.items() if "default" in spec["schema"]}
 
 
 def form_behaviour(labels: dict[str, str], placeholders: dict[str, str]) -> dict[str, Any]:

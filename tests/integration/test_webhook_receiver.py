@@ -270,11 +270,14 @@ def test_without_a_configured_secret_nothing_is_accepted(client, monkeypatch):
     assert_no_run_for(body, before)
 
 
-def test_every_secret_in_a_list_is_accepted(client, monkeypatch):
-    """One secret per Tribe webhook (entity type), or old + new while rotating."""
+@pytest.mark.parametrize("as_text", [False, True], ids=["json-list", "list-typed-in-the-masked-field"])
+def test_every_secret_in_a_list_is_accepted(client, monkeypatch, as_text):
+    """One secret per Tribe webhook (entity type), or old + new while rotating; the form's
+    masked field holds the list as JSON text."""
     secrets = ["whsec-organizations", "whsec-invoices"]
     monkeypatch.setenv("AIRFLOW_CONN_TRIBE_DEFAULT", json.dumps({
-        "conn_type": "tribe_crm", "host": "https://x", "extra": {"webhook_secret": secrets}}))
+        "conn_type": "tribe_crm", "host": "https://x",
+        "extra": {"webhook_secret": json.dumps(secrets) if as_text else secrets}}))
     assert post(client, event_body(), secrets[0]).status_code == 200
     assert post(client, event_body("Activity.Invoice"), secrets[1]).status_code == 200
     assert post(client, event_body(), "whsec-other").status_code == 401

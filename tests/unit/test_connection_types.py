@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tribe_operators.exceptions import FatalError
-from tribe_operators.provider import connection_types, get_provider_info, required_fields
+from tribe_operators.provider import extra_defaults, connection_types, get_provider_info, required_fields
 from tribe_operators.systems.exact.hook import ExactOnlineConnectionInfo, ExactOnlineHook
 from tribe_operators.systems.odoo.hook import OdooHook
 from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
@@ -85,7 +85,7 @@ def test_hooks_agree_with_the_declaration(conn_type):
     hook = HOOKS[conn_type]
     assert hook.conn_type == conn_type
     assert hook.default_conn_name.endswith("_default")
-    assert set(connection_types()[conn_type]["conn-fields"]) <= hook.known_extras  # a form field is never refused
+    assert "known_extras" not in hook.__dict__  # the extras a hook reads are the form's fields
     assert "get_connection_form_widgets" not in hook.__dict__  # deprecated in 3.2; the declaration wins
 
 
@@ -163,8 +163,23 @@ def test_odoo_connection_is_parsed_and_checked(monkeypatch):
 def test_fields_left_empty_in_the_form_are_not_set(monkeypatch):
     """The UI saves an untouched optional field as null: the hook's default applies."""
     _conn(monkeypatch, "tribe_form", conn_type="tribe_crm", host="https://api.tribecrm.nl", login="id",
-          password="secret", extra={"scope": None, "token_url": "", "webhook_secret": None})
-    assert TribeCrmHook("tribe_form").connection_info["extra"] == {}
+          password="secret", extra={"scope": None, "token_url": "", "webhook_secret": None, "timeout": None})
+    # An empty field means the default the form shows, a field without one is not set.
+    assert TribeCrmHook("tribe_form").connection_info["extra"] == extra_defaults("tribe_crm")
+    assert extra_defaults("tribe_crm") == {"rate_limit": 1000, "rate_window_s": 60, "page_size": 100, "timeout": 60,
+                                           "max_attempts": 6}
     _conn(monkeypatch, "tribe_form", conn_type="tribe_crm", host="https://api.tribecrm.nl", password="secret")
     with pytest.raises(FatalError, match=r"Client ID \(field 'login'\) is required"):
         _ = TribeCrmHook("tribe_form").connection_info
+
+
+@pytest.mark.parametrize("conn_type", list(HOOKS))
+def test_every_secret_field_is_masked_in_the_form(conn_type):
+    """A secret is never a plain text box: the password field, and every extra holding a key,
+    a secret, a token or a URL that may carry a password (Airflow treats those as sensitive)."""
+    spec = connection_types()[conn_type]
+    assert "password" not in spec["ui-field-behaviour"]["hidden-fields"]
+    secretish = ("secret", "key", "token", "store")
+    for name, field in spec["conn-fields"].items():
+        if any(word in name for word in secretish) and name not in ("token_url", "token_path"):
+            assert field["schema"].get("format") == "password", f"{conn_type}.{name} is shown in clear"

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from airflow.sdk import BaseHook
 
 from tribe_operators.exceptions import FatalError
-from tribe_operators.provider import STANDARD_FIELDS, required_fields
+from tribe_operators.provider import STANDARD_FIELDS, connection_types, extra_defaults, required_fields
 
 if TYPE_CHECKING:
     from tribe_operators.http.client import ApiClient
@@ -20,12 +20,11 @@ __all__ = ["VendorHook"]
 class VendorHook(BaseHook):
     """Base of the vendor hooks. Subclasses implement ``_build_client``.
 
-    Only the extras a subclass names in ``known_extras`` are read; anything else in the
-    connection's extra is an error, not a silent HTTP header.
+    Only the extras the connection type declares (its form's fields, ``tribe_operators.provider``)
+    are read; anything else in the connection's extra is an error, not a silent HTTP header.
     """
 
     conn_type = ""  # a connection type declared in tribe_operators.provider (subclasses)
-    known_extras: frozenset[str] = frozenset()
     # Every API client's: where the rate budget shared by all workers lives (http.budget).
     transport_extras = frozenset({"rate_limit_store"})
 
@@ -41,7 +40,7 @@ class VendorHook(BaseHook):
         raw = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
         # The UI's form saves a field left empty as null (or ""): not set, so the default applies.
         extra = {key: value for key, value in raw.items() if not _blank(value)}
-        allowed = self.known_extras | self.transport_extras
+        allowed = set(connection_types().get(self.conn_type, {}).get("conn-fields", {})) | self.transport_extras
         unknown = set(extra) - allowed
         if unknown:
             raise FatalError(f"connection {self.conn_id!r}: unknown extra field(s) {sorted(unknown)}; "
@@ -59,8 +58,9 @@ class VendorHook(BaseHook):
         parts = urlsplit(host)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FatalError(f"connection {self.conn_id!r}: host {conn.host!r} is not an http(s) URL")
+        # What the form shows as a field's default is what an empty field means.
         return {"base": host.rstrip("/"), "login": conn.login or "", "password": conn.password or "",
-                "extra": extra}
+                "extra": {**extra_defaults(self.conn_type), **extra}}
 
     @cached_property
     def client(self) -> ApiClient:

@@ -7,6 +7,8 @@ context); a secrets backend configured in ``[secrets]`` comes first, as everywhe
 """
 from __future__ import annotations
 
+import json
+
 import logging
 
 __all__ = ["DEFAULT_CONN_ID", "EXTRA_KEY", "SecretNotConfigured", "webhook_secrets"]
@@ -35,6 +37,12 @@ def webhook_secrets(conn_id: str = DEFAULT_CONN_ID) -> list[str]:
     except AirflowNotFoundException as exc:
         raise SecretNotConfigured(f"Airflow connection {conn_id!r} does not exist") from exc
     raw = conn.extra_dejson.get(EXTRA_KEY)
+    if isinstance(raw, str) and raw.strip().startswith("["):  # the form's masked field holds a list as JSON
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise SecretNotConfigured(f"Airflow connection {conn_id!r}: extra {EXTRA_KEY!r} starts with '[' but is "
+                                      "not a JSON list of strings") from None
     values = raw if isinstance(raw, list) else [raw]
     secrets = [value for value in values if isinstance(value, str) and value]
     if not secrets:

@@ -63,7 +63,6 @@ class ExactOnlineHook(FieldsOnlyHook):
     default_conn_name = "exact_default"
     conn_type = "exact_online"
     hook_name = "Exact Online"
-    known_extras = frozenset({"division", "refresh_token"})
 
     def __init__(self, exact_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(exact_conn_id, **kwargs)

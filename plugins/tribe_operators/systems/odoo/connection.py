@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tribe_operators.provider import field_spec, form_behaviour
+from tribe_operators.provider import client_fields, field_spec, form_behaviour
 
 __all__ = ["CONNECTION_TYPE"]
 
@@ -17,5 +17,11 @@ CONNECTION_TYPE: tuple[str, dict[str, Any]] = ("odoo", {
     "conn-fields": {
         "database": field_spec("Database", "The Odoo database name (Odoo Online: usually the first part of "
                            "the host name).", required=True, minLength=1),
+        "protocol": field_spec("Protocol", "auto: JSON-2 from Odoo 19 on, JSON-RPC below; or json2 / jsonrpc.",
+                               default="auto", enum=["auto", "json2", "jsonrpc", None]),
+        **client_fields({
+            "rate_per_second": field_spec("Requests per second", "Odoo publishes no limit; be kind to the server.",
+                                          "number", default=5, exclusiveMinimum=0),
+        }, page_size=500, page_help="Records per search_read page."),
     },
 })

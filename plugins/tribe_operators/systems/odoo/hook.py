@@ -52,7 +52,6 @@ class OdooHook(VendorHook):
     default_conn_name = "odoo_default"
     conn_type = "odoo"
     hook_name = "Odoo"
-    known_extras = frozenset({"database", "protocol", "rate_per_second", "page_size", "timeout", "max_attempts"})
 
     def __init__(self, odoo_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(odoo_conn_id, **kwargs)
@@ -81,10 +80,10 @@ class OdooHook(VendorHook):
         odoo = self.odoo
         auth = KeyAuth(odoo.api_key) if json2 else BodyCredentials(odoo.api_key)
         headers = {"X-Odoo-Database": odoo.database} if json2 else {}
-        limiter = shared_limiter(f"odoo:{odoo.url}", float(extra.get("rate_per_second", 5)), store=store_url(extra))
-        return ApiClient(odoo.url, auth, limiter=limiter, headers=headers, timeout=float(extra.get("timeout", 60)),
+        limiter = shared_limiter(f"odoo:{odoo.url}", float(extra["rate_per_second"]), store=store_url(extra))
+        return ApiClient(odoo.url, auth, limiter=limiter, headers=headers, timeout=float(extra["timeout"]),
                          body_error=json2_error if json2 else jsonrpc_error,
-                         retrying=partial(build_retrying, max_attempts=int(extra.get("max_attempts", 6))))
+                         retrying=partial(build_retrying, max_attempts=int(extra["max_attempts"])))
 
     @cached_property
     def _rpc(self) -> ApiClient:
@@ -106,7 +105,7 @@ class OdooHook(VendorHook):
 
     @cached_property
     def protocol(self) -> str:
-        wanted = str(self.connection_info["extra"].get("protocol", "auto")).lower()
+        wanted = str(self.connection_info["extra"]["protocol"]).lower()
         if wanted not in {"auto", "json2", "jsonrpc"}:
             raise FatalError(f"connection {self.conn_id!r}: extra 'protocol' must be auto, json2 or jsonrpc")
         return ("json2" if self.version >= 19 else "jsonrpc") if wanted == "auto" else wanted
@@ -132,7 +131,7 @@ class OdooHook(VendorHook):
 
     @cached_property
     def page_size(self) -> int:
-        return int(self.connection_info["extra"].get("page_size", 500))
+        return int(self.connection_info["extra"]["page_size"])
 
     def search_read_all(self, model: str, domain: list[Any], fields: list[str], *,
                         context: dict[str, Any] | None = None) -> Iterator[list[dict[str, Any]]]:

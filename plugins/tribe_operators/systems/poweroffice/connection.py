@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tribe_operators.provider import field_spec, form_behaviour
+from tribe_operators.provider import client_fields, field_spec, form_behaviour
 
 __all__ = ["CONNECTION_TYPE"]
 
@@ -19,5 +19,11 @@ CONNECTION_TYPE: tuple[str, dict[str, Any]] = ("poweroffice_go", {
         "subscription_key": field_spec(
             "Subscription key", "Ocp-Apim-Subscription-Key of the product subscription (developer portal). "
             "PowerOffice's 10 requests/s are per subscription key.", required=True, secret=True, minLength=1),
+        "api_path": field_spec("API path", "Below the base URL.", default="/v2"),
+        "token_path": field_spec("Token path", "Below the base URL.", default="/OAuth/Token"),
+        **client_fields({
+            "rate_per_second": field_spec("Requests per second", "PowerOffice allows 10 per subscription key.",
+                                          "number", default=10, exclusiveMinimum=0),
+        }, page_size=1000, page_help="Records per page of a list endpoint (PowerOffice's PageSize)."),
     },
 })

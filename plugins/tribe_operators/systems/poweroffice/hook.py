@@ -47,8 +47,6 @@ class PowerOfficeHook(VendorHook):
     default_conn_name = "poweroffice_default"
     conn_type = "poweroffice_go"
     hook_name = "PowerOffice Go"
-    known_extras = frozenset({"subscription_key", "api_path", "token_path", "rate_per_second", "page_size",
-                              "timeout", "max_attempts"})
 
     def __init__(self, poweroffice_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(poweroffice_conn_id, **kwargs)
@@ -60,23 +58,23 @@ class PowerOfficeHook(VendorHook):
             raise FatalError(f"connection {self.conn_id!r}: extra 'subscription_key' is required")
         mask(key)  # its name is not on Airflow's sensitive list
         headers = {SUBSCRIPTION_HEADER: key}
-        timeout = float(extra.get("timeout", 60))
+        timeout = float(extra["timeout"])
         # The limit is per subscription key, whatever client keys share it; the token call counts.
-        limiter = shared_limiter(f"poweroffice:{key}", float(extra.get("rate_per_second", 10)), 1.0,
+        limiter = shared_limiter(f"poweroffice:{key}", float(extra["rate_per_second"]), 1.0,
                                  store=store_url(extra))
         auth = ClientCredentialsAuth(
-            info["base"] + extra.get("token_path", "/OAuth/Token"), info["login"], info["password"],
+            info["base"] + extra["token_path"], info["login"], info["password"],
             style="basic", extra_headers=headers, session=requests.Session(), timeout=timeout, limiter=limiter,
         )
         return ApiClient(
-            info["base"] + extra.get("api_path", "/v2"), auth, limiter=limiter,
+            info["base"] + extra["api_path"], auth, limiter=limiter,
             error_message=_problem, headers=headers, timeout=timeout,
-            retrying=partial(build_retrying, max_attempts=int(extra.get("max_attempts", 6))),
+            retrying=partial(build_retrying, max_attempts=int(extra["max_attempts"])),
         )
 
     @cached_property
     def page_size(self) -> int:
-        return int(self.connection_info["extra"].get("page_size", 1000))
+        return int(self.connection_info["extra"]["page_size"])
 
     def iter_pages(self, resource: str, params: dict[str, Any] | None = None) -> Iterator[list[dict[str, Any]]]:
         """Yield pages of a list endpoint (204 and short pages end it)."""

@@ -58,18 +58,15 @@ class TribeCrmHook(VendorHook):
     default_conn_name = "tribe_default"
     conn_type = "tribe_crm"
     hook_name = "Tribe CRM"
-    # webhook_secret: read by the webhook receiver (plugins/tribe_operators/webhooks), not here.
-    known_extras = frozenset({"token_url", "scope", "rate_limit", "rate_window_s", "page_size", "timeout",
-                              "max_attempts", "webhook_secret"})
 
     def __init__(self, tribe_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(tribe_conn_id, **kwargs)
 
     def _build_client(self, info: dict[str, Any]) -> ApiClient:
         extra = info["extra"]
-        timeout = float(extra.get("timeout", 60))
-        limiter = shared_limiter(f"tribe:{info['base']}:{info['login']}", float(extra.get("rate_limit", 1000)),
-                                 float(extra.get("rate_window_s", 60)), store=store_url(extra))
+        timeout = float(extra["timeout"])
+        limiter = shared_limiter(f"tribe:{info['base']}:{info['login']}", float(extra["rate_limit"]),
+                                 float(extra["rate_window_s"]), store=store_url(extra))
         auth = ClientCredentialsAuth(
             extra.get("token_url") or f"{info['base']}/oauth2/token",
             info["login"], info["password"], style="body", scope=extra.get("scope", "read write"),
@@ -78,12 +75,12 @@ class TribeCrmHook(VendorHook):
         return ApiClient(
             f"{info['base']}/v1/odata", auth, limiter=limiter,
             error_message=_odata_error, timeout=timeout,
-            retrying=partial(build_retrying, max_attempts=int(extra.get("max_attempts", 6))),
+            retrying=partial(build_retrying, max_attempts=int(extra["max_attempts"])),
         )
 
     @cached_property
     def page_size(self) -> int:
-        return min(MAX_PAGE, int(self.connection_info["extra"].get("page_size", MAX_PAGE)))
+        return min(MAX_PAGE, int(self.connection_info["extra"]["page_size"]))
 
     # -- reads ---------------------------------------------------------------------------
     def iter_pages(self, entity_set: str, *, filter: str | None = None, select: Iterable[str] | None = None,
