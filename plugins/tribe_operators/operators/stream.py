@@ -93,7 +93,9 @@ class ExtractOperator(_StreamOperator):
 
     def execute(self, context: Any) -> dict[str, int]:
         ctx = self.build_context(context)
-        event_type = (getattr(context.get("dag_run"), "conf", None) or {}).get("entity_type")
+        conf = getattr(context.get("dag_run"), "conf", None) or {}
+        ctx.retry_first = [str(i) for i in ((conf.get("retry_records") or {}).get(ctx.spec.stream) or [])]
+        event_type = conf.get("entity_type")
         if event_type and not ctx.spec.source.concerns(event_type):
             # Its watermark stays put: the next poll reads whatever changed meanwhile.
             raise AirflowSkipException(f"a webhook run for a {event_type} change; {ctx.spec.stream} reads "

@@ -33,6 +33,7 @@ class StepContext:
     attempt: int = 1  # Airflow's try_number: > 1 means an earlier attempt may have written
     window: tuple[datetime | None, datetime | None] = (None, None)
     settings: dict[str, Any] = field(default_factory=dict)
+    retry_first: list[str] = field(default_factory=list)  # record ids a person asked to retry now
     # Lookup tables read in this task, by (system, set, key, value): the load step maps both
     # ways (conflict check, counterpart hashes) and reads each table once.
     _lookup_tables: dict[tuple[Any, ...], dict[str, str]] = field(default_factory=dict, repr=False)

@@ -50,7 +50,9 @@ def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
         pages += 1
     # Quarantined records are tried again every run (fixed at the source, or their dependency —
     # a product's group, an invoice's customer — has been synced since), read afresh by id.
-    retry = [q["record_id"] for q in ctx.quarantine.open(ctx.spec.stream) if q["record_id"] not in seen][:RETRY_LIMIT]
+    # Records a person asked to retry now (the tribe-sync page) come first.
+    wanted = [*ctx.retry_first, *(q["record_id"] for q in ctx.quarantine.open(ctx.spec.stream))]
+    retry = [r for r in dict.fromkeys(map(str, wanted)) if r not in seen][:RETRY_LIMIT]
     retried = staging.put_extracted(source.fetch(ctx.spec, retry, where=where)) if retry else 0
     return _finish(ctx, "extract", {"extracted": extracted + retried, "retried": retried, "pages": pages}, started)
 

@@ -24,7 +24,7 @@ def run_id_for(event_id: str) -> str:
     return f"webhook__{event_id}"
 
 
-def trigger_dag_run(dag_id: str, run_id: str, conf: dict[str, Any]) -> str:
+def trigger_dag_run(dag_id: str, run_id: str, conf: dict[str, Any], *, user: str = "tribe-webhook") -> str:
     """Create a queued run of ``dag_id``; the scheduler picks it up like any manual run.
 
     Raises:
@@ -41,7 +41,7 @@ def trigger_dag_run(dag_id: str, run_id: str, conf: dict[str, Any]) -> str:
         with create_session() as session:
             run = trigger_dag(dag_id, run_id=run_id, conf=conf, session=session,
                               triggered_by=DagRunTriggeredByType.REST_API,  # an HTTP call to the API server
-                              triggering_user_name="tribe-webhook")
+                              triggering_user_name=user)
             started = run.run_id if run is not None else run_id
     except DagRunAlreadyExists as exc:
         raise RunAlreadyExists(f"{dag_id} already has run {run_id}") from exc

@@ -1,0 +1,125 @@
+"""The tribe-sync page: ``GET /`` (HTML, inside Airflow's UI as the "Tribe sync" view),
+``GET /api/{integration}`` (the same data as JSON), ``POST /api/quarantine/{id}/retry`` and
+``…/dismiss``.
+
+Authentication is Airflow's own: the dependency the public API uses (a bearer token, or the UI's
+session cookie, which the page's iframe sends because it is the same origin) — no request gets
+data without a logged-in user (401). Actions also need the user's permission to trigger runs of
+the DAG concerned (403 otherwise). They take a JSON body, so a form on another site cannot
+trigger them with the user's cookie (a cross-site form can only send form encodings; JSON would
+need a CORS preflight this app never answers).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from tribe_operators.ui import actions, data
+
+__all__ = ["create_app"]
+
+HERE = Path(__file__).parent
+ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="currentColor" '
+        'stroke-width="2"><path d="M4 12a8 8 0 0 1 14-5.3M20 12a8 8 0 0 1-14 5.3"/><path d="M18 3v4h-4M6 21v-4h4"/></svg>')
+
+
+class ActionBody(BaseModel):
+    """An action's body: ``{}`` (JSON is what keeps cross-site forms out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _engine() -> Any:
+    from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
+
+    return engine_for(DEFAULT_CONN_ID)
+
+
+def _page_data(integration: str) -> dict[str, Any]:
+    engine = _engine()
+    runs = data.recent_runs(engine, integration)
+    return {"integration": integration, "runs": runs, "quarantine": data.open_quarantine(engine, integration),
+            "ledger": data.ledger(engine, integration), "watermarks": data.watermarks(engine, integration),
+            "settings": data.effective_settings(integration)}
+
+
+def _may_trigger(user: Any, dag_id: str) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return get_auth_manager().is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN,
+                                                details=DagDetails(id=dag_id), user=user)
+
+
+def create_app() -> FastAPI:
+    """Built on the first request, inside Airflow's API server (where its auth manager lives)."""
+    import jinja2
+    from airflow.api_fastapi.core_api.security import get_user
+
+    from tribe_operators.ui.chart import COLOURS, runs_chart
+
+    templates = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), autoescape=True)
+    app = FastAPI(title="tribe-sync page", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def known(integration: str) -> str:
+        if integration not in data.integrations():
+            raise HTTPException(404, f"no integration {integration!r} is set up (include/mappings/<name>/settings.yaml)")
+        return integration
+
+    @app.get("/static/icon.svg", include_in_schema=False)
+    async def icon() -> Response:  # the nav entry's icon: no data, no login needed
+        return Response(ICON, media_type="image/svg+xml")
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page(request: Request, integration: str | None = None, user: Any = Depends(get_user)) -> HTMLResponse:
+        names = data.integrations()
+        chosen = known(integration) if integration else (names[0] if names else None)
+        found = await run_in_threadpool(_page_data, chosen) if chosen else None
+        html = templates.get_template("page.html").render(
+            integrations=names, chosen=chosen, d=found, chart=runs_chart(found["runs"]) if found else "",
+            colours=COLOURS, user=user.get_name(), base=str(request.scope.get("root_path", "")))
+        return HTMLResponse(html)
+
+    @app.get("/api/{integration}")
+    async def overview(integration: str, user: Any = Depends(get_user)) -> JSONResponse:
+        found = await run_in_threadpool(_page_data, known(integration))
+        return JSONResponse(_jsonable(found))
+
+    async def _row(row_id: int, user: Any) -> tuple[Any, dict[str, Any]]:
+        engine = _engine()
+        row = await run_in_threadpool(data.quarantine_row, engine, row_id)
+        if row is None:
+            raise HTTPException(404, f"no quarantine row {row_id}")
+        dag_id = await run_in_threadpool(data.run_dag, engine, row["run_id"])
+        if dag_id is not None and not _may_trigger(user, dag_id):
+            raise HTTPException(403, f"{user.get_name()} may not start runs of {dag_id}")
+        return engine, row
+
+    @app.post("/api/quarantine/{row_id}/retry")
+    async def retry(row_id: int, body: ActionBody, user: Any = Depends(get_user)) -> JSONResponse:
+        engine, row = await _row(row_id, user)
+        try:
+            started = await run_in_threadpool(actions.retry, engine, row, user.get_name())
+        except actions.ActionRefused as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return JSONResponse({"status": "started", **started, "record_id": row["record_id"]})
+
+    @app.post("/api/quarantine/{row_id}/dismiss")
+    async def dismiss(row_id: int, body: ActionBody, user: Any = Depends(get_user)) -> JSONResponse:
+        engine, row = await _row(row_id, user)
+        closed = await run_in_threadpool(actions.dismiss, engine, row, user.get_name())
+        return JSONResponse({"status": "dismissed" if closed else "already closed", "record_id": row["record_id"],
+                             "dismissed_by": user.get_name()})
+
+    return app
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str))
