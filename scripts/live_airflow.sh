@@ -6,8 +6,9 @@
 #
 #   scripts/live_airflow.sh            the live checks: backfill == manual run over the same
 #                                      window; clearing one failed mapped invoice re-runs only it
-#   scripts/live_airflow.sh serve      start the stack and keep it up (prints URL, user, password)
-#                                      until Ctrl-C; everything is dropped on the way out
+#   scripts/live_airflow.sh serve      start the stack, seed the demo scenario and import it once,
+#                                      keep it up (prints URL, user, password) until Ctrl-C;
+#                                      everything is dropped on the way out (--empty: no seeding)
 #   scripts/live_airflow.sh [pytest args…]   e.g. -k backfill
 set -euo pipefail
 cd "$(dirname "$0")/.."

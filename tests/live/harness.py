@@ -127,6 +127,24 @@ class LiveStack(StartStop):
             raise errors[0]
 
 
+def seed_and_import(stack: LiveStack, *, customers: int = 60, suppliers: int = 15, matched: int = 6) -> str:
+    """The demo scenario in the simulators (with its bad records), then one run of the
+    PowerOffice import, so the DAGs, the run notes and the tribe-sync page have something to show."""
+    from sandbox.scenario import seed_demo
+
+    assert stack.airflow and stack.sims
+    seed_demo(stack.sims.tribe, stack.sims.po, customers=customers, suppliers=suppliers, matched=matched)
+    api = stack.airflow.api
+    api.wait_for_dags(["poweroffice_to_tribe"])
+    api.set_paused("poweroffice_to_tribe", False)
+    try:
+        run = api.trigger("poweroffice_to_tribe")
+        done = api.wait_for_run("poweroffice_to_tribe", run["dag_run_id"], timeout=300)
+    finally:
+        api.set_paused("poweroffice_to_tribe", True)
+    return f"seeded the demo scenario; poweroffice_to_tribe {done['dag_run_id']}: {done['state']} ({done.get('note')})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m tests.live.harness serve``: the live stack until Ctrl-C, for poking at by hand."""
     import argparse
@@ -134,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.live.harness", description=main.__doc__)
     parser.add_argument("command", choices=["serve"])
     parser.add_argument("--schedules", action="store_true", help="let timetables create runs")
+    parser.add_argument("--empty", action="store_true",
+                        help="start with empty simulators (default: the demo scenario, imported once)")
     args = parser.parse_args(argv)
     for path in (ROOT, ROOT / "plugins"):
         if str(path) not in sys.path:
@@ -147,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     with LiveStack(airflow_options={"schedules": args.schedules}) as stack:
         assert stack.airflow and stack.sims and stack.link
+        if not args.empty:
+            print(seed_and_import(stack), flush=True)
         print(f"Airflow     {stack.airflow.base_url}  (user {stack.airflow.username}, password "
               f"{stack.airflow.password})\nAIRFLOW_HOME {stack.airflow.home}\n"
               f"Tribe       {stack.sims.tribe_url}\nPowerOffice {stack.sims.po_url}\n"

@@ -21,33 +21,46 @@ def write_note(dag_run: Any) -> str | None:
     """Set ``dag_run``'s note from the link database; returns it (None: not one of our runs,
     or a person's note is kept).
 
-    The scheduler's run object is in its session, which commits the note with the new state;
-    ``dag.test()`` hands over a detached one, whose note goes in through a session of its own.
+    In the scheduler the run is in the scheduler's own session, which commits the note with the
+    new state (opening or committing a session there would break its locks). ``dag.test()``
+    hands over a detached run: its note goes in through a session of its own.
     """
-    import sqlalchemy as sa
-    from airflow.models.dagrun import DagRunNote
-    from airflow.utils.session import create_session
-
     from tribe_operators.reports.summary import note_text, read_report
     from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
 
-    attached = not sa.inspect(dag_run).detached
-    with create_session() as session:
-        current = dag_run.dag_run_note if attached else session.get(DagRunNote, dag_run.id)
+    def text() -> str | None:
+        return note_text(read_report(engine_for(DEFAULT_CONN_ID), dag_run.run_id))
+
+    if _session_of(dag_run) is not None:
+        current = dag_run.dag_run_note
         if current is not None and current.user_id is not None:
             return None
-        text = note_text(read_report(engine_for(DEFAULT_CONN_ID), dag_run.run_id))
-        if text is None:
+        note = text()
+        if note is not None:
+            dag_run.note = note
+        return note
+    from airflow.models.dagrun import DagRunNote
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        current = session.get(DagRunNote, dag_run.id)
+        if current is not None and current.user_id is not None:
             return None
-        if attached:
-            dag_run.note = text
-        elif current is not None:
-            current.content = text
-        else:
-            note = DagRunNote(content=text)
-            note.dag_run_id = dag_run.id
-            session.add(note)
-    return text
+        note = text()
+        if note is None:
+            return None
+        if current is None:
+            current = DagRunNote(content=note)
+            current.dag_run_id = dag_run.id
+            session.add(current)
+        current.content = note
+    return note
+
+
+def _session_of(dag_run: Any) -> Any:
+    import sqlalchemy as sa
+
+    return sa.inspect(dag_run).session
 
 
 def _safely(dag_run: Any) -> None:
@@ -55,14 +68,13 @@ def _safely(dag_run: Any) -> None:
         if "tribe-sync" in _tags(dag_run):
             write_note(dag_run)
     except Exception:  # noqa: BLE001 - a note is never worth a scheduler error
-        log.warning("could not write the note of %s", getattr(dag_run, "run_id", "?"), exc_info=True)
+        log.warning("could not write the note of a %s run", vars(dag_run).get("dag_id", "?"), exc_info=True)
 
 
 def _tags(dag_run: Any) -> set[str]:
-    """The run's DAG's tags: from the DAG the scheduler attached, else its DagModel row."""
-    dag = getattr(dag_run, "dag", None)
-    if dag is not None and getattr(dag, "tags", None):
-        return set(dag.tags)
+    """The run's DAG's tags, read in the run's own session (or, detached, a session of ours)."""
+    if _session_of(dag_run) is not None:
+        return {t.name for t in (dag_run.dag_model.tags if dag_run.dag_model else [])}
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
 
