@@ -123,7 +123,7 @@ def configure_environment(db_url: str) -> None:
         "AIRFLOW_CONN_TRIBE_DEFAULT": _tribe_connection(TRIBE_PORT),
         "AIRFLOW_CONN_POWEROFFICE_DEFAULT": json.dumps({
             "conn_type": "poweroffice_go", "host": f"http://127.0.0.1:{PO_PORT}", "login": "po-app-key",
-            "password": "po-client-key", "extra": {"subscription_key": "po-subscription-key"}}),
+            "password": "po-client-key", "extra": {"subscription_api_key": "po-subscription-key"}}),
         "AIRFLOW_CONN_ODOO_DEFAULT": json.dumps({
             "conn_type": "odoo", "host": f"http://127.0.0.1:{ODOO_PORT}", "login": "admin",
             "password": DEFAULT_API_KEY, "extra": {"database": "sandbox", "rate_per_second": 50}}),

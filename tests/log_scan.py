@@ -81,7 +81,7 @@ def known_secrets() -> dict[str, str]:
     found = {
         tribe["password"]: "Tribe client secret",
         po["password"]: "PowerOffice client key",
-        po["extra"]["subscription_key"]: "PowerOffice subscription key",
+        po["extra"]["subscription_api_key"]: "PowerOffice subscription key",
         po["login"]: "PowerOffice application key",
     }
     for name, conn in (("Tribe", tribe), ("PowerOffice", po)):

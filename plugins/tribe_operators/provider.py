@@ -52,8 +52,10 @@ def client_fields(rate: dict[str, dict[str, Any]], *, page_size: int, page_help:
         "max_attempts": field_spec("Attempts per call", "Tries of one call on 429, 5xx or a dropped connection, "
                                    "the first included.", "integer", default=6, minimum=1),
         "rate_limit_store": field_spec(
-            "Shared rate budget (Redis URL)", "redis://host:6379/1: one rate budget for every worker. Empty: "
-            "[tribe_sync] rate_limit_store of the Airflow config, else a budget per process.", secret=True),
+            "Shared rate budget (Redis URL)", "redis://host:6379/1: one rate budget for every worker, without "
+            "its password (next field). Empty: [tribe_sync] rate_limit_store of the Airflow config, else a "
+            "budget per process.", format="url"),
+        "rate_limit_store_password": field_spec("Shared rate budget: Redis password", "Empty: none.", secret=True),
     }
 
 

@@ -82,7 +82,7 @@ def test_create_patch_and_the_servers_own_error_message(sims, monkeypatch):
 def test_connection_without_subscription_key_is_refused_early(sims, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_POWEROFFICE_DEFAULT",
                        f'{{"conn_type": "poweroffice_go", "host": "{sims.po_url}", "login": "a", "password": "b"}}')
-    with pytest.raises(FatalError, match="subscription_key"):
+    with pytest.raises(FatalError, match="subscription_api_key"):
         _ = PowerOfficeHook().client
 
 

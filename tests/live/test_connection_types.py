@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.live, pytest.mark.postgres]
 EXPECTED = {
     "tribe_crm": ("Tribe CRM", {"scope", "token_url", "webhook_secret"},
                   {"host": "Base URL", "login": "Client ID", "password": "Client secret"}),
-    "poweroffice_go": ("PowerOffice Go", {"subscription_key"},
+    "poweroffice_go": ("PowerOffice Go", {"subscription_api_key"},
                        {"host": "Base URL", "login": "Application key", "password": "Client key"}),
     "odoo": ("Odoo", {"database"}, {"host": "URL", "login": "Username", "password": "API key"}),
     "exact_online": ("Exact Online", {"division", "refresh_token"},
@@ -37,7 +37,7 @@ def test_the_four_connection_types_and_their_fields_are_listed(live: Any) -> Non
         assert standard["port"]["hidden"] and standard["url_schema"]["hidden"], conn_type
     secrets = {name for meta in types.values() if meta["connection_type"] in EXPECTED
                for name, spec in (meta["extra_fields"] or {}).items() if spec["schema"].get("format") == "password"}
-    assert secrets == {"subscription_key", "refresh_token"}
+    assert secrets == {"subscription_api_key", "refresh_token"}
     required = types["exact_online"]["extra_fields"]["division"]["schema"]
     assert required["type"] == "integer"  # no "null": the form requires it
 

@@ -26,7 +26,7 @@ class VendorHook(BaseHook):
 
     conn_type = ""  # a connection type declared in tribe_operators.provider (subclasses)
     # Every API client's: where the rate budget shared by all workers lives (http.budget).
-    transport_extras = frozenset({"rate_limit_store"})
+    transport_extras = frozenset({"rate_limit_store", "rate_limit_store_password"})
 
     def __init__(self, conn_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -36,10 +36,19 @@ _LEAK_EVERY = 200  # requests between clearing entries older than the longest wi
 
 
 def store_url(extra: dict[str, Any]) -> str | None:
-    """Where the shared budgets live: the connection's ``rate_limit_store``, else the Airflow
-    setting, else None (in-process pacing)."""
+    """Where the shared budgets live: the connection's ``rate_limit_store`` (its password in
+    ``rate_limit_store_password``, a name Airflow masks in forms, API answers and logs; a URL
+    is not), else the Airflow setting, else None (in-process pacing)."""
     url = extra.get("rate_limit_store")
     if url:
+        password = extra.get("rate_limit_store_password")
+        if password:
+            from urllib.parse import quote, urlsplit, urlunsplit
+
+            parts = urlsplit(str(url))
+            host = parts.netloc.rpartition("@")[2]
+            user = parts.username or ""
+            url = urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(str(password), safe='')}@{host}"))
         return str(url)
     section, key = SETTING
     env = os.environ.get(f"AIRFLOW__{section.upper()}__{key.upper()}")

@@ -78,7 +78,7 @@ def create_app() -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     async def page(request: Request, integration: str | None = None, user: Any = Depends(get_user)) -> HTMLResponse:
         names = data.integrations()
-        chosen = known(integration) if integration else (names[0] if names else None)
+        chosen = known(integration) if integration else await run_in_threadpool(data.busiest, _engine(), names)
         found = await run_in_threadpool(_page_data, chosen) if chosen else None
         html = templates.get_template("page.html").render(
             integrations=names, chosen=chosen, d=found, chart=runs_chart(found["runs"]) if found else "",

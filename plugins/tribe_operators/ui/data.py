@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from tribe_operators.store.schema import export_ledger, export_outcome, quarantine, sync_run, watermark
 
-__all__ = ["CHART_COUNTS", "effective_settings", "integrations", "ledger", "open_quarantine", "quarantine_row",
+__all__ = ["CHART_COUNTS", "busiest", "effective_settings", "integrations", "ledger", "open_quarantine", "quarantine_row",
            "recent_runs", "run_dag", "watermarks"]
 
 # What the chart stacks per run, in this order (the rest are in the table).
@@ -23,6 +23,14 @@ def integrations() -> list[str]:
     from tribe_operators.mapping.spec import mappings_root
 
     return sorted(p.name for p in mappings_root().iterdir() if (p / "settings.yaml").exists())
+
+
+def busiest(engine: sa.Engine, names: list[str]) -> str | None:
+    """The integration whose run finished last (the page opens on it), else the first."""
+    with engine.connect() as conn:
+        last = conn.execute(sa.select(sync_run.c.integration).where(sync_run.c.integration.in_(names))
+                            .order_by(sync_run.c.finished_at.desc()).limit(1)).scalar() if names else None
+    return last or (names[0] if names else None)
 
 
 def _aware(value: datetime | None) -> datetime | None:

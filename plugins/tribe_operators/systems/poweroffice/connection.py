@@ -16,7 +16,9 @@ CONNECTION_TYPE: tuple[str, dict[str, Any]] = ("poweroffice_go", {
          "login": "The integration's application key",
          "password": "The client key PowerOffice Go issued for this client"}),
     "conn-fields": {
-        "subscription_key": field_spec(
+        # Named *_api_key: Airflow masks extras by name only (API answers, the edit form's values,
+        # logs), and "subscription_key" matches none of its sensitive names.
+        "subscription_api_key": field_spec(
             "Subscription key", "Ocp-Apim-Subscription-Key of the product subscription (developer portal). "
             "PowerOffice's 10 requests/s are per subscription key.", required=True, secret=True, minLength=1),
         "api_path": field_spec("API path", "Below the base URL.", default="/v2"),

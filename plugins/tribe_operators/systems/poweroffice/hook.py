@@ -1,7 +1,7 @@
 """``PowerOfficeHook``: PowerOffice Go v2 as plain dicts.
 
 Connection: host = API host (``https://goapi.poweroffice.net``), login = application key,
-password = client key. Extras: ``subscription_key`` (required), ``api_path`` (``/v2``),
+password = client key. Extras: ``subscription_api_key`` (required), ``api_path`` (``/v2``),
 ``token_path`` (``/OAuth/Token``), ``rate_per_second`` (10), ``page_size``, ``timeout``,
 ``max_attempts``.
 """
@@ -53,9 +53,9 @@ class PowerOfficeHook(VendorHook):
 
     def _build_client(self, info: dict[str, Any]) -> ApiClient:
         extra = info["extra"]
-        key = extra.get("subscription_key")
+        key = extra.get("subscription_api_key")
         if not key:
-            raise FatalError(f"connection {self.conn_id!r}: extra 'subscription_key' is required")
+            raise FatalError(f"connection {self.conn_id!r}: extra 'subscription_api_key' is required")
         mask(key)  # its name is not on Airflow's sensitive list
         headers = {SUBSCRIPTION_HEADER: key}
         timeout = float(extra["timeout"])
