@@ -184,7 +184,7 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
     quiet_third_party_notices()  # after Airflow's import, which sets filters of its own
 
     from sandbox.demo_story import invoice_story, lifecycle_story
-    from tribe_operators.operators.summary import render, summarise
+    from tribe_operators.reports.summary import render_counts as render, summarise
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.links import LinkStore
     from tribe_operators.store.quarantine import Quarantine
@@ -249,7 +249,7 @@ def odoo_report(bag: Any, engine: Any) -> list[Any]:
 
 def _odoo_act(bag: Any, engine: Any) -> list[Any]:
     from sandbox.demo_odoo import odoo_story
-    from tribe_operators.operators.summary import render, summarise
+    from tribe_operators.reports.summary import render_counts as render, summarise
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.quarantine import Quarantine
     from tribe_operators.store.runs import run_counts
