@@ -5,7 +5,6 @@ trigger right after a change in PowerOffice imports it; no connection form shows
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
