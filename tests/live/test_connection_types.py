@@ -13,12 +13,14 @@ from tests.live.harness import POOLS_FILE
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 
+CLIENT = {"page_size", "timeout", "max_attempts", "rate_limit_store", "rate_limit_store_password"}  # every API client's
 EXPECTED = {
-    "tribe_crm": ("Tribe CRM", {"scope", "token_url", "webhook_secret"},
+    "tribe_crm": ("Tribe CRM", {"scope", "token_url", "webhook_secret", "rate_limit", "rate_window_s", *CLIENT},
                   {"host": "Base URL", "login": "Client ID", "password": "Client secret"}),
-    "poweroffice_go": ("PowerOffice Go", {"subscription_api_key"},
+    "poweroffice_go": ("PowerOffice Go", {"subscription_api_key", "api_path", "token_path", "rate_per_second", *CLIENT},
                        {"host": "Base URL", "login": "Application key", "password": "Client key"}),
-    "odoo": ("Odoo", {"database"}, {"host": "URL", "login": "Username", "password": "API key"}),
+    "odoo": ("Odoo", {"database", "protocol", "rate_per_second", *CLIENT},
+             {"host": "URL", "login": "Username", "password": "API key"}),
     "exact_online": ("Exact Online", {"division", "refresh_token"},
                      {"host": "Base URL (region)", "login": "Client ID", "password": "Client secret"}),
 }
@@ -37,9 +39,22 @@ def test_the_four_connection_types_and_their_fields_are_listed(live: Any) -> Non
         assert standard["port"]["hidden"] and standard["url_schema"]["hidden"], conn_type
     secrets = {name for meta in types.values() if meta["connection_type"] in EXPECTED
                for name, spec in (meta["extra_fields"] or {}).items() if spec["schema"].get("format") == "password"}
-    assert secrets == {"subscription_api_key", "refresh_token"}
+    assert secrets == {"subscription_api_key", "refresh_token", "webhook_secret", "rate_limit_store_password"}
     required = types["exact_online"]["extra_fields"]["division"]["schema"]
     assert required["type"] == "integer"  # no "null": the form requires it
+
+
+@pytest.mark.parametrize("conn_id", ["tribe_default", "poweroffice_default", "odoo_default"])
+def test_the_test_button_talks_to_the_api(live: Any, conn_id: str) -> None:
+    """The connection form's Test button (``[core] test_connection`` on, as in the compose file):
+    the API server runs the hook's test_connection against the (simulated) vendor API."""
+    conn = json.loads(live.sims.connection_env()[f"AIRFLOW_CONN_{conn_id.upper()}"])
+    body = {"connection_id": conn_id, **{k: v for k, v in conn.items() if k != "extra"},
+            "extra": json.dumps(conn.get("extra") or {})}
+    answer = live.airflow.api.request("POST", "connections/test", json=body)
+    assert answer["status"] is True, answer
+    wrong = live.airflow.api.request("POST", "connections/test", json={**body, "password": "not-the-secret"})
+    assert wrong["status"] is False, wrong  # a real check: a wrong secret fails
 
 
 def test_the_package_is_a_registered_provider(live: Any) -> None:
