@@ -118,6 +118,13 @@ class AirflowApi:
             body["dag_run_id"] = run_id
         return self.request("POST", f"dags/{dag_id}/dagRuns", json=body)
 
+    def forget_runs(self, dag_id: str, *, timeout: float = 240) -> None:
+        """Wait for every run of ``dag_id`` to finish, then delete them all (a test that
+        triggered runs of a DAG another test counts the runs of)."""
+        for run in self.runs(dag_id):
+            self.wait_for_run(dag_id, run["dag_run_id"], timeout=timeout)
+            self.request("DELETE", f"dags/{dag_id}/dagRuns/{run['dag_run_id']}", expect=(204, 404))
+
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return self.get(f"dags/{dag_id}/dagRuns/{run_id}")
 

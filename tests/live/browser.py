@@ -54,7 +54,9 @@ def logged_in(browser: Any, airflow: Any) -> Any:
     page.fill("input[name=username]", airflow.username)
     page.fill("input[name=password]", airflow.password)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{airflow.base_url}/**")
+    # The form posts, then the UI redirects to / : wait until that is done, or the test's next
+    # navigation is interrupted by it.
+    page.wait_for_url(lambda url: "/auth/" not in url)
     page.wait_for_load_state("networkidle")
     return page
 
