@@ -288,6 +288,12 @@ class PowerOfficeState:
         with self.lock:
             return {kind: len(rows) for kind, rows in self._tables.items()}
 
+    def forget_seed(self) -> None:
+        """From now on ``reset()`` goes back to reference data only (a test that seeded the demo
+        data must not leave it to the next test's reset)."""
+        with self.lock:
+            self._seed_args = None
+
     def reset(self) -> None:
         """Back to the initial state: reference data only, or re-seeded if ``seed()`` was used."""
         with self.lock:
