@@ -22,7 +22,9 @@ from tests.fixtures.simulators import connection_env
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS = os.environ.get("TRIBE_SYNC_TEST_REDIS", "redis://127.0.0.1:6379/15")
-LIMIT, WINDOW_S, CALLS = 20, 2.0, 30  # per process: 60 calls at 10/s together take ~6 s
+# per process: 60 calls at 10/s together take ~6 s. A 5 s window: the budget keeps 2 % of it
+# (100 ms) as margin, so a request delayed on a loaded 2-core CI machine still lands inside.
+LIMIT, WINDOW_S, CALLS = 50, 5.0, 30
 
 WORKER = """
 import sys, time
@@ -93,7 +95,8 @@ def test_each_process_pacing_alone_meets_429s(redis_store):
     with server:
         _, ok = _two_workers(server.url)
     assert ok == 2 * CALLS  # the hook's retries still get everything through…
-    assert state.counters()["rate_limited"] > 0  # …but only after the vendor said no
+    assert state.counters()["rate_limited"] > 0, state.counters()  # …but only after the vendor said no
+    print(f"\neach pacing alone: 429s {state.counters()['rate_limited']}")
 
 
 def test_every_window_is_kept_across_processes(redis_store):
