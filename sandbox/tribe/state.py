@@ -166,6 +166,11 @@ class TribeState:
         """Number of records per (concrete) entity set."""
         return self.store.counts()
 
+    def forget_seed(self) -> None:
+        """From now on ``reset()`` goes back to reference data only (see ``PowerOfficeState``)."""
+        with self.lock:
+            self.seed_args = None
+
     def reset(self) -> None:
         """Back to the freshly built tenant: reference data (and the last seed, re-run with the
         same arguments), no webhooks, zero counters, fresh rate windows, no faults. Tokens stay

@@ -38,6 +38,7 @@ def test_quarantine_in_log_summary_note_and_page_where_retry_and_dismiss_work(li
     api, po, tribe = live.airflow.api, live.sims.po, live.sims.tribe
     seed_demo(tribe, po, customers=30, suppliers=8, matched=3)
     po.forget_seed()  # the next test's reset: reference data only, not this demo data again
+    tribe.forget_seed()
     api.wait_for_dags([DAG_ID])
     api.set_paused(DAG_ID, False)
     try:
