@@ -130,3 +130,17 @@ def test_dismiss_stops_the_retries_and_says_who(airflow_app, recorded, link_db):
     assert open_now == {"10023"}  # the extract step retries open rows only: this one is no longer retried
     again = airflow_app.post(f"/tribe-sync/ui/api/quarantine/{recorded['10024']}/dismiss", json={}, headers=headers)
     assert again.json()["status"] == "already closed"
+
+
+def test_a_row_of_no_recorded_run_is_acted_on_only_by_who_may_start_any_run(airflow_app, recorded, link_db):
+    """Its DAG is unknown, so no DAG's permission can be asked: a Viewer is refused, an Admin may
+    dismiss it (Retry now has no DAG to start and says so)."""
+    Quarantine(link_db, "poweroffice").add([{"record_id": "10031", "field": "Name", "reason": "is empty"}],
+                                           system="poweroffice", stream="customers", run_id="gone__1")
+    row_id = {q["record_id"]: q["id"] for q in Quarantine(link_db, "poweroffice").open("customers")}["10031"]
+    url = f"/tribe-sync/ui/api/quarantine/{row_id}"
+    assert airflow_app.post(f"{url}/dismiss", json={}, headers=token(airflow_app, "viewer")).status_code == 403
+    retry = airflow_app.post(f"{url}/retry", json={}, headers=token(airflow_app, "admin"))
+    assert retry.status_code == 409 and "unknown" in retry.json()["detail"]
+    dismissed = airflow_app.post(f"{url}/dismiss", json={}, headers=token(airflow_app, "admin"))
+    assert dismissed.json()["status"] == "dismissed"

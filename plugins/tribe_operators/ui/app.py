@@ -48,12 +48,15 @@ def _page_data(integration: str) -> dict[str, Any]:
             "settings": data.effective_settings(integration)}
 
 
-def _may_trigger(user: Any, dag_id: str) -> bool:
+def _may_trigger(user: Any, dag_id: str | None) -> bool:
+    """May ``user`` start runs of ``dag_id``? Of every DAG when the DAG is not known (a row no run
+    recorded): an action on it is then a privilege of those who may start any run."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 
+    details = DagDetails(id=dag_id) if dag_id is not None else None
     return get_auth_manager().is_authorized_dag(method="POST", access_entity=DagAccessEntity.RUN,
-                                                details=DagDetails(id=dag_id), user=user)
+                                                details=details, user=user)
 
 
 def create_app() -> FastAPI:
@@ -96,8 +99,8 @@ def create_app() -> FastAPI:
         if row is None:
             raise HTTPException(404, f"no quarantine row {row_id}")
         dag_id = await run_in_threadpool(data.run_dag, engine, row["run_id"])
-        if dag_id is not None and not _may_trigger(user, dag_id):
-            raise HTTPException(403, f"{user.get_name()} may not start runs of {dag_id}")
+        if not _may_trigger(user, dag_id):
+            raise HTTPException(403, f"{user.get_name()} may not start runs of {dag_id or 'every DAG'}")
         return engine, row
 
     @app.post("/api/quarantine/{row_id}/retry")
