@@ -111,7 +111,7 @@ def load_settings(integration: str) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise MappingConfigError(f"{path}: settings must be a mapping")
         settings.update(loaded)
-    variable = f"tribe_sync_{integration}_settings"
+    variable = settings_variable(integration)
     override = _variable(variable)
     if override:
         try:
@@ -126,6 +126,16 @@ def load_settings(integration: str) -> dict[str, Any]:
                              else str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         raise MappingConfigError(f"settings of {integration} ({path}{' + Variable ' + variable if override else ''}): "
                                  f"{problems}") from exc
+
+
+def settings_variable(integration: str) -> str:
+    """The Airflow Variable whose JSON overrides the integration's settings file."""
+    return f"tribe_sync_{integration}_settings"
+
+
+def settings_places(integration: str) -> str:
+    """Where an operator changes a setting, for error messages."""
+    return f"include/mappings/{integration}/settings.yaml or the Variable {settings_variable(integration)}"
 
 
 def is_configured(integration: str) -> bool:

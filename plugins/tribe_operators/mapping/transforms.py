@@ -19,6 +19,7 @@ from stdnum.no import orgnr
 
 from tribe_operators.exceptions import OutOfScope, RecordError
 from tribe_operators.mapping.names import split_person_name
+from tribe_operators.mapping.settings import settings_places
 from tribe_operators.mapping.text import CONTROL, undo_mojibake, visible
 from tribe_operators.mapping.urls import WebsiteError, website
 
@@ -38,6 +39,7 @@ class MapContext:
     links: Callable[[str, str], str | None] | None = None
     internal: Callable[[str, str], str | None] | None = None
     scope: str = "default"  # the legal entity / division being written (an invoice's)
+    integration: str | None = None  # whose settings these are: errors name the file and Variable to fix
 
 
 def bad_value(reason: str) -> RecordError:
@@ -238,7 +240,7 @@ def setting_map(value: Any, ctx: MapContext, record: dict[str, Any], *, setting:
         mapping = {str(v): k for k, v in reversed(list(mapping.items()))}
     if str(value) not in mapping:
         raise bad_value(f"{what} {value!r} is not mapped; add it to '{setting}' in the settings "
-                   f"(include/mappings/<integration>/settings.yaml or the settings Variable)")
+                        f"({settings_places(ctx.integration or '<integration>')})")
     return mapping[str(value)]
 
 

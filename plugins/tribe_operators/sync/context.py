@@ -74,7 +74,7 @@ class StepContext:
     def map_context(self, lookups: dict[str, dict[str, str]]) -> MapContext:
         """What this step's transforms may consult: lookup tables, settings, the links both ways."""
         links = self.links
-        return MapContext(lookups=lookups, settings=self.settings,
+        return MapContext(lookups=lookups, settings=self.settings, integration=self.integration,
                           links=lambda entity, tid: links.to_external(entity, tid),
                           internal=lambda entity, eid: links.to_internal(entity, eid))
 
