@@ -35,6 +35,7 @@ from tests.chaos.bad_input_corpus import (
 from tests.fixtures.records import orders_for
 from tribe_operators.mapping.spec import load_stream, mappings_root
 from tribe_operators.store.links import LinkStore
+from tribe_operators.store.outcomes import run_outcomes
 from tribe_operators.store.quarantine import Quarantine
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
@@ -151,3 +152,13 @@ def test_invoice_export_quarantines_every_bad_invoice_and_exports_the_rest(dags,
     states = [str(ti.state) for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice"]
     assert sorted(s.rsplit(".", 1)[-1] for s in states) == sorted(["failed"] * len(INVOICES)
                                                                    + ["success"] * len(side.good))
+    # Each at its first try (a quarantined invoice is never retried; writing its summary row once
+    # failed on a currency 'EURO' and turned the quarantine into retries), and every invoice of
+    # the run has its row in the summary: the bad ones failed with their reason, as Tribe gave it.
+    tries = {ti.map_index: ti.try_number for ti in dagrun.get_task_instances() if ti.task_id == "export_invoice"}
+    assert set(tries.values()) == {1}, tries
+    outcomes = {o["tribe_id"]: o for o in run_outcomes(link_db, dagrun.run_id)}
+    bad = {record_id for _, ids in planted for record_id in ids}
+    assert set(outcomes) == bad | {record_id for _, record_id in side.good}
+    assert {tid for tid, o in outcomes.items() if o["status"] == "failed" and o["reason"]} == bad
+    assert "EURO" in {o["currency"] for o in outcomes.values()}

@@ -154,3 +154,20 @@ def test_scope_migration_keeps_the_ledger_and_makes_references_unique_per_scope(
         engine.dispose()
         if dialect == "postgresql":
             Postgres().drop(f"{pg_url.database}_mig")
+
+
+def test_an_outcome_row_is_written_whatever_the_bad_invoice_holds(link_db):
+    """The summary lists every invoice: a bad currency is kept as given, text longer than its
+    column is shortened with "…", an amount that is no number is left out — never a failed row."""
+    from tribe_operators.store.outcomes import record_outcome, run_outcomes
+
+    record_outcome(link_db, run_id="manual__1", dag_id="d", integration="poweroffice", scope=None, tribe_id="inv-1",
+                   status="failed", number="10001", customer="Kunde " * 60, amount="12,50", currency="EURO",
+                   external_number="X" * 80, reason="CurrencyCode 'EURO' is not a valid ISO 4217 code")
+    record_outcome(link_db, run_id="manual__1", dag_id="d", integration="poweroffice", scope=None, tribe_id="inv-2",
+                   status="draft", number="10002", amount="1e40", currency="NOK")
+    first, second = run_outcomes(link_db, "manual__1")
+    assert first["currency"] == "EURO" and first["amount"] is None and first["status"] == "failed"
+    assert len(first["customer"]) == 200 and first["customer"].endswith("…") and first["customer"].startswith("Kunde")
+    assert first["external_number"] == "X" * 59 + "…"
+    assert second["amount"] is None and second["currency"] == "NOK"

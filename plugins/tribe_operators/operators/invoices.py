@@ -140,14 +140,20 @@ class ExportInvoiceOperator(_InvoiceBase):
         return result
 
     def record(self, ctx: StepContext, status: str, **outcome: Any) -> None:
-        """This invoice's row in the run's summary (``export_outcome``)."""
+        """This invoice's row in the run's summary (``export_outcome``). A report that cannot be
+        written is logged, never allowed to change the export's own outcome (a quarantined
+        invoice must fail without retries, an exported one must not be retried)."""
         from tribe_operators.store.outcomes import record_outcome
 
-        record_outcome(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=self.integration,
-                       scope=self.invoice.get("scope"), tribe_id=self.invoice["tribe_id"], status=status,
-                       number=self.invoice.get("number"), customer=self.invoice.get("customer"),
-                       amount=self.invoice.get("amount"), currency=self.invoice.get("currency"),
-                       reason=outcome.pop("reason", None), **outcome)
+        try:
+            record_outcome(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=self.integration,
+                           scope=self.invoice.get("scope"), tribe_id=self.invoice["tribe_id"], status=status,
+                           number=self.invoice.get("number"), customer=self.invoice.get("customer"),
+                           amount=self.invoice.get("amount"), currency=self.invoice.get("currency"),
+                           reason=outcome.pop("reason", None), **outcome)
+        except Exception:  # noqa: BLE001 - the summary loses a row; the log says which and why
+            self.log.exception("invoice %s: its row in the run's summary could not be written",
+                               self.invoice.get("number"))
 
 
 def invoice_label(invoice: dict[str, Any]) -> str:
@@ -155,7 +161,11 @@ def invoice_label(invoice: dict[str, Any]) -> str:
     amount = invoice.get("amount")
     money = None
     if amount not in (None, ""):
-        money = " ".join(p for p in (invoice.get("currency"), f"{float(amount):,.2f}") if p)
+        try:
+            shown = f"{float(amount):,.2f}"
+        except ValueError:  # the label shows what Tribe holds; the export names the fault
+            shown = str(amount)
+        money = " ".join(p for p in (invoice.get("currency"), shown) if p)
     return " · ".join(str(p) for p in (invoice.get("number"), invoice.get("customer"), money) if p)
 
 

@@ -135,7 +135,7 @@ export_outcome = sa.Table(
     sa.Column("number", sa.String(60)),
     sa.Column("customer", sa.String(200)),
     sa.Column("amount", sa.Numeric(18, 2)),
-    sa.Column("currency", sa.String(3)),
+    sa.Column("currency", sa.String(16)),  # as Tribe gave it: a bad code is shown, not refused
     sa.Column("status", sa.String(40), nullable=False),  # draft | booked | posted | already exported | would … | failed
     sa.Column("external_id", sa.String(120)),
     sa.Column("external_number", sa.String(60)),
