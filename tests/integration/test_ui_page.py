@@ -144,3 +144,19 @@ def test_a_row_of_no_recorded_run_is_acted_on_only_by_who_may_start_any_run(airf
     assert retry.status_code == 409 and "unknown" in retry.json()["detail"]
     dismissed = airflow_app.post(f"{url}/dismiss", json={}, headers=token(airflow_app, "admin"))
     assert dismissed.json()["status"] == "dismissed"
+
+
+def test_counts_are_the_whole_even_when_the_page_lists_the_latest_only(airflow_app, recorded, link_db):
+    from tribe_operators.ui.data import QUARANTINE_SHOWN
+
+    many = QUARANTINE_SHOWN + 5
+    Quarantine(link_db, "poweroffice").add(
+        [{"record_id": str(20000 + i), "field": "Name", "reason": "is empty"} for i in range(many)],
+        system="poweroffice", stream="suppliers", run_id="scheduled__2")
+    total = many + 2  # and the fixture's two customers
+    page = airflow_app.get("/tribe-sync/ui/?integration=poweroffice", headers=token(airflow_app, "viewer")).text
+    assert page.count("<tr data-quarantine=") == QUARANTINE_SHOWN
+    assert f"<b>{total}</b>open in quarantine" in page
+    assert f"({total} open; the latest {QUARANTINE_SHOWN} listed)" in page
+    data = airflow_app.get("/tribe-sync/ui/api/poweroffice", headers=token(airflow_app, "viewer")).json()
+    assert data["totals"] == {"quarantine_open": total, "ledger": 1} and len(data["quarantine"]) == QUARANTINE_SHOWN

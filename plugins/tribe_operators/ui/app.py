@@ -44,7 +44,8 @@ def _page_data(integration: str) -> dict[str, Any]:
     engine = _engine()
     runs = data.recent_runs(engine, integration)
     return {"integration": integration, "runs": runs, "quarantine": data.open_quarantine(engine, integration),
-            "ledger": data.ledger(engine, integration), "watermarks": data.watermarks(engine, integration),
+            "ledger": data.ledger(engine, integration), "totals": data.totals(engine, integration),
+            "watermarks": data.watermarks(engine, integration),
             "settings": data.effective_settings(integration)}
 
 

@@ -11,11 +11,14 @@ import sqlalchemy as sa
 
 from tribe_operators.store.schema import export_ledger, export_outcome, quarantine, sync_run, watermark
 
-__all__ = ["CHART_COUNTS", "busiest", "effective_settings", "integrations", "ledger", "open_quarantine", "quarantine_row",
-           "recent_runs", "run_dag", "watermarks"]
+__all__ = ["CHART_COUNTS", "LEDGER_SHOWN", "QUARANTINE_SHOWN", "busiest", "effective_settings", "integrations", "ledger",
+           "open_quarantine", "quarantine_row", "recent_runs", "run_dag", "totals", "watermarks"]
 
 # What the chart stacks per run, in this order (the rest are in the table).
 CHART_COUNTS = ("created", "updated", "linked", "quarantined")
+# Rows the page lists, the latest first; its counts are always the whole (``totals``).
+QUARANTINE_SHOWN = 200
+LEDGER_SHOWN = 100
 
 
 def integrations() -> list[str]:
@@ -95,7 +98,17 @@ def run_dag(engine: sa.Engine, run_id: str | None) -> str | None:
                                      .where(export_outcome.c.run_id == run_id).limit(1)).scalar()
 
 
-def open_quarantine(engine: sa.Engine, integration: str, limit: int = 200) -> list[dict[str, Any]]:
+def totals(engine: sa.Engine, integration: str) -> dict[str, int]:
+    """How many rows there are in all — open quarantine, ledger — whatever the page lists."""
+    with engine.connect() as conn:
+        open_rows = conn.execute(sa.select(sa.func.count()).select_from(quarantine).where(
+            quarantine.c.integration == integration, quarantine.c.resolved_at.is_(None))).scalar_one()
+        documents = conn.execute(sa.select(sa.func.count()).select_from(export_ledger).where(
+            export_ledger.c.integration == integration)).scalar_one()
+    return {"quarantine_open": int(open_rows), "ledger": int(documents)}
+
+
+def open_quarantine(engine: sa.Engine, integration: str, limit: int = QUARANTINE_SHOWN) -> list[dict[str, Any]]:
     """Open quarantine rows (every scope), the latest first, each with the DAG that saw it last."""
     columns = [quarantine.c[c] for c in ("id", "scope", "system", "stream", "record_id", "field", "reason",
                                          "attempts", "first_seen_at", "last_seen_at", "run_id", "payload")]
@@ -125,7 +138,7 @@ def quarantine_row(engine: sa.Engine, row_id: int) -> dict[str, Any] | None:
     return row._asdict() if row else None
 
 
-def ledger(engine: sa.Engine, integration: str, limit: int = 100) -> list[dict[str, Any]]:
+def ledger(engine: sa.Engine, integration: str, limit: int = LEDGER_SHOWN) -> list[dict[str, Any]]:
     """The export ledger, the latest first, with the customer and amount of its last outcome."""
     with engine.connect() as conn:
         rows = [r._asdict() for r in conn.execute(
