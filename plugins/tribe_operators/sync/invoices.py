@@ -139,7 +139,8 @@ def quarantine_invoice(ctx: StepContext, invoice: dict[str, Any], exc: RecordErr
 def _map(ctx: StepContext, target: InvoiceTarget, invoice: dict[str, Any]) -> dict[str, Any]:
     lookups = {name: target.lookup_table(lk.entity_set, lk.key, lk.value) for name, lk in ctx.spec.lookups.items()}
     links = ctx.relation_links
-    mapper = Mapper(ctx.spec, MapContext(lookups=lookups, settings=ctx.settings, scope=ctx.scope, integration=ctx.integration,
+    mapper = Mapper(ctx.spec, MapContext(lookups=lookups, settings=ctx.settings, scope=ctx.scope,
+                                         integration=ctx.integration,
                                          links=lambda entity, tid: links.to_external(entity, tid)))
     try:
         return mapper.map(invoice).fields

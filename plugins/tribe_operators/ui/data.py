@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from tribe_operators.store.schema import export_ledger, export_outcome, quarantine, sync_run, watermark
 
-__all__ = ["CHART_COUNTS", "LEDGER_SHOWN", "QUARANTINE_SHOWN", "busiest", "effective_settings", "integrations", "ledger",
-           "open_quarantine", "quarantine_row", "recent_runs", "run_dag", "totals", "watermarks"]
+__all__ = ["CHART_COUNTS", "LEDGER_SHOWN", "QUARANTINE_SHOWN", "busiest", "effective_settings", "integrations",
+           "ledger", "open_quarantine", "quarantine_row", "recent_runs", "run_dag", "totals", "watermarks"]
 
 # What the chart stacks per run, in this order (the rest are in the table).
 CHART_COUNTS = ("created", "updated", "linked", "quarantined")
