@@ -224,7 +224,37 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
             print(f"conflict on {row['stream']} tribe {row['tribe_id']} / poweroffice {row['external_id']}: {fields}")
     _quarantine_report(Quarantine(engine, "poweroffice"))
     runs += odoo_report(bag, engine)
-    return 0 if all(str(r.state).endswith("success") for r in runs) else 1
+    return round_report(engine, runs)
+
+
+# What a round changed in Tribe or an accounting system: a second round over unchanged data
+# writes nothing (the README's promise, checked by .ci/run on SQLite and on PostgreSQL).
+_WRITE_COUNTS = ("created", "updated", "linked", "unlinked", "paid", "partial")
+_WRITE_STATUSES = ("draft", "booked", "posted", "sent")
+
+
+def round_report(engine: Any, runs: list[Any]) -> int:
+    """Print and keep (``.demo/last_round.json``) what this round wrote and how each run ended;
+    0 when every run succeeded."""
+    from tribe_operators.store.outcomes import run_outcomes
+    from tribe_operators.store.runs import run_counts
+
+    written: dict[str, int] = dict.fromkeys((*_WRITE_COUNTS, "invoices exported"), 0)
+    for dagrun in runs:
+        for row in run_counts(engine, dagrun.run_id):
+            if row["step"] == "load":  # payments too: their counts are their load step's
+                for key in _WRITE_COUNTS:
+                    written[key] += int(row["counts"].get(key, 0))
+        written["invoices exported"] += sum(1 for o in run_outcomes(engine, dagrun.run_id)
+                                            if o["status"] in _WRITE_STATUSES)
+    failed = [f"{r.dag_id} {r.run_id}" for r in runs if not str(r.state).endswith("success")]
+    total = sum(written.values())
+    shown = ", ".join(f"{n} {k}" for k, n in written.items() if n) or "nothing"
+    print(f"\nthis round wrote: {shown}" + (f"; runs not successful: {', '.join(failed)}" if failed else ""))
+    (DEMO / "last_round.json").write_text(json.dumps({
+        "database": engine.url.get_backend_name(), "written": written, "total_written": total,
+        "runs": {f"{r.dag_id} {r.run_id}": str(r.state) for r in runs}, "failed": failed}, indent=2))
+    return 1 if failed else 0
 
 
 def _quarantine_report(quarantine: Any, shown: int = 12) -> None:

@@ -38,7 +38,8 @@ def _ensure_invoices(tribe: Any, odoo: Any, links: Any) -> list[str]:
     linked = links.bulk_to_external("customer_relationship", relationships)
     partners = {str(p["id"]): p for p in odoo.call("res.partner", "read", [int(i) for i in linked.values()],
                                                   ["company_id", "active"], context={"active_test": False})}
-    shared = [rel for rel, pid in linked.items() if partners[pid]["active"] and not partners[pid]["company_id"]][:2]
+    shared = [rel for rel, pid in sorted(linked.items(), key=lambda pair: int(pair[1]))  # the same two every time
+              if partners[pid]["active"] and not partners[pid]["company_id"]][:2]
     product, sent = _product(tribe), tribe.codes("Datastore_Phase_ActivityInvoice")["Sent"]
     entities = tribe.codes("Datastore_LegalEntity")
     made = []

@@ -23,19 +23,24 @@ __all__ = ["invoice_story", "lifecycle_story"]
 SUBJECT = "tribe-sync demo invoice"
 
 
-def _ensure_demo_invoices(tribe: Any, links: Any) -> list[str]:
+def _ensure_demo_invoices(tribe: Any, links: Any, po_url: str) -> list[str]:
     existing = [r["ID"] for r in tribe.iter_records("Activity_Invoice", filter=f"Subject eq '{SUBJECT}'",
-                                                    select=["ID"])]
+                                                    select=["ID"], orderby="Number")]
     if existing:
         return existing
     relationships = list(tribe.iter_records("Relationship_Organization_CommercialRelationship_Customer",
-                                            select=["ID"], orderby="ID"))
+                                            select=["ID"]))
     linked = links.bulk_to_external("customer_relationship", [r["ID"] for r in relationships])
+    # The same two customers every time: the lowest PowerOffice ids among those PowerOffice has not
+    # archived (it refuses an invoice to an archived customer; Tribe's ids are random).
+    by_po_id = sorted(linked.items(), key=lambda pair: int(pair[1]))
+    active = (rel for rel, po_id in by_po_id if _active_in_poweroffice(po_url, po_id))
+    chosen = [rel for rel, _ in zip(active, range(2), strict=False)]
     product = next(p for p in tribe.iter_records("Product", filter="IsInactive eq false and ImportId ne null",
-                                                 select=["ID", "Code"]) if p.get("Code"))
+                                                 select=["ID", "Code"], orderby="Code") if p.get("Code"))
     sent = tribe.codes("Datastore_Phase_ActivityInvoice")["Sent"]
     made = []
-    for rel_id in list(linked)[:2]:
+    for rel_id in chosen:
         invoice = tribe.create("Activity_Invoice", {
             "Subject": SUBJECT, "Relationship": {"ID": rel_id}, "PaymentTermInDays": 14,
             "ProductLines": [{"Product": {"ID": product["ID"]}, "Quantity": 3, "Price": 1250.0}]})
@@ -51,7 +56,7 @@ def invoice_story(bag: Any, engine: Any, po_url: str) -> list[tuple[str, Any]]:
     from tribe_operators.systems.tribe.hook import TribeCrmHook
 
     tribe = TribeCrmHook()
-    draft_id, booked_id = _ensure_demo_invoices(tribe, LinkStore(engine, "poweroffice"))[:2]
+    draft_id, booked_id = _ensure_demo_invoices(tribe, LinkStore(engine, "poweroffice"), po_url)[:2]
     runs = []
     export = bag.dags["tribe_invoices_to_poweroffice"]
     runs.append(("invoice → draft sales order", export.test(
@@ -84,11 +89,12 @@ def lifecycle_story(bag: Any, engine: Any, po_url: str) -> list[tuple[str, Any]]
         if conn.execute(sa.select(sa.func.count()).select_from(conflict_audit)).scalar():
             return []
     tribe, links = TribeCrmHook(), LinkStore(engine, "poweroffice")
-    products = list(tribe.iter_records("Product", filter="IsInactive eq false and ImportId ne null", select=["ID"]))
+    products = list(tribe.iter_records("Product", filter="IsInactive eq false and ImportId ne null", select=["ID"],
+                                       orderby="Code"))
     product_po = links.to_external("product", products[-1]["ID"])
     _po_request(po_url, "PATCH", f"Products/{product_po}", [{"op": "replace", "path": "/IsArchived", "value": True}])
-    org = next(o for o in tribe.iter_records("Relation_Organization", filter="ImportId ne null", select=["ID", "Name"])
-               if links.to_external("customer", o["ID"]))
+    org = next(o for o in tribe.iter_records("Relation_Organization", filter="ImportId ne null", select=["ID", "Name"],
+                                             orderby="Name") if links.to_external("customer", o["ID"]))
     tribe.update("Relation_Organization", org["ID"], {"Name": f"{org['Name']} (renamed in Tribe)"})
     _po_request(po_url, "PATCH", f"Customers/{links.to_external('customer', org['ID'])}",
                 [{"op": "replace", "path": "/Name", "value": f"{org['Name']} (renamed in PowerOffice)"}])
@@ -116,6 +122,11 @@ def _po_request(po_url: str, method: str, path: str, body: Any = None) -> reques
             return response
         time.sleep(1)
     return response
+
+
+def _active_in_poweroffice(po_url: str, customer_id: str) -> bool:
+    response = _po_request(po_url, "GET", f"Customers/{customer_id}")
+    return response.ok and not response.json().get("IsArchived")
 
 
 def _pay_in_full(po_url: str, invoice_id: str) -> None:
