@@ -117,10 +117,12 @@ class RecordError(TribeSyncError):
         record_id: The record's id in its source system, when known.
         mapped: The fields that did map (a record's numbers still count in dedupe when
             another of its fields is bad).
+        action: What a person can do besides fixing the source (``schema.quarantine.action``:
+            map an unmapped code, decide a match by number).
     """
 
     def __init__(self, field: str | None, reason: str, *, record_id: str | None = None,
-                 mapped: dict[str, Any] | None = None) -> None:
+                 mapped: dict[str, Any] | None = None, action: dict[str, Any] | None = None) -> None:
         where = f"field {field!r}: " if field else ""
         who = f"record {record_id}: " if record_id else ""
         super().__init__(f"{who}{where}{reason}")
@@ -128,6 +130,7 @@ class RecordError(TribeSyncError):
         self.reason = reason
         self.record_id = record_id
         self.mapped = mapped or {}
+        self.action = action
 
 
 class OutOfScope(TribeSyncError):

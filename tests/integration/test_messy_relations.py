@@ -63,7 +63,8 @@ def _outcome(links: LinkStore, quarantine: dict[tuple[str, str], dict[str, Any]]
         label = next((label for label, tid in seeded.items() if tid == tribe_id), None)
         return ("tribe", label) if label else ("new",)
     assert entry is not None, f"{stream} {source_id} is neither linked nor quarantined"
-    kind = "held" if entry["system"] == "tribe" else "bad"
+    assert entry["system"] == "poweroffice", entry  # the record's own system, also when dedupe holds it
+    kind = "held" if (entry["action"] or {}).get("kind") == "held" else "bad"
     return (kind, entry["field"], entry["reason"])
 
 

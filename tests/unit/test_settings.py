@@ -95,3 +95,61 @@ def test_one_legal_entity_ignores_the_invoices_own_choice(tmp_path, monkeypatch)
     assert invoice_scope(load_settings("odoo"), {"LegalEntity": {"Code": "BE"}}) == "default"
     (tmp_path / "odoo" / "settings.yaml").write_text(text + "use_multiple_legal_entities: true\n", encoding="utf-8")
     assert invoice_scope(load_settings("odoo"), {"LegalEntity": {"Code": "BE"}}) == "be"
+
+
+VAR = "AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS"
+MAPS = "vat_map: {NO25: '3', NO15: '31', HIGH: '3'}\nunit_map: {PCS: EA, HUR: HUR}\n"
+
+
+def test_a_variable_map_extends_the_files_key_by_key(tmp_path, monkeypatch):
+    """Following a quarantine reason ("add NO12 to vat_map") must not drop the other groups."""
+    _folder(tmp_path, MAPS, monkeypatch)
+    monkeypatch.setenv(VAR, json.dumps({"vat_map": {"NO12": "31"}}))
+    settings = load_settings("poweroffice")
+    assert settings["vat_map"] == {"NO25": "3", "NO15": "31", "HIGH": "3", "NO12": "31"}
+    assert settings["unit_map"] == {"PCS": "EA", "HUR": "HUR"}
+
+
+def test_a_variable_null_removes_a_key_and_replace_takes_a_map_whole(tmp_path, monkeypatch):
+    _folder(tmp_path, MAPS, monkeypatch)
+    monkeypatch.setenv(VAR, json.dumps({"vat_map": {"HIGH": None}, "unit_map": {"DAY": "DAY"}, "$replace": ["unit_map"]}))
+    settings = load_settings("poweroffice")
+    assert settings["vat_map"] == {"NO25": "3", "NO15": "31"}
+    assert settings["unit_map"] == {"DAY": "DAY"}
+    monkeypatch.setenv(VAR, json.dumps({"$replace": "unit_map"}))
+    with pytest.raises(MappingConfigError, match=r"\$replace must be a list"):
+        load_settings("poweroffice")
+
+
+def test_settings_sources_name_where_each_value_comes_from(tmp_path, monkeypatch):
+    from tribe_operators.mapping.settings import settings_sources
+
+    _folder(tmp_path, MAPS, monkeypatch)
+    monkeypatch.setenv(VAR, json.dumps({"vat_map": {"NO12": "31"}, "overlap_seconds": 60}))
+    sources = {row["path"]: (row["value"], row["source"]) for row in settings_sources("poweroffice")}
+    assert sources["vat_map.NO12"] == ("31", "variable") and sources["vat_map.NO25"] == ("3", "file")
+    assert sources["overlap_seconds"] == (60, "variable")
+    assert sources["load_concurrency"] == (4, "default")
+    assert sources["number_match.min_name_similarity"] == (0.7, "default")
+
+
+def test_an_unmapped_code_names_the_variable_json_that_adds_it(tmp_path, monkeypatch):
+    """The reason's JSON, set as the Variable, maps the code and keeps the rest of the map."""
+    import re
+
+    from tribe_operators.exceptions import RecordError
+    from tribe_operators.mapping.transforms import MapContext, setting_map
+
+    _folder(tmp_path, MAPS, monkeypatch)
+    ctx = MapContext(settings=load_settings("poweroffice"), integration="poweroffice")
+    with pytest.raises(RecordError) as caught:
+        setting_map("NO12", ctx, {}, setting="vat_map", what="Tribe VAT group")
+    reason, action = caught.value.reason, caught.value.action
+    assert action == {"kind": "unmapped_code", "setting": "vat_map", "code": "NO12", "reverse": False,
+                      "variable": "tribe_sync_poweroffice_settings"}
+    patch = json.loads(re.search(r"Variable tribe_sync_poweroffice_settings to (\{.*?\}\})", reason).group(1))
+    assert patch == {"vat_map": {"NO12": "<code>"}}
+    monkeypatch.setenv(VAR, json.dumps({"vat_map": {"NO12": "31"}}))
+    ctx = MapContext(settings=load_settings("poweroffice"), integration="poweroffice")
+    assert setting_map("NO12", ctx, {}, setting="vat_map", what="Tribe VAT group") == "31"
+    assert setting_map("NO25", ctx, {}, setting="vat_map", what="Tribe VAT group") == "3"

@@ -8,17 +8,24 @@ the record:
 * ``update`` — matched, and the content differs from what we last wrote (or from the target);
 * ``link`` — matched by a key, content already equal: only the binding is written;
 * ``skip`` — linked, and the content hash equals the last sync's: nothing to do.
+
+A match by a number key that declares ``confirm_name`` is held when the names share nothing
+meaningful (``names.NameCheck``, thresholds in the settings' ``number_match``), unless a person
+answered "link anyway" for that very record; "create new" makes the contact a record of its own.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tribe_operators.dedupe.keys import field_value
+from tribe_operators.dedupe.names import NameCheck
 from tribe_operators.dedupe.party import PartyResolver, Resolution
 
 if TYPE_CHECKING:
-    from tribe_operators.mapping.spec import StreamSpec
+    from tribe_operators.mapping.spec import DedupeKey, StreamSpec
     from tribe_operators.store.links import LinkStore
+    from tribe_operators.store.match_decisions import MatchDecision, MatchDecisions
 
 __all__ = ["Decision", "Deduper"]
 
@@ -30,6 +37,7 @@ class Decision:
     target_id: str | None = None
     matched_by: str | None = None
     error: tuple[str | None, str] | None = None  # (field, reason)
+    action: dict[str, Any] | None = None  # what a person can do about a hold (quarantine.action)
 
 
 class Deduper:
@@ -40,16 +48,24 @@ class Deduper:
         links: The link store of this integration and scope.
         target: The target adapter (``find``, ``differs``).
         roles: All roles of the stream's contacts (``party_roles``); default: the stream alone.
+        settings: The integration's settings (``number_match``); default: the checks' defaults.
+        decisions: People's answers to held matches by number (``store.match_decisions``).
 
     Records of the other roles (and this stream's records that could not be mapped, with the
     key fields they have) are made known with ``add`` before ``decide``: all of them take part.
     """
 
-    def __init__(self, spec: StreamSpec, links: LinkStore, target: Any, roles: list[StreamSpec] | None = None) -> None:
+    def __init__(self, spec: StreamSpec, links: LinkStore, target: Any, roles: list[StreamSpec] | None = None, *,
+                 settings: dict[str, Any] | None = None, decisions: MatchDecisions | None = None) -> None:
         self.spec = spec
         self.target = target
         self.resolver = PartyResolver(spec, roles or [spec], links, target)
         self._not_updated = {f.target for f in spec.fields if f.only_create or f.match_only}
+        check = (settings or {}).get("number_match") or {}
+        self.names = NameCheck(**{k: check[k] for k in ("min_name_similarity", "min_word_similarity") if k in check}
+                               ) if check.get("check_names", True) else None
+        self.answers: dict[str, MatchDecision] = decisions.all(spec.target.entity_set) if decisions else {}
+        self.resolver.create_new = {p for p, a in self.answers.items() if a.choice == "create"}
 
     def add(self, stream: str, source_id: str, fields: dict[str, Any]) -> None:
         self.resolver.add(stream, source_id, fields)
@@ -75,11 +91,46 @@ class Deduper:
             unchanged = res.via == f"link:{self.spec.target.link_entity}" and last == row["mapped"]["update_hash"]
             return Decision(source_id, "skip" if unchanged else "update", res.target_id, res.via)
         if res.target_id is not None:
+            if (held := self._unlike_names(row, res)) is not None:
+                return held
             # Found through another role's key: the record was read in that role's shape, so
             # the load step compares it afresh (an update that changes nothing is skipped there).
             changed = res.stream != self.spec.stream or self.target.differs(res.record, self._updatable(row))
             return Decision(source_id, "update" if changed else "link", res.target_id, res.via)
         return Decision(source_id, "create")
 
+    def _unlike_names(self, row: dict[str, Any], res: Resolution) -> Decision | None:
+        """A match by a number whose names share nothing: held with both names and ids, unless a
+        person said "link anyway" to this very record."""
+        key = self._confirming_key(res)
+        source_id = str(row["source_id"])
+        answer = self.answers.get(source_id)
+        if self.names is None or key is None or (answer and answer.target_id == res.target_id):
+            return None
+        fields = key.confirm_name or []
+        ours, theirs = _name(row["mapped"]["fields"], fields), _name(res.record or {}, fields)
+        if self.names.alike(ours, theirs):
+            return None
+        whole, best = self.names.similarity(ours, theirs)
+        label = f"{'+'.join(key.match or [])} {'/'.join(str(field_value(row['mapped']['fields'], f)) for f in key.match or [])}"
+        target = f"{self.spec.target.entity_set} {res.target_id}"
+        reason = (f"{label} matches {target} '{theirs}', whose name shares nothing with this record's '{ours}' "
+                  f"(similarity {whole:.2f} as a whole, {best:.2f} at best per word; number_match in the settings): "
+                  f"numbers of two sequences may have met. Link anyway or create new on the tribe-sync page, or "
+                  f"correct the number")
+        action = {"kind": "number_match", "key": label, "source_name": ours, "target_id": res.target_id,
+                  "target_name": theirs, "entity_set": self.spec.target.entity_set}
+        return Decision(source_id, None, error=(key.match[0] if key.match else None, reason), action=action)
+
+    def _confirming_key(self, res: Resolution) -> DedupeKey | None:
+        if not res.via or not res.via.startswith("match:") or res.stream not in self.resolver.roles:
+            return None
+        fields = res.via.removeprefix("match:").split("+")
+        return next((k for k in self.resolver.roles[res.stream].dedupe if k.match == fields and k.confirm_name), None)
+
     def _updatable(self, row: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in row["mapped"]["fields"].items() if k not in self._not_updated}
+
+
+def _name(record: dict[str, Any], fields: list[str]) -> str:
+    return " ".join(str(v) for f in fields if (v := field_value(record, f)) not in (None, "")).strip()

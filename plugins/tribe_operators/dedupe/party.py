@@ -100,6 +100,7 @@ class PartyResolver:
         self.resolved: dict[str, Resolution] = {}
         self._claims: dict[str, str] = {}  # target id → the contact resolved to it
         self._disputed: dict[str, str] = {}  # target id → a held contact whose keys found it
+        self.create_new: set[str] = set()  # contacts a person said are nobody's record ("create new")
 
     def add(self, stream: str, source_id: str, fields: dict[str, Any]) -> None:
         """Note one role's record of a contact (only its key fields are kept)."""
@@ -114,6 +115,7 @@ class PartyResolver:
         todo = [p for p in self.keys if p not in self.resolved]
         if todo:
             out = self._by_links(todo)
+            out.update({p: Resolution() for p in todo if p not in out and p in self.create_new})
             pending = [p for p in todo if p not in out]
             self._shared(pending, out)
             self._by_keys([p for p in pending if p not in out], out)

@@ -52,7 +52,7 @@ class Mapper:
         for child in self.spec.children:
             items = _path(record, child.source) or []
             if child.required and not items:
-                errors.append((child.source, "has no elements; at least one is required"))
+                errors.append((child.source, "has no elements; at least one is required", None))
             mapped_items = []
             for index, item in enumerate(items, start=1):
                 fields, problems = self._fields(child.fields, item, f"{child.source}[{index}].")
@@ -60,9 +60,10 @@ class Mapper:
                 errors.extend(problems)
             out[child.target] = mapped_items
         if errors:
-            field, reason = errors[0]
-            more = "; ".join(f"{f}: {r}" for f, r in errors[1:])
-            raise RecordError(field, reason + (f" (also {more})" if more else ""), record_id=record_id, mapped=out)
+            field, reason, action = errors[0]
+            more = "; ".join(f"{f}: {r}" for f, r, _ in errors[1:])
+            raise RecordError(field, reason + (f" (also {more})" if more else ""), record_id=record_id, mapped=out,
+                              action=action)
         updatable = {k: v for k, v in out.items() if k not in self._only_create}
         return Mapped(fields=out, update_hash=content_hash(updatable))
 
@@ -72,11 +73,12 @@ class Mapper:
         except (KeyError, ValueError):
             return str(record.get(self.spec.source.id_field))
 
-    def _fields(self, fields: list[Any], record: dict[str, Any], prefix: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def _fields(self, fields: list[Any], record: dict[str, Any],
+                prefix: str) -> tuple[dict[str, Any], list[tuple[str, str, dict[str, Any] | None]]]:
         known = self._plans.get(id(fields))
         plans = known[1] if known is not None and known[0] is fields else [_Plan.of(fm) for fm in fields]
         out: dict[str, Any] = {}
-        errors: list[tuple[str, str]] = []
+        errors: list[tuple[str, str, dict[str, Any] | None]] = []  # (field, reason, action)
         for plan in plans:
             fm = plan.fm
             try:
@@ -94,11 +96,11 @@ class Mapper:
                 if not plan.steps and isinstance(value, str):
                     value = value.strip() or None
             except RecordError as exc:
-                errors.append((prefix + plan.where, exc.reason))
+                errors.append((prefix + plan.where, exc.reason, exc.action))
                 continue
             if fm.required and value in (None, "", {}):
                 errors.append((prefix + plan.where,
-                               f"is required for {self.spec.target.entity_set}.{fm.target} but is empty"))
+                               f"is required for {self.spec.target.entity_set}.{fm.target} but is empty", None))
                 continue
             if fm.spread:
                 out.update(value or {})  # several fields, or none (no address: nothing to write)

@@ -108,6 +108,9 @@ class DedupeKey(_Strict):
     link: str | None = None  # link entity whose binding of the same external id counts as a match
     match: list[str] | None = None  # target fields (dotted into a nested record) that must all be equal
     normalise: dict[str, str] = Field(default_factory=dict)  # field → a normaliser of dedupe.keys
+    # Target fields holding the name: a match by this key (a number two sequences can share) whose
+    # name shares nothing meaningful with the target's is held for a person (dedupe/names.py).
+    confirm_name: list[str] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> DedupeKey:

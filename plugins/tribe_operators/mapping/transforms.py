@@ -19,7 +19,7 @@ from stdnum.no import orgnr
 
 from tribe_operators.exceptions import OutOfScope, RecordError
 from tribe_operators.mapping.names import split_person_name
-from tribe_operators.mapping.settings import settings_places
+from tribe_operators.mapping.settings import settings_variable, variable_patch_text
 from tribe_operators.mapping.text import CONTROL, undo_mojibake, visible
 from tribe_operators.mapping.urls import WebsiteError, website
 
@@ -233,15 +233,32 @@ def setting_map(value: Any, ctx: MapContext, record: dict[str, Any], *, setting:
     if value in (None, ""):
         return None
     maps = ctx.settings.get(setting) or {}
+    path = [setting]
     if per_scope:
-        maps, setting = maps.get(ctx.scope) or {}, f"{setting}.{ctx.scope}"
+        maps, path = maps.get(ctx.scope) or {}, [setting, str(ctx.scope)]
     mapping = {str(k): v for k, v in maps.items()}
     if reverse:
         mapping = {str(v): k for k, v in reversed(list(mapping.items()))}
     if str(value) not in mapping:
-        raise bad_value(f"{what} {value!r} is not mapped; add it to '{setting}' in the settings "
-                        f"({settings_places(ctx.integration or '<integration>')})")
+        raise unmapped_code(ctx, what, str(value), path, reverse=reverse)
     return mapping[str(value)]
+
+
+def unmapped_code(ctx: MapContext, what: str, code: str, path: list[str], *, reverse: bool = False) -> RecordError:
+    """The record is held for one missing key of a settings map: the reason names the exact
+    Variable JSON that adds it (merged into the file's map, key by key), and the page's "map it"
+    can add it (``action``). Maps are written Tribe → accounting: a ``reverse`` map's missing
+    key is the Tribe code that the operator picks."""
+    integration = ctx.integration or "<integration>"
+    entry = ["<Tribe code>", code] if reverse else [code, "<code>"]
+    patch = variable_patch_text(integration, [*path, entry[0]], entry[1])
+    setting = ".".join(path)
+    reason = (f"{what} {code!r} is not mapped; add it to '{setting}' in include/mappings/{integration}/settings.yaml, "
+              f"or set the Variable {settings_variable(integration)} to {patch} (merged into the file's map key by "
+              "key; the page's 'map it' does it)")
+    action = {"kind": "unmapped_code", "setting": setting, "code": code, "reverse": reverse,
+              "variable": settings_variable(integration)}
+    return RecordError(None, reason, action=action)
 
 
 def relation_type(value: Any, ctx: MapContext, record: dict[str, Any], *, relationship: str) -> str:

@@ -26,11 +26,12 @@ class Quarantine:
         self.scope = scope
 
     def add(self, rows: Iterable[dict[str, Any]], *, system: str, stream: str, run_id: str) -> int:
-        """Quarantine ``rows`` of ``{record_id, field, reason, payload}``."""
+        """Quarantine ``rows`` of ``{record_id, field, reason, payload}`` and, where a person can
+        act on it besides fixing the source, ``action`` (``schema.quarantine``)."""
         now = datetime.now(UTC)
         batch = [{"integration": self.integration, "scope": self.scope, "system": system, "stream": stream,
                   "record_id": str(r["record_id"]), "field": r.get("field"), "reason": r["reason"],
-                  "payload": r.get("payload"), "run_id": run_id, "attempts": 1,
+                  "payload": r.get("payload"), "action": r.get("action"), "run_id": run_id, "attempts": 1,
                   "first_seen_at": now, "last_seen_at": now, "resolved_at": None, "dismissed_by": None}
                  for r in rows]
         if not batch:
@@ -45,7 +46,7 @@ class Quarantine:
             for row in batch:
                 row["attempts"] = existing.get(row["record_id"], 0) + 1
             upsert(conn, quarantine, batch, conflict=["integration", "scope", "stream", "record_id"],
-                   update=["system", "field", "reason", "payload", "run_id", "attempts", "last_seen_at",
+                   update=["system", "field", "reason", "payload", "action", "run_id", "attempts", "last_seen_at",
                            "resolved_at", "dismissed_by"])
         return len(batch)
 
@@ -73,10 +74,12 @@ class Quarantine:
 
 
 def run_quarantine(engine: sa.Engine, run_id: str) -> list[dict[str, Any]]:
-    """The records a run quarantined (or saw still bad), still open: what its summary lists."""
+    """The records a run quarantined (or saw still bad), still open: what its summary lists. With
+    ``first_seen_at``, which tells the ones new in this run from those open from before."""
     with engine.connect() as conn:
         return [r._asdict() for r in conn.execute(
             sa.select(quarantine.c.integration, quarantine.c.scope, quarantine.c.system, quarantine.c.stream,
-                      quarantine.c.record_id, quarantine.c.field, quarantine.c.reason, quarantine.c.attempts)
+                      quarantine.c.record_id, quarantine.c.field, quarantine.c.reason, quarantine.c.attempts,
+                      quarantine.c.first_seen_at)
             .where(quarantine.c.run_id == run_id, quarantine.c.resolved_at.is_(None))
             .order_by(quarantine.c.stream, quarantine.c.record_id))]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["conflict_audit", "export_ledger", "export_outcome", "id_link", "metadata", "quarantine", "staging",
-           "sync_run", "watermark", "webhook_event"]
+__all__ = ["conflict_audit", "export_ledger", "export_outcome", "id_link", "match_decision", "metadata", "quarantine",
+           "staging", "sync_run", "watermark", "webhook_event"]
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -100,7 +100,26 @@ quarantine = sa.Table(
     sa.Column("last_seen_at", TS, nullable=False),
     sa.Column("resolved_at", TS),
     sa.Column("dismissed_by", sa.String(128)),  # set when a person stopped its retries (not fixed)
+    # What a person can do about it besides fixing the source (the page's controls): an unmapped
+    # code → {"kind": "unmapped_code", setting, code, variable}; a match by number whose names
+    # differ → {"kind": "number_match", key, source_name, target_id, target_name}; a dedupe hold
+    # → {"kind": "held", "at_fault": system}.
+    sa.Column("action", sa.JSON),
     sa.UniqueConstraint("integration", "scope", "stream", "record_id", name="uq_quarantine_record"),
+)
+
+# A person's answer to a match by number held for its names (the page's "link anyway" / "create
+# new"), per contact: dedupe follows it on the next runs. One row per contact and target set.
+match_decision = sa.Table(
+    "match_decision", metadata,
+    sa.Column("integration", sa.String(40), primary_key=True),
+    sa.Column("scope", sa.String(80), primary_key=True),
+    sa.Column("entity_set", sa.String(120), primary_key=True),
+    sa.Column("source_id", sa.String(120), primary_key=True),
+    sa.Column("choice", sa.String(10), nullable=False),  # link | create
+    sa.Column("target_id", sa.String(120)),  # the record "link anyway" accepts
+    sa.Column("decided_by", sa.String(128), nullable=False),
+    sa.Column("decided_at", TS, nullable=False),
 )
 
 sync_run = sa.Table(

@@ -132,7 +132,7 @@ def quarantine_invoice(ctx: StepContext, invoice: dict[str, Any], exc: RecordErr
     """On record for the on-call: the invoice (``ID``, ``Number``), the field and the reason,
     under the system at fault: the accounting system when it ``refused`` it, else the source."""
     ctx.quarantine_records([{"record_id": invoice["ID"], "field": exc.field, "reason": exc.reason,
-                             "payload": {"Number": invoice.get("Number")}}],
+                             "payload": {"Number": invoice.get("Number")}, "action": exc.action}],
                            system=ctx.spec.target.system if refused else ctx.spec.source.system)
 
 

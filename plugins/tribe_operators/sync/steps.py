@@ -15,6 +15,7 @@ from tribe_operators.dedupe import Deduper, party_roles
 from tribe_operators.exceptions import OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.filters import conditions_for
+from tribe_operators.store.match_decisions import MatchDecisions
 from tribe_operators.store.runs import record_step
 from tribe_operators.store.staging import Staging
 from tribe_operators.sync.context import StepContext
@@ -76,7 +77,7 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
                 continue
             except RecordError as exc:
                 bad.append({"record_id": row["source_id"], "field": exc.field, "reason": exc.reason,
-                            "payload": row["payload"]})
+                            "payload": row["payload"], "action": exc.action})
                 # Its numbers still take part in dedupe (its other roles must not match around them).
                 keys = {f: exc.mapped[f] for f in key_fields if f in exc.mapped}
                 updates.append({"source_id": row["source_id"], "status": "quarantined", "error": str(exc),
@@ -104,7 +105,8 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
     this run, so every role of the contact gets the same answer (``dedupe.party``)."""
     started = datetime.now(UTC)
     roles = party_roles(ctx.spec)
-    deduper = Deduper(ctx.spec, ctx.links, target, roles)
+    deduper = Deduper(ctx.spec, ctx.links, target, roles, settings=ctx.settings,
+                      decisions=MatchDecisions(ctx.engine, ctx.integration, ctx.scope))
     for role in roles:
         staged = Staging(ctx.engine, ctx.run_id, ctx.integration, role.stream, ctx.scope)
         for rows in staged.iter_rows(_KEYED, chunk=2000, columns=("mapped",)):
@@ -119,7 +121,8 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
             if decision.decision is None:
                 field, reason = decision.error or (None, "no decision")
                 bad.append({"record_id": decision.source_id, "field": field, "reason": reason,
-                            "payload": by_id[decision.source_id]["payload"]})
+                            "payload": by_id[decision.source_id]["payload"],
+                            "action": decision.action or {"kind": "held", "at_fault": ctx.spec.target.system}})
                 updates.append({"source_id": decision.source_id, "status": "quarantined", "error": reason})
                 counts["quarantined"] += 1
                 continue
@@ -127,5 +130,5 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
             updates.append({"source_id": decision.source_id, "status": "decided", "decision": decision.decision,
                             "target_id": decision.target_id, "match_keys": decision.matched_by})
         ctx.staging.update_rows(updates)
-        ctx.quarantine_records(bad, system=ctx.spec.target.system)
+        ctx.quarantine_records(bad, system=ctx.spec.source.system)  # the record's own system, named on the page
     return _finish(ctx, "dedupe", counts, started)
