@@ -52,8 +52,12 @@ def test_products_with_groups_units_vat_and_inactive(dag, sims, link_db):
     assert t.get("Product", links.to_internal("product", str(archived["Id"])))["IsInactive"] is True
     (bad,) = [q for q in Quarantine(link_db, "poweroffice").open("products") if q["record_id"] == str(unmapped["Id"])]
     assert bad["field"] == "UnitOfMeasureCode" and "'LTR'" in bad["reason"] and "unit_map" in bad["reason"]
-    # Where to fix it, by name: this integration's file and Variable.
-    assert "include/mappings/poweroffice/settings.yaml or the Variable tribe_sync_poweroffice_settings" in bad["reason"]
+    # Where to fix it, by name: this integration's file, and the Variable JSON that adds the one key
+    # (the map is Tribe → PowerOffice: the import asks for the Tribe unit LTR stands for).
+    assert "include/mappings/poweroffice/settings.yaml" in bad["reason"]
+    assert 'Variable tribe_sync_poweroffice_settings to {"unit_map": {"<Tribe code>": "LTR"}}' in bad["reason"]
+    assert bad["action"] == {"kind": "unmapped_code", "setting": "unit_map", "code": "LTR", "reverse": True,
+                             "variable": "tribe_sync_poweroffice_settings"}
 
 
 @pytest.mark.parametrize("first,last,expected", [
