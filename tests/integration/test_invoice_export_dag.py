@@ -134,7 +134,7 @@ def test_booked_mode_completes_and_sends(sims, world, link_db, monkeypatch):
 
 
 def test_a_bad_invoice_is_quarantined_and_fails_alone(sims, world, link_db, monkeypatch):
-    settings = {"vat_map": {"NO25": "3"}}  # HIGH is not mapped
+    settings = {"vat_map": {"HIGH": None}}  # the Variable's null takes HIGH out of the file's map
     monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_POWEROFFICE_SETTINGS", json.dumps(settings))
     good = sent(sims, world)
     bad = sent(sims, world, vat="HIGH")
@@ -348,3 +348,32 @@ def test_payments_run_once_per_scope_without_their_ids_or_counts_colliding(dags,
     assert (counts["default"]["read"], counts["default"]["paid"], counts["default"]["unpaid"]) == (1, 0, 1)
     labels = sorted(ti.rendered_map_index for ti in dagrun.get_task_instances() if ti.task_id == "sync_payments")
     assert labels == ["belgium", "default"]
+
+
+def test_an_invoice_fixed_at_the_source_is_exported_and_its_quarantine_row_closes(sims, world, link_db):
+    """Quarantined for bad data in Tribe (its product has no code), fixed there, exported by the
+    next run: its quarantine row must close, else the page keeps offering Retry for a landed invoice."""
+    import sqlalchemy as sa
+
+    from tribe_operators.store.schema import quarantine
+
+    product = world["product"]
+    sims.tribe.update("Product", product["ID"], {"Code": None})
+    invoice = sent(sims, world)
+    assert str(run(world["invoice_dag"]).state).endswith("failed")
+    (q,) = Quarantine(link_db, "poweroffice").open("invoices")
+    assert q["record_id"] == invoice["ID"] and "Product.Code" in q["field"] and q["system"] == "tribe"
+    assert orders_for(sims.po, invoice["ID"]) == []
+
+    sims.tribe.update("Product", product["ID"], {"Code": product["Code"]})  # fixed in Tribe (the invoice is frozen)
+    # The safety poll leaves a held invoice to the run that failed it (a red run every 5 minutes
+    # otherwise): green, nothing exported, still held; a run naming it exports it.
+    poll = run(_fresh_invoice_dag())
+    assert str(poll.state).endswith("success") and orders_for(sims.po, invoice["ID"]) == []
+    assert [r["record_id"] for r in Quarantine(link_db, "poweroffice").open("invoices")] == [invoice["ID"]]
+    assert str(run(_fresh_invoice_dag(), invoice_numbers=[invoice["Number"]]).state).endswith("success")
+    assert len(orders_for(sims.po, invoice["ID"])) == 1
+    assert Quarantine(link_db, "poweroffice").open("invoices") == []
+    with link_db.connect() as conn:
+        row = conn.execute(sa.select(quarantine).where(quarantine.c.record_id == invoice["ID"])).one()
+    assert row.resolved_at is not None and row.dismissed_by is None  # closed as fixed, not dismissed

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.records import OSLO
+from tribe_operators.reports.summary import note_text, read_report, render_matches
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.runs import run_counts
@@ -62,6 +63,12 @@ def test_numbers_meeting_unrelated_organisations_are_held_with_both_names(dag, s
     load = next(r["counts"] for r in run_counts(link_db, first.run_id) if (r["stream"], r["step"]) ==
                 ("customers", "load"))
     assert load["matched"] == 1 and load["created"] == 0
+    # The applied match by number is listed apart in the run's summary and counted in its note.
+    report = read_report(link_db, first.run_id)
+    assert report.matched_by_number == {("customers", "match:DebtorNumber"): 1}
+    assert [(m["source_id"], m["target_id"]) for m in report.matches] == [(str(po[10070]), tribe_ids[10070])]
+    assert render_matches(report).startswith("matched by number: 1 (customers DebtorNumber 1)")
+    assert "1 matched by number" in note_text(report) and note_text(report).startswith("⚠ 3 quarantined")
 
     # A person answers two of them on the page; the runs those answers start retry the records.
     started = []

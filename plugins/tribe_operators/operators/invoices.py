@@ -1,6 +1,7 @@
 """Invoice export operators: find the Sent invoices, then one mapped task per invoice."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,8 @@ from tribe_operators.operators.base import SyncOperator
 from tribe_operators.sync.context import StepContext
 
 __all__ = ["ExportInvoiceOperator", "FindSentInvoicesOperator"]
+
+log = logging.getLogger(__name__)  # as the steps log: the task log, and pytest's caplog under dag.test()
 
 
 class _InvoiceBase(SyncOperator):
@@ -95,11 +98,30 @@ class FindSentInvoicesOperator(_InvoiceBase):
                 if not found and not exported:
                     raise AirflowFailException(f"invoice_numbers: no Sent or Paid invoice in Tribe has number "
                                                f"{', '.join(missing)}")
+        if only is None and not numbers:
+            found = self._without_held(ctx, found)
         self.log.info("%d invoice(s) to export%s", len(found), f" (first {self.limit})" if len(found) > self.limit else "")
         for item in found:
             if item["scope"] is None:
                 self.log.warning("invoice %s: %s", item["number"], item["error"])
         return found[: self.limit]
+
+
+    def _without_held(self, ctx: StepContext, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A poll (scheduled or unnarrowed run) leaves invoices held in quarantine to the run that
+        failed them: retried every 5 minutes, each would fail a new run, and Retry now could turn
+        only the last of those green. Retry now (it clears the failed task in that run), a run
+        naming the invoice (``invoice_ids`` / ``invoice_numbers``) or a Tribe webhook for it
+        tries it again."""
+        from tribe_operators.store.quarantine import held_records
+
+        held = held_records(ctx.engine, self.integration, "invoices", [str(i["tribe_id"]) for i in found])
+        for item in (i for i in found if str(i["tribe_id"]) in held):
+            row = held[str(item["tribe_id"])]
+            how = f"dismissed by {row['dismissed_by']}" if row["dismissed_by"] else f"failed in run {row['run_id']}"
+            self.log.warning("invoice %s is held in quarantine (%s): %s — left to Retry now on the tribe-sync page, "
+                             "or a run with invoice_numbers [%s]", item["number"], how, row["reason"], item["number"])
+        return [i for i in found if str(i["tribe_id"]) not in held]
 
 
 class ExportInvoiceOperator(_InvoiceBase):
@@ -129,10 +151,18 @@ class ExportInvoiceOperator(_InvoiceBase):
             result = export_invoice(ctx, self.invoice_source(ctx), self.accounting("invoices", ctx),
                                     self.invoice["tribe_id"])
         except RecordError as exc:
-            self.record(ctx, "failed", reason=f"{exc} (quarantined)")
-            raise AirflowFailException(f"invoice {self.invoice.get('number')}: {exc} (quarantined)") from exc
+            reason = one_line(exc)
+            self.record(ctx, "failed", reason=f"{reason} (quarantined)")
+            headline = f"invoice {self.invoice.get('number')} NOT exported: {reason}"
+            # The reason first, on one line; then one traceback: where it was raised, not a second
+            # one for this exception wrapped around it.
+            log.error("%s (quarantined: fix it, then Retry now on the tribe-sync page)", headline)
+            raise AirflowFailException(headline).with_traceback(exc.__traceback__) from None
         except Exception as exc:  # transient: Airflow retries the task, the ledger keeps that safe
-            self.record(ctx, "failed", reason=f"{type(exc).__name__}: {exc} (the task is retried)")
+            reason = f"{type(exc).__name__}: {one_line(exc)}"
+            self.record(ctx, "failed", reason=f"{reason} (the task is retried)")
+            log.error("invoice %s not exported in this try: %s (the task is retried)", self.invoice.get("number"),
+                      reason)
             raise
         self.record(ctx, str(result["status"]), external_id=result.get("external_id"),
                     external_number=result.get("number"))
@@ -154,6 +184,11 @@ class ExportInvoiceOperator(_InvoiceBase):
         except Exception:  # noqa: BLE001 - the summary loses a row; the log says which and why
             self.log.exception("invoice %s: its row in the run's summary could not be written",
                                self.invoice.get("number"))
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line (a refusal's text may span several)."""
+    return " ".join(str(exc).split())
 
 
 def invoice_label(invoice: dict[str, Any]) -> str:

@@ -36,12 +36,14 @@ class SummaryOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from tribe_operators.reports.summary import (note_text, read_report, render_counts, render_invoices,
-                                                     render_quarantine)
+                                                     render_matches, render_quarantine)
 
         run_id = context["run_id"]
         report = read_report(engine_for(self.db_conn_id), run_id)
         if report.streams:
             log.info("sync summary for %s\n%s", run_id, render_counts(report.streams))
+        if report.matched_by_number:  # applied, and worth a look: numbers of two sequences can meet
+            log.info("%s", render_matches(report))
         if report.invoices or not report.streams:
             log.info("invoices of %s (%d)\n%s", run_id, len(report.invoices), render_invoices(report.invoices))
         if report.quarantined:

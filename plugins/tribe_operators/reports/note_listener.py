@@ -1,5 +1,11 @@
 """Airflow listener: when a sync DAG's run ends, its note says what it did
-("⚠ 7 quarantined · 238 created · 24 updated").
+("⚠ 7 quarantined · 238 created · 24 updated"), and a run that needs a look (records quarantined
+in its window, a failed invoice) has the same line as its ``summary`` task's note.
+
+Why both: Airflow 3's grid shows no note's text (its run tooltip has run id, state and duration;
+the runs list has no note column) — it marks the bar of a run that has a note, and the cell of a
+task instance that has one. Every run of ours has a note, so that bar mark tells nothing; the
+summary cell's mark is on the runs that need a look only.
 
 Tasks cannot write their own run's note (the Task Execution API has no such call, and tasks
 have no metadata-database access), so the scheduler does it, where the run's state changes: it
@@ -25,19 +31,22 @@ def write_note(dag_run: Any) -> str | None:
     new state (opening or committing a session there would break its locks). ``dag.test()``
     hands over a detached run: its note goes in through a session of its own.
     """
-    from tribe_operators.reports.summary import note_text, read_report
+    from tribe_operators.reports.summary import needs_a_look, note_text, read_report
     from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
 
-    def text() -> str | None:
-        return note_text(read_report(engine_for(DEFAULT_CONN_ID), dag_run.run_id))
+    def text() -> tuple[str | None, str | None]:
+        report = read_report(engine_for(DEFAULT_CONN_ID), dag_run.run_id)
+        note = note_text(report)
+        return note, note if note is not None and needs_a_look(report) else None
 
-    if _session_of(dag_run) is not None:
+    if (session := _session_of(dag_run)) is not None:
         current = dag_run.dag_run_note
         if current is not None and current.user_id is not None:
             return None
-        note = text()
+        note, flag = text()
         if note is not None:
             dag_run.note = note
+            _flag_summary(session, dag_run, flag)
         return note
     from airflow.models.dagrun import DagRunNote
     from airflow.utils.session import create_session
@@ -46,7 +55,7 @@ def write_note(dag_run: Any) -> str | None:
         current = session.get(DagRunNote, dag_run.id)
         if current is not None and current.user_id is not None:
             return None
-        note = text()
+        note, flag = text()
         if note is None:
             return None
         if current is None:
@@ -54,7 +63,33 @@ def write_note(dag_run: Any) -> str | None:
             current.dag_run_id = dag_run.id
             session.add(current)
         current.content = note
+        _flag_summary(session, dag_run, flag)
     return note
+
+
+def _flag_summary(session: Any, dag_run: Any, flag: str | None) -> None:
+    """The ``summary`` task instance's note: ``flag`` (the ⚠ line), or none once the run is fixed
+    (cleared and run again). A person's note there is kept."""
+    import sqlalchemy as sa
+    from airflow.models.taskinstance import TaskInstance, TaskInstanceNote
+
+    ti_id = session.scalar(sa.select(TaskInstance.id).where(
+        TaskInstance.dag_id == dag_run.dag_id, TaskInstance.run_id == dag_run.run_id,
+        TaskInstance.task_id == "summary", TaskInstance.map_index == -1))
+    if ti_id is None:
+        return
+    current = session.get(TaskInstanceNote, ti_id)
+    if current is not None and current.user_id is not None:
+        return
+    if flag is None:
+        if current is not None:
+            session.delete(current)
+        return
+    if current is None:
+        current = TaskInstanceNote(content=flag)
+        current.ti_id = ti_id
+        session.add(current)
+    current.content = flag
 
 
 def _session_of(dag_run: Any) -> Any:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tribe_operators.store.schema import quarantine
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["Quarantine", "run_quarantine"]
+__all__ = ["Quarantine", "held_records", "run_quarantine"]
 
 
 class Quarantine:
@@ -83,3 +83,18 @@ def run_quarantine(engine: sa.Engine, run_id: str) -> list[dict[str, Any]]:
                       quarantine.c.first_seen_at)
             .where(quarantine.c.run_id == run_id, quarantine.c.resolved_at.is_(None))
             .order_by(quarantine.c.stream, quarantine.c.record_id))]
+
+
+def held_records(engine: sa.Engine, integration: str, stream: str, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Of ``record_ids``, those held in quarantine in any scope — open, or dismissed by a person —
+    by record id (``run_id`` is the run that last saw it fail)."""
+    held: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(record_ids), 500):
+            rows = conn.execute(sa.select(quarantine.c.record_id, quarantine.c.run_id, quarantine.c.reason,
+                                          quarantine.c.dismissed_by, quarantine.c.first_seen_at).where(
+                quarantine.c.integration == integration, quarantine.c.stream == stream,
+                quarantine.c.record_id.in_(record_ids[start:start + 500]),
+                sa.or_(quarantine.c.resolved_at.is_(None), quarantine.c.dismissed_by.is_not(None))))
+            held.update({r.record_id: r._asdict() for r in rows})
+    return held

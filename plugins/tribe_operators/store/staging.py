@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from tribe_operators.store.schema import staging
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["Staging"]
+__all__ = ["Staging", "run_matches"]
 
 _UPDATE_BATCH = 1000  # rows per UPDATE … FROM unnest(…) statement
 
@@ -143,3 +143,26 @@ class Staging:
     def max_modified(self) -> datetime | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.max(staging.c.source_modified_at)).where(self._where())).scalar()
+
+
+def run_matches(engine: sa.Engine, run_id: str, keys: dict[tuple[str, str], set[str]],
+                listed: int = 50) -> tuple[dict[tuple[str, str], int], list[dict[str, Any]]]:
+    """The records a run wrote or linked through a match by one of ``keys`` (``{(integration,
+    stream): {"match:DebtorNumber", …}}``): the count per (stream, key) and the first ``listed``
+    of them (stream, source id, key, target id), counted in SQL (an initial import matches many)."""
+    loaded = [staging.c.run_id == run_id, staging.c.status == "loaded", staging.c.decision.in_(("update", "link")),
+              staging.c.match_keys.is_not(None)]
+    key = sa.cast(staging.c.match_keys, sa.Text)  # a JSON string: '"match:DebtorNumber"'
+    counts: dict[tuple[str, str], int] = {}
+    rows: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        for (integration, stream), labels in keys.items():
+            where = [*loaded, staging.c.integration == integration, staging.c.stream == stream,
+                     sa.or_(*(key == f'"{label}"' for label in labels))]
+            for label, n in conn.execute(sa.select(key, sa.func.count()).where(*where).group_by(key)):
+                counts[(stream, str(label).strip('"'))] = int(n)
+            if len(rows) < listed:
+                rows += [r._asdict() for r in conn.execute(
+                    sa.select(staging.c.stream, staging.c.source_id, staging.c.match_keys, staging.c.target_id)
+                    .where(*where).order_by(staging.c.source_id).limit(listed - len(rows)))]
+    return counts, rows
