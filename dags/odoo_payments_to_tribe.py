@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG
 
 from tribe_operators.dag_factory import dag_settings, dry_run_param, payment_tasks
+from tribe_operators.timetables import LocalCronIntervals
 
 with DAG(
     dag_id="odoo_payments_to_tribe",
-    description="Odoo payment states → Tribe invoices Paid, nightly at 03:00 (Amsterdam)",
-    schedule=CronDataIntervalTimetable("0 3 * * *", timezone="Europe/Amsterdam"),
+    description="Odoo → Tribe, nightly: payment_state paid / in payment → Tribe invoice Paid; partial recorded, "
+                "reversed reported; one mapped task per legal entity",
+    schedule=LocalCronIntervals("0 3 * * *", timezone="Europe/Amsterdam"),
     **dag_settings(tags=["odoo", "import", "payments"], doc_md=__doc__, retry_delay=timedelta(minutes=2)),
     params={"dry_run": dry_run_param("Report; change nothing.")},
 ) as dag:

@@ -29,17 +29,19 @@ Connections: `odoo_default`, `tribe_default`, `tribe_sync_db`.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG
 
 from tribe_operators.dag_factory import dag_settings, import_relation_groups, window_params
 from tribe_operators.operators import SummaryOperator
+from tribe_operators.timetables import LocalCronIntervals
 
 # The company's night: Odoo's own users work in its timezone.
-NIGHTLY = CronDataIntervalTimetable("0 2 * * *", timezone="Europe/Amsterdam")
+NIGHTLY = LocalCronIntervals("0 2 * * *", timezone="Europe/Amsterdam")
 
 with DAG(
     dag_id="odoo_to_tribe",
-    description="Odoo relations → Tribe, nightly at 02:00 (Amsterdam)",
+    description="Odoo → Tribe, nightly: customer / supplier companies → organisations; their contacts → contacts; "
+                "individuals → persons; archived partners → former relationships",
     schedule=NIGHTLY,
     **dag_settings(tags=["odoo", "import"], doc_md=__doc__),
     params=window_params("Odoo"),

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG
 
 from tribe_operators.dag_factory import dag_settings, dry_run_param, payment_tasks
+from tribe_operators.timetables import LocalCronIntervals
 
 with DAG(
     dag_id="poweroffice_payments_to_tribe",
-    description="PowerOffice invoice balances → Tribe invoices Paid, every 4 hours",
-    schedule=CronDataIntervalTimetable("0 */4 * * *", timezone="UTC"),
+    description="PowerOffice → Tribe: balance 0 → Tribe invoice Paid; partial payments recorded; "
+                "one mapped task per legal entity",
+    schedule=LocalCronIntervals("0 */4 * * *", timezone="UTC"),
     **dag_settings(
         tags=["poweroffice", "import", "payments"],
         doc_md=__doc__,

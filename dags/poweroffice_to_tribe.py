@@ -35,10 +35,11 @@ Connections: `poweroffice_default`, `tribe_default`, `tribe_sync_db`.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG
 
 from tribe_operators.dag_factory import dag_settings, import_relation_groups, stream_group, window_params
 from tribe_operators.operators import SummaryOperator
+from tribe_operators.timetables import LocalCronIntervals
 
 
 def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG:
@@ -46,7 +47,7 @@ def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG
     with DAG(
         dag_id=dag_id,
         description=description,
-        schedule=CronDataIntervalTimetable(cron, timezone="UTC"),
+        schedule=LocalCronIntervals(cron, timezone="UTC"),
         **dag_settings(tags=["poweroffice", "import"], doc_md=__doc__, **extra),
         params=window_params("PowerOffice"),
     ) as dag:
@@ -64,8 +65,10 @@ def import_dag(dag_id: str, cron: str, description: str, **extra: object) -> DAG
     return dag
 
 
-import_dag("poweroffice_to_tribe", "*/15 * * * *", "PowerOffice relations and products → Tribe, every 15 minutes")
+import_dag("poweroffice_to_tribe", "*/15 * * * *",
+           "PowerOffice → Tribe: customers, suppliers → organisations; contact persons → contacts of their "
+           "organisation; individual customers → persons; product groups, products")
 # Same pipeline, daily intervals: for `airflow backfill create` over a long range.
 import_dag("poweroffice_initial_import", "0 0 * * *",
-           "PowerOffice → Tribe initial import / backfill, one run per day of the range",
+           "PowerOffice → Tribe, for backfills (paused): the same pipeline, one run per day of a backfilled range",
            is_paused_upon_creation=True)

@@ -26,14 +26,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable
+from airflow.sdk import DAG
 
 from tribe_operators.dag_factory import dag_settings, invoice_export_tasks, invoice_params
+from tribe_operators.timetables import LocalCronTrigger
 
 with DAG(
     dag_id="tribe_invoices_to_odoo",
-    description="Tribe invoices marked Sent → posted Odoo invoices / credit notes, exactly once",
-    schedule=CronTriggerTimetable("*/5 * * * *", timezone="UTC"),
+    description="Tribe → Odoo, on webhook + safety poll: invoices marked Sent → posted customer invoices "
+                "(negative: credit notes) in their legal entity; one mapped task per invoice",
+    schedule=LocalCronTrigger("*/5 * * * *", timezone="UTC"),
     **dag_settings(tags=["odoo", "export", "invoices"], doc_md=__doc__, retries=3, retry_delay=timedelta(seconds=30)),
     params=invoice_params(),
     render_template_as_native_obj=True,

@@ -26,14 +26,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronTriggerTimetable
+from airflow.sdk import DAG
 
 from tribe_operators.dag_factory import dag_settings, invoice_export_tasks, invoice_params
+from tribe_operators.timetables import LocalCronTrigger
 
 with DAG(
     dag_id="tribe_invoices_to_poweroffice",
-    description="Tribe invoices marked Sent → PowerOffice sales orders (draft or booked), exactly once",
-    schedule=CronTriggerTimetable("*/5 * * * *", timezone="UTC"),
+    description="Tribe → PowerOffice, on webhook + safety poll: invoices marked Sent → sales orders, draft or "
+                "booked; one mapped task per invoice",
+    schedule=LocalCronTrigger("*/5 * * * *", timezone="UTC"),
     **dag_settings(
         tags=["poweroffice", "export", "invoices"],
         doc_md=__doc__,

@@ -22,15 +22,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG
 
 from tribe_operators.dag_factory import dag_settings, export_relation_groups, window_params
 from tribe_operators.operators import SummaryOperator
+from tribe_operators.timetables import LocalCronIntervals
 
 with DAG(
     dag_id="tribe_to_odoo",
-    description="Tribe relations → Odoo, on webhook and every 5 minutes",
-    schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
+    description="Tribe → Odoo, on webhook + safety poll: organisations, contacts, persons → partners; "
+                "a former relationship archives its partner",
+    schedule=LocalCronIntervals("*/5 * * * *", timezone="UTC"),
     **dag_settings(tags=["odoo", "export"], doc_md=__doc__, retry_delay=timedelta(seconds=30)),
     params=window_params("Tribe"),
 ) as dag:

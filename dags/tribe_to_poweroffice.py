@@ -23,15 +23,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import DAG, CronDataIntervalTimetable
+from airflow.sdk import DAG
 
 from tribe_operators.dag_factory import dag_settings, export_relation_groups, stream_group, window_params
 from tribe_operators.operators import SummaryOperator
+from tribe_operators.timetables import LocalCronIntervals
 
 with DAG(
     dag_id="tribe_to_poweroffice",
-    description="Tribe relations and products → PowerOffice, on webhook and every 5 minutes",
-    schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
+    description="Tribe → PowerOffice, on webhook + safety poll: customer and supplier organisations, their "
+                "contacts → contact persons, persons (individual customers), product groups, products; "
+                "PowerOffice's number written back",
+    schedule=LocalCronIntervals("*/5 * * * *", timezone="UTC"),
     **dag_settings(
         tags=["poweroffice", "export"],
         doc_md=__doc__,

@@ -30,11 +30,11 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
 
 
 def test_import_dag_has_a_real_data_interval_every_15_minutes(dagbag):
-    from airflow.sdk import CronDataIntervalTimetable
+    from airflow.timetables.interval import CronDataIntervalTimetable
 
     dag = dagbag.dags["poweroffice_to_tribe"]
-    assert isinstance(dag.timetable, CronDataIntervalTimetable)
-    assert dag.timetable.expression == "*/15 * * * *"
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)  # LocalCronIntervals: the same schedule, named
+    assert dag.timetable.serialize()["expression"] == "*/15 * * * *"
     assert dag.catchup is False
 
 

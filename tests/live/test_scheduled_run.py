@@ -89,7 +89,9 @@ def test_unpausing_the_import_dag_starts_a_scheduled_run_that_imports_into_tribe
     api.wait_for_dags([DAG_ID])
     details = api.get(f"dags/{DAG_ID}/details")
     assert details["is_paused"] and details["catchup"] is False, details
-    assert details["timetable_summary"] == "*/15 * * * *", details["timetable_summary"]
+    # What the DAG list shows: the schedule in words with its timezone, the cron in the tooltip.
+    assert details["timetable_summary"] == "Every 15 minutes, UTC", details["timetable_summary"]
+    assert "cron */15 * * * *" in details["timetable_description"], details["timetable_description"]
     start, end = _ts(details["next_dagrun_data_interval_start"]), _ts(details["next_dagrun_data_interval_end"])
     assert start is not None and end is not None and end - start == INTERVAL, details
     assert _ts(details["next_dagrun_run_after"]) == end <= datetime.now(UTC), details

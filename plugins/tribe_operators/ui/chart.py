@@ -1,5 +1,6 @@
 """The runs of one integration as a picture: one stacked bar per run (created, updated, linked,
-quarantined; invoices by status), oldest left, a red mark under a run that quarantined or failed.
+quarantined; invoices by status; payments paid and partial), oldest left, a red mark under a
+run that quarantined or failed.
 Plain SVG rendered here: no JavaScript library, nothing fetched from outside the API server."""
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 __all__ = ["COLOURS", "runs_chart"]
 
 COLOURS = {"created": "#2f855a", "updated": "#3182ce", "linked": "#805ad5", "quarantined": "#dd6b20",
-           "draft": "#63b3ed", "booked": "#2c7a7b", "posted": "#2c7a7b", "failed": "#c53030"}
-SERIES = ("created", "updated", "linked", "draft", "booked", "posted", "quarantined", "failed")
+           "draft": "#63b3ed", "booked": "#2c7a7b", "posted": "#2c7a7b", "failed": "#c53030", "paid": "#38a169",
+           "partial": "#9ae6b4"}
+SERIES = ("created", "updated", "linked", "draft", "booked", "posted", "paid", "partial", "quarantined", "failed")
 WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 760, 220, 44, 34, 12
 
 

@@ -1,6 +1,6 @@
 """What the tribe-sync page shows, read from the link database: runs with their counts over
-time (``sync_run``, ``export_outcome``), open quarantine, the export ledger, watermarks, and the
-effective settings (file + Variable, as a task would see them)."""
+time (``sync_run``, ``export_outcome``), open quarantine grouped by reason, the export ledger,
+watermarks, and the effective settings with where each value comes from (file, Variable, default)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -11,14 +11,18 @@ import sqlalchemy as sa
 
 from tribe_operators.store.schema import export_ledger, export_outcome, quarantine, sync_run, watermark
 
-__all__ = ["CHART_COUNTS", "LEDGER_SHOWN", "QUARANTINE_SHOWN", "busiest", "effective_settings", "integrations",
-           "ledger", "open_quarantine", "quarantine_row", "recent_runs", "run_dag", "totals", "watermarks"]
+__all__ = ["CHART_COUNTS", "LEDGER_SHOWN", "QUARANTINE_SHOWN", "integration_dags", "integrations", "last_run", "ledger",
+           "open_quarantine", "quarantine_groups", "quarantine_row", "ran_last", "recent_runs", "run_dag",
+           "settings_sources", "totals", "watermarks"]
 
 # What the chart stacks per run, in this order (the rest are in the table).
 CHART_COUNTS = ("created", "updated", "linked", "quarantined")
 # Rows the page lists, the latest first; its counts are always the whole (``totals``).
 QUARANTINE_SHOWN = 200
 LEDGER_SHOWN = 100
+# What a load step's counts add to its run: records, or (the payments stream) invoices.
+LOAD_COUNTS = ("created", "updated", "linked", "conflicts", "paid", "partial", "reversed")
+EXPORTED = ("draft", "booked", "posted")  # an invoice run's outcomes that wrote a document
 
 
 def integrations() -> list[str]:
@@ -28,12 +32,27 @@ def integrations() -> list[str]:
     return sorted(p.name for p in mappings_root().iterdir() if (p / "settings.yaml").exists())
 
 
-def busiest(engine: sa.Engine, names: list[str]) -> str | None:
-    """The integration whose run finished last (the page opens on it), else the first."""
+def ran_last(engine: sa.Engine, names: list[str]) -> str | None:
+    """The integration that ran last — a stream step or an exported invoice, whichever finished
+    last (the page opens on it) —, else the first."""
+    if not names:
+        return None
+    latest: dict[str, datetime] = {}
     with engine.connect() as conn:
-        last = conn.execute(sa.select(sync_run.c.integration).where(sync_run.c.integration.in_(names))
-                            .order_by(sync_run.c.finished_at.desc()).limit(1)).scalar() if names else None
-    return last or (names[0] if names else None)
+        for table in (sync_run, export_outcome):  # an invoice run writes no sync_run rows
+            for name, at in conn.execute(sa.select(table.c.integration, sa.func.max(table.c.finished_at))
+                                         .where(table.c.integration.in_(names)).group_by(table.c.integration)):
+                if at is not None and (name not in latest or _aware(at) > latest[name]):
+                    latest[name] = _aware(at)  # type: ignore[assignment]
+    return max(latest, key=latest.__getitem__) if latest else names[0]
+
+
+def integration_dags(engine: sa.Engine, integration: str) -> list[str]:
+    """The DAGs that have run for ``integration`` (its steps' or its invoices' rows)."""
+    with engine.connect() as conn:
+        found = {d for table in (sync_run, export_outcome) for d in conn.execute(
+            sa.select(table.c.dag_id).where(table.c.integration == integration).distinct()).scalars() if d}
+    return sorted(found)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -59,12 +78,14 @@ def recent_runs(engine: sa.Engine, integration: str, limit: int = 40) -> list[di
                                  .where(export_outcome.c.integration == integration,
                                         export_outcome.c.run_id.in_(ids))).all() if ids else []
     runs: dict[str, dict[str, Any]] = defaultdict(lambda: {"counts": Counter(), "started": None, "finished": None,
-                                                           "dag_id": None, "dry_run": False})
+                                                           "dag_id": None, "dry_run": False, "kind": "records"})
     for row in steps:
         run = runs[row.run_id]
         counts = row.counts or {}
+        if row.stream == "payments":
+            run["kind"] = "payments"
         if row.step == "load":
-            run["counts"].update({k: int(counts.get(k, 0)) for k in ("created", "updated", "linked", "conflicts")})
+            run["counts"].update({k: int(counts.get(k, 0)) for k in LOAD_COUNTS})
         if row.step == "extract":
             run["counts"]["extracted"] += int(counts.get("extracted", 0))
         run["counts"]["quarantined"] += int(counts.get("quarantined", 0))
@@ -72,11 +93,28 @@ def recent_runs(engine: sa.Engine, integration: str, limit: int = 40) -> list[di
         run["dry_run"] = run["dry_run"] or bool(row.dry_run)
     for row in documents:
         run = runs[row.run_id]
+        run["kind"] = "invoices"
         run["counts"][str(row.status)] += 1
         _span(run, row.dag_id, row.finished_at, row.finished_at)
     result = [{"run_id": run_id, **run, "counts": {k: v for k, v in run["counts"].items() if v}}
               for run_id, run in runs.items()]
     return sorted(result, key=lambda r: r["started"] or datetime.min.replace(tzinfo=UTC))
+
+
+def last_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run that finished last, with what it did in one figure for the page's tile: records
+    created / updated, invoices exported / failed, or invoices paid / partly paid."""
+    if not runs:
+        return None
+    run = max(runs, key=lambda r: r["finished"] or r["started"] or datetime.min.replace(tzinfo=UTC))
+    counts = run["counts"]
+    if run["kind"] == "invoices":
+        figure, label = (sum(counts.get(s, 0) for s in EXPORTED), counts.get("failed", 0)), "invoices exported / failed"
+    elif run["kind"] == "payments":
+        figure, label = (counts.get("paid", 0), counts.get("partial", 0)), "invoices paid / partly paid"
+    else:
+        figure, label = (counts.get("created", 0), counts.get("updated", 0)), "created / updated"
+    return {**run, "figure": " / ".join(str(n) for n in figure), "label": label}
 
 
 def _span(run: dict[str, Any], dag_id: str | None, started: datetime | None, finished: datetime | None) -> None:
@@ -111,7 +149,7 @@ def totals(engine: sa.Engine, integration: str) -> dict[str, int]:
 def open_quarantine(engine: sa.Engine, integration: str, limit: int = QUARANTINE_SHOWN) -> list[dict[str, Any]]:
     """Open quarantine rows (every scope), the latest first, each with the DAG that saw it last."""
     columns = [quarantine.c[c] for c in ("id", "scope", "system", "stream", "record_id", "field", "reason",
-                                         "attempts", "first_seen_at", "last_seen_at", "run_id", "payload")]
+                                         "attempts", "first_seen_at", "last_seen_at", "run_id", "payload", "action")]
     with engine.connect() as conn:
         rows = [r._asdict() for r in conn.execute(
             sa.select(*columns).where(quarantine.c.integration == integration, quarantine.c.resolved_at.is_(None))
@@ -122,6 +160,30 @@ def open_quarantine(engine: sa.Engine, integration: str, limit: int = QUARANTINE
         payload = row.pop("payload") or {}
         row["label"] = _label(payload) if isinstance(payload, dict) else None
     return rows
+
+
+def quarantine_groups(engine: sa.Engine, integration: str, rows: list[dict[str, Any]],
+                      limit: int = QUARANTINE_SHOWN) -> list[dict[str, Any]]:
+    """Open quarantine by reason — one group per (system, stream, field, reason), the latest
+    first —, each with its count (of every open row, listed or not), its action (what a person
+    can do besides fixing the source) and its listed ``rows`` (``open_quarantine``)."""
+    q = quarantine.c
+    key = (q.system, q.stream, q.field, q.reason)
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(*key, sa.func.count().label("count"), sa.func.max(q.last_seen_at).label("last_seen_at"),
+                      sa.func.max(q.attempts).label("attempts"), sa.func.min(q.id).label("first_id"))
+            .where(q.integration == integration, q.resolved_at.is_(None)).group_by(*key)
+            .order_by(sa.func.max(q.last_seen_at).desc(), sa.func.min(q.id)).limit(limit)).all()
+        ids = [g.first_id for g in found]
+        actions = dict(conn.execute(sa.select(q.id, q.action).where(q.id.in_(ids))).all()) if ids else {}
+    listed: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        listed[(row["system"], row["stream"], row["field"], row["reason"])].append(row)
+    return [{"key": f"g{i}", "system": g.system, "stream": g.stream, "field": g.field, "reason": g.reason,
+             "count": int(g.count), "attempts": int(g.attempts), "last_seen_at": _aware(g.last_seen_at),
+             "action": actions.get(g.first_id), "rows": listed.get((g.system, g.stream, g.field, g.reason), [])}
+            for i, g in enumerate(found)]
 
 
 def _label(payload: dict[str, Any]) -> str | None:
@@ -172,11 +234,12 @@ def watermarks(engine: sa.Engine, integration: str) -> list[dict[str, Any]]:
     return rows
 
 
-def effective_settings(integration: str) -> dict[str, Any]:
-    """The settings a task of this integration would run with now (file, then the Variable)."""
-    from tribe_operators.mapping.settings import load_settings
+def settings_sources(integration: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The settings a task of this integration would run with now, key by key with where each
+    value comes from (``{path, value, source}``: file, variable, default); or the error."""
+    from tribe_operators.mapping.settings import settings_sources as sources
 
     try:
-        return load_settings(integration)
+        return sources(integration), None
     except Exception as exc:  # noqa: BLE001 - a broken Variable is itself worth showing
-        return {"error": f"{type(exc).__name__}: {exc}"}
+        return [], f"{type(exc).__name__}: {exc}"

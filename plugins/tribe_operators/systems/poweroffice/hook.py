@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from tribe_operators.exceptions import FatalError
+from tribe_operators.exceptions import AuthError, FatalError
 from tribe_operators.hooks.base import VendorHook
 from tribe_operators.http.auth import ClientCredentialsAuth, mask
 from tribe_operators.http.client import ApiClient
@@ -21,6 +21,7 @@ from tribe_operators.http.budget import store_url
 from tribe_operators.http.pacing import shared_limiter
 from tribe_operators.http.pagination import PageNumberPaginator
 from tribe_operators.http.retry import build_retrying
+from tribe_operators.provider import field_label
 
 __all__ = ["PowerOfficeHook"]
 
@@ -71,6 +72,18 @@ class PowerOfficeHook(VendorHook):
             error_message=_problem, headers=headers, timeout=timeout,
             retrying=partial(build_retrying, max_attempts=int(extra["max_attempts"])),
         )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The Test button: a token for the keys, a refusal named by the form's labels (PowerOffice's
+        own words say which key)."""
+        try:
+            self.client.auth.token()
+        except AuthError as exc:
+            keys = [field_label(self.conn_type, name) for name in ("login", "password", "subscription_api_key")]
+            return False, f"{self.hook_name} refused the {', '.join(keys[:-1])} or {keys[-1]}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the UI wants a message, not a traceback
+            return False, str(exc)
+        return True, f"token obtained for application key {self.connection_info['login']!r}"
 
     @cached_property
     def page_size(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from tribe_operators.exceptions import AuthError
 from tribe_operators.hooks.base import VendorHook
 from tribe_operators.http.auth import ClientCredentialsAuth
 from tribe_operators.http.client import ApiClient
@@ -21,6 +22,7 @@ from tribe_operators.http.budget import store_url
 from tribe_operators.http.pacing import shared_limiter
 from tribe_operators.http.pagination import SkipTopPaginator
 from tribe_operators.http.retry import build_retrying
+from tribe_operators.provider import field_label
 
 __all__ = ["TribeCrmHook", "odata_literal"]
 
@@ -77,6 +79,17 @@ class TribeCrmHook(VendorHook):
             error_message=_odata_error, timeout=timeout,
             retrying=partial(build_retrying, max_attempts=int(extra["max_attempts"])),
         )
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The Test button: a token for the client id and secret, a refusal named by the form's labels."""
+        try:
+            self.client.auth.token()
+        except AuthError as exc:
+            labels = " or ".join(field_label(self.conn_type, name) for name in ("login", "password"))
+            return False, f"{self.hook_name} refused the {labels}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the UI wants a message, not a traceback
+            return False, str(exc)
+        return True, f"token obtained for client id {self.connection_info['login']!r}"
 
     @cached_property
     def page_size(self) -> int:
