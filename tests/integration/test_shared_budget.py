@@ -19,9 +19,20 @@ import pytest
 
 from sandbox.common import ServerThread
 from tests.fixtures.simulators import connection_env
+from tests.fixtures.skips import redis_required
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS = os.environ.get("TRIBE_SYNC_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _workers_own(url: str) -> str:
+    """Each pytest-xdist worker a database of its own (the fixture empties it, which would wipe
+    the windows of a test on the other worker): gw0 the given one, gwN N+1 below it (14 is the
+    live suite's broker)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker[2:]) if worker[2:].isdigit() else 0
+    base, _, db = url.rpartition("/")
+    return url if n == 0 or not db.isdigit() else f"{base}/{(int(db) - n - 1) % 16}"
 # per process: 60 calls at 10/s together take ~6 s. A 5 s window: the budget keeps 2 % of it
 # (100 ms) as margin, so a request delayed on a loaded 2-core CI machine still lands inside.
 LIMIT, WINDOW_S, CALLS = 50, 5.0, 30
@@ -44,15 +55,14 @@ def redis_store():
     """A Redis database of its own for the test (emptied before and after); CI must have one."""
     import redis
 
-    client = redis.Redis.from_url(REDIS)
+    url = _workers_own(REDIS)
+    client = redis.Redis.from_url(url)
     try:
         client.ping()
     except redis.RedisError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis is required in CI but {REDIS} is unreachable: {exc}", pytrace=False)
-        pytest.skip(f"Redis not available: {exc}")
+        redis_required(f"{url} is unreachable: {exc}")
     client.flushdb()
-    yield REDIS
+    yield url
     client.flushdb()
 
 
@@ -139,3 +149,64 @@ def test_a_429s_retry_after_holds_every_process(redis_store):
     two.acquire()
     assert time.monotonic() - started >= 0.9
     assert json.dumps(one.windows) == json.dumps([[100, 1.1]])  # the window as paced: 2 % longer, ≥ 0.1 s
+
+
+def _vendor_conn(conn_type: str, host: str, login: str, password: str, redis_store: str, **extra: object) -> str:
+    return json.dumps({"conn_type": conn_type, "host": host, "login": login, "password": password,
+                       "extra": {"rate_limit_store": redis_store, "max_attempts": 1, "timeout": 10, **extra}})
+
+
+def test_two_tribe_client_ids_each_get_their_full_window_at_once(redis_store, monkeypatch):
+    """Tribe counts per client id: two accounts on one Redis must not share a window (a key of
+    the vendor's name alone would make the second wait for the first's whole window)."""
+    from sandbox.tribe import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
+
+    limit, window_s = 12, 10.0  # sharing the window would show as a wait of ~10 s
+    state, server = _tribe(limit, window_s)
+    state.add_client("second-account", "second-secret")
+    with server:
+        for conn_id, (login, password) in {"tribe_a": (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+                                           "tribe_b": ("second-account", "second-secret")}.items():
+            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", _vendor_conn(
+                "tribe_crm", server.url, login, password, redis_store, rate_limit=limit, rate_window_s=window_s))
+        hooks = [TribeCrmHook(conn_id) for conn_id in ("tribe_a", "tribe_b")]
+        statuses = [[hook.client.request("GET", "Datastore_Country", params={"$top": 1}).status_code
+                     for _ in range(limit - 1)]  # the token call takes the window's last slot
+                    for hook in hooks]
+    assert statuses == [[200] * (limit - 1)] * 2
+    assert state.counters()["rate_limited"] == 0, state.counters()
+    assert [hook.client.limiter.waited_s for hook in hooks] == [0.0, 0.0]  # neither waited for the other
+
+
+@pytest.mark.parametrize("vendor", ["poweroffice", "odoo"])
+def test_two_accounts_of_one_vendor_keep_their_windows_apart(vendor, redis_store, monkeypatch):
+    """PowerOffice counts per subscription key, Odoo per server: a full window of one account
+    leaves another's empty, while a second worker on the same account sees it full."""
+    from tribe_operators.systems.odoo.hook import OdooHook
+    from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
+
+    rate = 5
+    if vendor == "poweroffice":
+        conns = {f"po_{n}": _vendor_conn("poweroffice_go", "http://127.0.0.1:9", "app", "client", redis_store,
+                                         subscription_api_key=f"subscription-{n}", rate_per_second=rate)
+                 for n in ("a", "b")}
+    else:
+        conns = {f"odoo_{n}": _vendor_conn("odoo", f"http://{n}.odoo.invalid", "admin", "api-key", redis_store,
+                                           database="db", rate_per_second=rate)
+                 for n in ("a", "b")}
+    for conn_id, value in conns.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value)
+
+    def limiter(conn_id: str):  # the hook's own limiter, built from its connection as a task builds it
+        if vendor == "poweroffice":
+            return PowerOfficeHook(conn_id).client.limiter
+        return OdooHook(conn_id)._rpc.limiter
+
+    from tribe_operators.http.budget import SharedBudget
+
+    one, two = (limiter(conn_id) for conn_id in conns)
+    assert isinstance(one, SharedBudget) and isinstance(two, SharedBudget)  # in Redis, not in-process
+    assert [one._put() for _ in range(rate)] == [0.0] * rate  # account one's window: full
+    assert one._put() > 0
+    assert two._put() == 0.0  # account two: its own window, untouched
