@@ -29,7 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = Path(os.environ.get("TRIBE_SYNC_DEMO_DIR", ROOT / ".demo"))
 PIDFILE = DEMO / "sandbox.pid"
-TRIBE_PORT, PO_PORT, ODOO_PORT, ODOO_TRIBE_PORT = 8081, 8082, 8083, 8084  # the Odoo company's own Tribe tenant
+# Tribe, PowerOffice, Odoo and the Odoo company's own Tribe tenant; TRIBE_SYNC_DEMO_PORT moves all
+# four (CI runs a SQLite and a PostgreSQL demo side by side).
+_BASE = int(os.environ.get("TRIBE_SYNC_DEMO_PORT", "8081"))
+TRIBE_PORT, PO_PORT, ODOO_PORT, ODOO_TRIBE_PORT = _BASE, _BASE + 1, _BASE + 2, _BASE + 3
 PORTS = (TRIBE_PORT, PO_PORT, ODOO_PORT, ODOO_TRIBE_PORT)
 PG_URL = os.environ.get("TRIBE_SYNC_DEMO_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -44,15 +44,17 @@ def seed_demo(tribe: TribeState, po: PowerOfficeState, *, customers: int = 300, 
         organisations, persons, products = tribe_records  # Tribe's own (Tribe-born) records
         tribe_counts = seed_tribe(tribe, organisations=organisations, persons=persons, products=products,
                                   rng_seed=rng_seed)
-        taken = {str(c["Number"]) for c in po.all("customers")} | {str(s["Number"]) for s in po.all("suppliers")}
-        for org in tribe.all("Relation_Organization"):  # Tribe's own numbers live in their own range
-            changes = {f: f"T{org[f]}" for f in ("DebtorNumber", "CreditorNumber") if str(org.get(f)) in taken}
-            if changes:
-                tribe.update("Relation_Organization", org["ID"], changes)
         for index, bad in enumerate(BAD_CUSTOMERS):
             fields = {"Name": f"Bad {index}", "MailAddress": {"AddressLine1": "Storgata 1", "ZipCode": "0155",
                                                               "City": "Oslo", "CountryCode": "NO"}, **bad}
             po.insert_customer(**fields)
+        # Tribe's own numbers live in their own range — the bad customers' too: fixed at the source,
+        # one must land as itself, not meet a Tribe organisation's number (held: number_match).
+        taken = {str(c["Number"]) for c in po.all("customers")} | {str(s["Number"]) for s in po.all("suppliers")}
+        for org in tribe.all("Relation_Organization"):
+            changes = {f: f"T{org[f]}" for f in ("DebtorNumber", "CreditorNumber") if str(org.get(f)) in taken}
+            if changes:
+                tribe.update("Relation_Organization", org["ID"], changes)
         companies = [c for c in po.all("customers") if not c.get("IsPerson") and (c.get("Name") or "").strip()
                      and not c["Name"].startswith(("Bad", "Feil", "Kort", "Reykjavik", "Epost"))]
         planted = rng.sample(companies, matched)

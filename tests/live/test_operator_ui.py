@@ -95,7 +95,7 @@ def test_quarantine_in_log_summary_note_and_page_where_retry_and_dismiss_work(li
         api.require_success(DAG_ID, done)
         assert done["conf"]["retry_records"] == {"customers": [bad_email["record_id"]]}
         after = quarantine(live)
-        assert after[f"customers/{bad_email['record_id']}"]["resolved_at"] is not None
+        assert after[f"customers/{bad_email['record_id']}"]["resolved_at"] is not None, str(after[f"customers/{bad_email['record_id']}"])
         assert after[dismissed]["attempts"] == closed["attempts"]  # dismissed: not retried
         page.reload()
         frame = page
