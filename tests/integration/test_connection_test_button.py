@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from sandbox.odoo.clients import OdooServer
+from tests.fixtures.airflow_env import api_server_client
 from sandbox.odoo.state import ADMIN_LOGIN, DEFAULT_API_KEY
 from tribe_operators.provider import connection_types
 
@@ -26,26 +27,12 @@ PASSWORD = "admin-pw-1"
 @pytest.fixture(scope="module")
 def airflow_app(airflow_db, tmp_path_factory) -> Iterator[Any]:
     """Airflow's API server app, Test enabled as in the compose file, with an Admin ``admin``."""
-    passwords = tmp_path_factory.mktemp("auth") / "passwords.json"
-    passwords.write_text(json.dumps({"admin": PASSWORD}))
-    patch = pytest.MonkeyPatch()
-    for key, value in {"AIRFLOW__CORE__AUTH_MANAGER":
-                       "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-                       "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-                       "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-                       "AIRFLOW__CORE__TEST_CONNECTION": "Enabled"}.items():
-        patch.setenv(key, value)
-    from airflow.api_fastapi import app as api_app
-    from fastapi.testclient import TestClient
-
-    api_app.purge_cached_app()
-    with TestClient(api_app.create_app(), base_url="http://airflow.test") as client:
+    with api_server_client(tmp_path_factory.mktemp("auth"), {"admin": ("admin", PASSWORD)},
+                           AIRFLOW__CORE__TEST_CONNECTION="Enabled") as client:
         answer = client.post("/auth/token", json={"username": "admin", "password": PASSWORD})
         assert answer.status_code == 201, answer.text
         client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
         yield client
-    api_app.purge_cached_app()
-    patch.undo()
 
 
 @pytest.fixture

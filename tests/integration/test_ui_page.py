@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.fixtures.airflow_env import api_server_client
 from tribe_operators.store.ledger import ExportLedger
 from tribe_operators.store.outcomes import record_outcome
 from tribe_operators.store.quarantine import Quarantine
@@ -21,26 +22,11 @@ PASSWORDS = {"admin": "admin-pw-1", "viewer": "viewer-pw-1"}
 @pytest.fixture(scope="module")
 def airflow_app(airflow_db, serialized_dags, tmp_path_factory):
     """Airflow's API server app with users ``admin`` (Admin) and ``viewer`` (Viewer)."""
-    passwords = tmp_path_factory.mktemp("auth") / "passwords.json"
-    passwords.write_text(json.dumps(PASSWORDS))
-    patch = pytest.MonkeyPatch()
-    for key, value in {"AIRFLOW__CORE__AUTH_MANAGER":
-                       "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-                       "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
-                       "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-                       "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-                       # What the API server's entry point (airflow.api_fastapi.main) sets: Variables
-                       # are read from the metadata DB here, as in the real server.
-                       "_AIRFLOW_PROCESS_CONTEXT": "server"}.items():
-        patch.setenv(key, value)
-    from airflow.api_fastapi import app as api_app
-    from fastapi.testclient import TestClient
-
-    api_app.purge_cached_app()
-    with TestClient(api_app.create_app(), base_url="http://airflow.test") as client:
+    # _AIRFLOW_PROCESS_CONTEXT: what the API server's entry point (airflow.api_fastapi.main) sets:
+    # Variables are read from the metadata DB here, as in the real server.
+    users = {"admin": ("admin", PASSWORDS["admin"]), "viewer": ("viewer", PASSWORDS["viewer"])}
+    with api_server_client(tmp_path_factory.mktemp("auth"), users, _AIRFLOW_PROCESS_CONTEXT="server") as client:
         yield client
-    api_app.purge_cached_app()
-    patch.undo()
 
 
 def token(client, user):
