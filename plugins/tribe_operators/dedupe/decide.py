@@ -59,13 +59,13 @@ class Deduper:
                  settings: dict[str, Any] | None = None, decisions: MatchDecisions | None = None) -> None:
         self.spec = spec
         self.target = target
-        self.resolver = PartyResolver(spec, roles or [spec], links, target)
+        self.answers: dict[str, MatchDecision] = decisions.all(spec.target.entity_set) if decisions else {}
+        self.resolver = PartyResolver(spec, roles or [spec], links, target,
+                                      create_new={p for p, a in self.answers.items() if a.choice == "create"})
         self._not_updated = {f.target for f in spec.fields if f.only_create or f.match_only}
         check = (settings or {}).get("number_match") or {}
         self.names = NameCheck(**{k: check[k] for k in ("min_name_similarity", "min_word_similarity") if k in check}
                                ) if check.get("check_names", True) else None
-        self.answers: dict[str, MatchDecision] = decisions.all(spec.target.entity_set) if decisions else {}
-        self.resolver.create_new = {p for p, a in self.answers.items() if a.choice == "create"}
 
     def add(self, stream: str, source_id: str, fields: dict[str, Any]) -> None:
         self.resolver.add(stream, source_id, fields)

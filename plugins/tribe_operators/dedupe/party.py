@@ -85,7 +85,8 @@ class PartyResolver:
         target: The target adapter (``find``, ``id_key``).
     """
 
-    def __init__(self, own: StreamSpec, roles: list[StreamSpec], links: LinkStore, target: Any) -> None:
+    def __init__(self, own: StreamSpec, roles: list[StreamSpec], links: LinkStore, target: Any, *,
+                 create_new: set[str] | None = None) -> None:
         self.own = own
         self.roles = {r.stream: r for r in roles}
         self.links = links
@@ -100,7 +101,7 @@ class PartyResolver:
         self.resolved: dict[str, Resolution] = {}
         self._claims: dict[str, str] = {}  # target id → the contact resolved to it
         self._disputed: dict[str, str] = {}  # target id → a held contact whose keys found it
-        self.create_new: set[str] = set()  # contacts a person said are nobody's record ("create new")
+        self.create_new = create_new or set()  # contacts a person said are nobody's record ("create new")
 
     def add(self, stream: str, source_id: str, fields: dict[str, Any]) -> None:
         """Note one role's record of a contact (only its key fields are kept)."""

@@ -27,8 +27,8 @@ from tribe_operators.mapping.filters import Condition
 from tribe_operators.mapping.spec import mappings_root
 
 __all__ = ["REPLACE", "ConflictRules", "CoreSettings", "InvoiceScopeRule", "NumberMatchCheck", "ScopeSettings",
-           "is_configured", "load_settings", "merge_settings", "settings_sources", "stream_enabled",
-           "variable_patch_text"]
+           "check_variable_patch", "is_configured", "load_settings", "merge_settings", "one_key_patch",
+           "settings_sources", "stream_enabled", "variable_patch_text"]
 
 REPLACE = "$replace"  # a Variable's list of keys it replaces whole instead of merging into
 
@@ -182,12 +182,26 @@ def settings_sources(integration: str) -> list[dict[str, Any]]:
     return rows
 
 
-def variable_patch_text(integration: str, path: list[str], value: Any) -> str:
-    """The Variable JSON that sets one key and keeps the rest: ``{"vat_map": {"NO12": "31"}}``."""
+def one_key_patch(path: list[str], value: Any) -> dict[str, Any]:
+    """The Variable patch that sets one key and keeps the rest: ``{"vat_map": {"NO12": "31"}}``."""
     patch: Any = value
     for part in reversed(path):
         patch = {part: patch}
-    return json.dumps(patch, ensure_ascii=False)
+    return patch
+
+
+def variable_patch_text(integration: str, path: list[str], value: Any) -> str:
+    """``one_key_patch`` as the JSON text a quarantine reason names."""
+    return json.dumps(one_key_patch(path, value), ensure_ascii=False)
+
+
+def check_variable_patch(integration: str, patch: dict[str, Any]) -> None:
+    """Would the file with ``patch`` as its Variable make valid settings? Raises MappingConfigError."""
+    _, from_file, _ = _layers(integration)
+    try:
+        _model(integration).model_validate(merge_settings(from_file, patch))
+    except ValidationError as exc:
+        raise MappingConfigError(f"settings of {integration} would not be valid: {exc.errors()[0]['msg']}") from exc
 
 
 def _has(tree: Any, path: tuple[str, ...]) -> bool:

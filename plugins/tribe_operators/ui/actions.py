@@ -24,7 +24,8 @@ from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.ui.data import run_dag
 from tribe_operators.webhooks.trigger import StartRun, trigger_dag_run
 
-__all__ = ["CLEARED", "NEW_RUN", "ActionRefused", "clear_failed_invoice", "dismiss", "retry", "retry_conf"]
+__all__ = ["CLEARED", "NEW_RUN", "ActionRefused", "clear_failed_invoice", "dismiss", "retry", "retry_conf",
+           "start_as"]
 
 CLEARED, NEW_RUN = "cleared in its run", "new run"
 EXPORT_TASK, FIND_TASK = "export_invoice", "find_sent_invoices"  # dag_factory.invoice_export_tasks
@@ -68,11 +69,12 @@ def retry(engine: sa.Engine, row: dict[str, Any], user: Any, *, start_run: Start
             why = f"{name} may not clear task instances of {dag_id}"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     run_id = f"retry__{row['stream']}__{row['record_id']}__{stamp}"[:250]
-    started = (start_run or _start_as(name))(dag_id, run_id, retry_conf(row))
+    started = (start_run or start_as(name))(dag_id, run_id, retry_conf(row))
     return {"dag_id": dag_id, "run_id": started, "how": NEW_RUN, **({"why": why} if why else {})}
 
 
-def _start_as(user: str) -> StartRun:
+def start_as(user: str) -> StartRun:
+    """Start runs as ``user`` (their name is the run's triggering user)."""
     return lambda dag_id, run_id, conf: trigger_dag_run(dag_id, run_id, conf, user=user)
 
 

@@ -20,12 +20,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tribe_operators.mapping.settings import REPLACE, load_settings, merge_settings, settings_variable
+from tribe_operators.exceptions import MappingConfigError
+from tribe_operators.mapping.settings import (REPLACE, check_variable_patch, load_settings, merge_settings,
+                                              one_key_patch, settings_variable)
 from tribe_operators.store.match_decisions import CHOICES, MatchDecisions
 from tribe_operators.store.schema import quarantine
-from tribe_operators.ui.actions import ActionRefused, retry, retry_conf
+from tribe_operators.ui.actions import ActionRefused, retry, retry_conf, start_as
 from tribe_operators.ui.data import run_dag
-from tribe_operators.webhooks.trigger import StartRun, trigger_dag_run
+from tribe_operators.webhooks.trigger import StartRun
 
 __all__ = ["code_choices", "decide_match", "held_for_code", "map_code"]
 
@@ -71,7 +73,7 @@ def map_code(engine: sa.Engine, integration: str, setting: str, code: str, targe
     reverse = bool(held[0]["action"].get("reverse"))
     key, value = (target, code) if reverse else (code, target)  # maps are written Tribe → accounting
     variable = settings_variable(integration)
-    addition = _nested([*setting.split("."), key], value)
+    addition = one_key_patch([*setting.split("."), key], value)
     _write_variable(integration, variable, addition)
     name = user if isinstance(user, str) else user.get_name()
     return {"variable": variable, "added": addition, "runs": _retry_all(engine, held, user, name, start_run)}
@@ -94,13 +96,6 @@ def decide_match(engine: sa.Engine, row: dict[str, Any], choice: str, user: Any,
     return {**retry(engine, row, user, start_run=start_run), "choice": choice}
 
 
-def _nested(path: list[str], value: Any) -> dict[str, Any]:
-    patch: Any = value
-    for part in reversed(path):
-        patch = {part: patch}
-    return patch
-
-
 def _write_variable(integration: str, variable: str, addition: dict[str, Any]) -> None:
     """Merge ``addition`` into the Variable's JSON (created if missing), after checking that the
     settings it makes are valid."""
@@ -120,22 +115,13 @@ def _write_variable(integration: str, variable: str, addition: dict[str, Any]) -
     merged = merge_settings(patch, addition)
     if replaced is not None:
         merged[REPLACE] = replaced
-    _check(integration, merged)
+    try:
+        check_variable_patch(integration, merged)
+    except MappingConfigError as exc:
+        raise ActionRefused(str(exc)) from exc
     Variable.set(variable, json.dumps(merged, ensure_ascii=False, indent=2),
                  description=f"tribe-sync {integration} settings over include/mappings/{integration}/settings.yaml "
                              f"(merged key by key; last changed by the page's 'map it', {datetime.now(UTC):%Y-%m-%d})")
-
-
-def _check(integration: str, patch: dict[str, Any]) -> None:
-    from pydantic import ValidationError
-
-    from tribe_operators.mapping.settings import _layers, _model
-
-    _, from_file, _ = _layers(integration)
-    try:
-        _model(integration).model_validate(merge_settings(from_file, patch))
-    except ValidationError as exc:
-        raise ActionRefused(f"the settings would not be valid: {exc.errors()[0]['msg']}") from exc
 
 
 def _retry_all(engine: sa.Engine, rows: list[dict[str, Any]], user: Any, name: str,
@@ -151,7 +137,7 @@ def _retry_all(engine: sa.Engine, rows: list[dict[str, Any]], user: Any, name: s
         dag_id = run_dag(engine, row["run_id"])
         if dag_id is not None:
             per_dag[dag_id][row["stream"]].append(row["record_id"])
-    start = start_run or (lambda dag_id, run_id, conf: trigger_dag_run(dag_id, run_id, conf, user=name))
+    start = start_run or start_as(name)
     for dag_id, records in per_dag.items():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         conf = {**retry_conf({"stream": "", "record_id": ""}), "retry_records": dict(records)}
