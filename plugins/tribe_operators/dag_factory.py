@@ -99,9 +99,16 @@ def import_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:
 
 
 def export_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:
-    """Relations out of Tribe: customer and supplier organisations, then their contacts (created
-    under them), and the individual customers. Returns the last groups."""
-    organisations = [stream_group(integration, s, **common) for s in ("tribe_customers", "tribe_suppliers")]
+    """Relations out of Tribe: customer and supplier organisations (resolved together when the
+    mapping says both roles are one target record), then their contacts (created under them),
+    and the individual customers. Returns the last groups."""
+    from tribe_operators.mapping.spec import load_stream
+
+    streams = ["tribe_customers", "tribe_suppliers"]
+    if load_stream(integration, streams[0]).party:  # one target record for both roles (an Odoo partner)
+        organisations = party_groups(integration, streams, **common)
+    else:  # a record per role (PowerOffice's customers and suppliers): side by side
+        organisations = [stream_group(integration, s, **common) for s in streams]
     contacts = stream_group(integration, "tribe_contacts", **common)
     organisations >> contacts
     return [contacts, stream_group(integration, "tribe_persons", **common)]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tribe_operators.dedupe.keys import field_value
 from tribe_operators.dedupe.names import NameCheck
 from tribe_operators.dedupe.party import PartyResolver, Resolution
+from tribe_operators.mapping.compare import below_floor
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import DedupeKey, StreamSpec
@@ -62,7 +63,8 @@ class Deduper:
         self.answers: dict[str, MatchDecision] = decisions.all(spec.target.entity_set) if decisions else {}
         self.resolver = PartyResolver(spec, roles or [spec], links, target,
                                       create_new={p for p, a in self.answers.items() if a.choice == "create"})
-        self._not_updated = {f.target for f in spec.fields if f.only_create or f.match_only}
+        self._not_updated = {f.target for f in spec.fields if f.only_create or f.match_only or f.at_least}
+        self._floors = {f.target for f in spec.fields if f.at_least}
         check = (settings or {}).get("number_match") or {}
         self.names = NameCheck(**{k: check[k] for k in ("min_name_similarity", "min_word_similarity") if k in check}
                                ) if check.get("check_names", True) else None
@@ -95,7 +97,8 @@ class Deduper:
                 return held
             # Found through another role's key: the record was read in that role's shape, so
             # the load step compares it afresh (an update that changes nothing is skipped there).
-            changed = res.stream != self.spec.stream or self.target.differs(res.record, self._updatable(row))
+            changed = (res.stream != self.spec.stream or self.target.differs(res.record, self._updatable(row))
+                       or bool(below_floor(self._floor_values(row), res.record or {})))
             return Decision(source_id, "update" if changed else "link", res.target_id, res.via)
         return Decision(source_id, "create")
 
@@ -127,6 +130,9 @@ class Deduper:
             return None
         fields = res.via.removeprefix("match:").split("+")
         return next((k for k in self.resolver.roles[res.stream].dedupe if k.match == fields and k.confirm_name), None)
+
+    def _floor_values(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in row["mapped"]["fields"].items() if k in self._floors}
 
     def _updatable(self, row: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in row["mapped"]["fields"].items() if k not in self._not_updated}

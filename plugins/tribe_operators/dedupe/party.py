@@ -95,7 +95,7 @@ class PartyResolver:
         entities = [e for r in (own, *roles) for e in (r.target.link_entity, *(k.link for k in r.dedupe if k.link))]
         self.entities = list(dict.fromkeys(entities))
         self.tiers = {r.stream: [tuple(k.match) for k in r.dedupe if k.match] for r in roles}
-        self._written = {r.stream: {f.target for f in r.fields if not (f.match_only or f.check_only or f.only_create)}
+        self._written = {r.stream: {f.target for f in r.fields if not (f.match_only or f.check_only or f.only_create or f.at_least)}
                          for r in roles}  # what an update writes
         self.keys: dict[str, dict[str, dict[str, Any]]] = {}  # contact → role → {key field: value}
         self.resolved: dict[str, Resolution] = {}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["same_value"]
+__all__ = ["below_floor", "same_value"]
 
 
 def same_value(current: Any, wanted: Any) -> bool:
@@ -18,3 +18,11 @@ def same_value(current: Any, wanted: Any) -> bool:
     if isinstance(wanted, int | float) and isinstance(current, int | float) and not isinstance(wanted, bool):
         return float(current) == float(wanted)
     return current == wanted
+
+
+def below_floor(floors: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The ``at_least`` fields (``{field: floor}``) the target holds less of: absent, empty or lower."""
+    def low(have: Any, floor: Any) -> bool:
+        return not isinstance(have, int | float) or isinstance(have, bool) or have < floor
+
+    return {k: v for k, v in floors.items() if v is not None and low(current.get(k), v)}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tribe_operators.exceptions import RecordError
+from tribe_operators.mapping.compare import below_floor
 from tribe_operators.mapping.spec import StreamSpec
 from tribe_operators.mapping.transforms import MapContext, _path, known_transforms
 
@@ -40,7 +41,8 @@ class Mapper:
         self.spec = spec
         self.ctx = ctx
         self._match_only = {f.target for f in spec.fields if f.is_match_only(ctx.settings)}
-        self._only_create = {f.target for f in spec.fields if f.only_create} | self._match_only
+        self._floors = {f.target for f in spec.fields if f.at_least}
+        self._only_create = {f.target for f in spec.fields if f.only_create} | self._match_only | self._floors
         # What can be worked out once per field rather than once per record and field.
         self._plans = {id(fields): (fields, [_Plan.of(fm) for fm in fields])
                        for fields in (spec.fields, *(child.fields for child in spec.children))}
@@ -111,6 +113,10 @@ class Mapper:
     def updatable(self, fields: dict[str, Any]) -> dict[str, Any]:
         """What an update writes: no create-only or match-only fields."""
         return {k: v for k, v in fields.items() if k not in self._only_create}
+
+    def raised(self, fields: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        """The ``at_least`` fields an update must write: those the target holds less of."""
+        return below_floor({k: v for k, v in fields.items() if k in self._floors}, current)
 
     def creatable(self, fields: dict[str, Any]) -> dict[str, Any]:
         """What a create writes: everything but match-only fields."""

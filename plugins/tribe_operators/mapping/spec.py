@@ -6,7 +6,6 @@ each field is mapped. See ``include/mappings/README.md`` for the vocabulary.
 from __future__ import annotations
 
 import os
-import string
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -146,6 +145,10 @@ class FieldMap(_Strict):
     spread: bool = False  # the transform returns {field: value}: merge it instead of one target
     required: bool = False
     only_create: bool = False  # written on create, never on update, left out of the content hash
+    # A floor, not a value: written on create, and on update only where the target holds less (Odoo's
+    # customer_rank, which Odoo counts up with each posted invoice: a partner linked in a second role
+    # gets that role's rank, never loses a higher one). Left out of the content hash.
+    at_least: bool = False
     check_only: bool = False  # validated (may quarantine), never written: e.g. "is this VAT code mapped?"
     match_only: bool = False  # used by dedupe keys, never written (the other side's number leads)
     # match_only while the settings hold these values: ``{partner_numbering: odoo}`` (Odoo numbers
@@ -166,12 +169,6 @@ class FieldMap(_Strict):
 
     def steps(self) -> list[Step]:
         return [Step(transform=self.transform, args=self.args)] if self.transform else list(self.pipe)
-
-    def inputs(self) -> list[str]:
-        """The (dotted) source paths this field reads: its source, or its template's fields."""
-        if self.template is not None:
-            return [name for _, name, _, _ in string.Formatter().parse(self.template) if name]
-        return [self.source] if self.source else []
 
 
 class ChildSpec(_Strict):

@@ -7,6 +7,7 @@ from typing import Any
 
 from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, MappingConfigError, RecordError
 from tribe_operators.mapping.engine import Mapper
+from tribe_operators.mapping.spec import load_stream
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import Link
 from tribe_operators.sync.context import StepContext
@@ -74,7 +75,10 @@ def _write(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
         if row["target_id"] not in current:
             return _unlink_deleted(ctx, row), "unlinked", None
         now = current[row["target_id"]]
-        wanted = mapper.updatable(fields) if wanted is None else wanted
+        wanted = {**(mapper.updatable(fields) if wanted is None else wanted), **mapper.raised(fields, now)}
+        if _number_is_the_records(ctx, row, wanted):
+            wanted = {k: v for k, v in wanted.items() if k not in ctx.spec.target.write_back}
+            _write_back(ctx, source, row["source_id"], now, row["payload"])
         if not target.differs(now, wanted):
             return row["target_id"], "skipped", now if answers else None  # already so (the echo of our own write)
         written = target.update(ctx.spec, row["target_id"], wanted, now)
@@ -97,10 +101,28 @@ def _unlink_deleted(ctx: StepContext, row: dict[str, Any]) -> str:
     return row["target_id"]
 
 
-def _write_back(ctx: StepContext, source: Any, source_id: str, created: dict[str, Any]) -> None:
+def _number_is_the_records(ctx: StepContext, row: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether an update takes the target record's number instead of writing its own: when the
+    target numbers its records (the number is not ours to write), or when an earlier role of the
+    same contact links that record (a Tribe organisation in both roles is one Odoo partner with
+    one number, the customer's: the supplier role must not write its creditor number over it)."""
+    numbers = ctx.spec.target.write_back
+    if not numbers or ctx.spec.direction != "export":
+        return False
+    if not any(field in wanted for field in numbers):
+        return True
+    roles = ctx.spec.party
+    earlier = [load_stream(ctx.spec.integration, s) for s in roles[:roles.index(ctx.spec.stream)]] if roles else []
+    return any(ctx.links.to_external(r.target.link_entity, row["source_id"]) == str(row["target_id"]) for r in earlier)
+
+
+def _write_back(ctx: StepContext, source: Any, source_id: str, created: dict[str, Any],
+                known: dict[str, Any] | None = None) -> None:
     """The target's own numbering leads: copy it back to the source (the accounting system's
-    customer number becomes Tribe's debtor number)."""
-    changes = {src: str(created[tgt]) for tgt, src in ctx.spec.target.write_back.items() if created.get(tgt) is not None}
+    customer number becomes Tribe's debtor number); ``known`` is the source record as read, so a
+    number it already holds is not written again."""
+    changes = {src: str(created[tgt]) for tgt, src in ctx.spec.target.write_back.items()
+               if created.get(tgt) not in (None, False, "") and str((known or {}).get(src)) != str(created[tgt])}
     if changes and isinstance(source, WritesBack):
         source.write_back(ctx.spec, source_id, changes)
 

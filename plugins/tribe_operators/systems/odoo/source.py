@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tribe_operators.mapping.filters import Condition, conditions_for
+from tribe_operators.mapping.reads import source_paths
 from tribe_operators.systems.odoo.records import code_table, domain_leaf, normalised, odoo_datetime, read_fields
 from tribe_operators.timeutil import parse_timestamp
 
@@ -41,8 +42,7 @@ class OdooSource:
 
     def _fields(self, spec: StreamSpec, where: list[Condition]) -> tuple[list[str], dict[str, dict[str, Any]]]:
         types = self.hook.fields(spec.source.resource)
-        paths = [p for f in spec.fields for p in f.inputs()] + [c.field for c in where if c.field]
-        return read_fields(paths, types, spec.source.id_field, spec.source.modified_field), types
+        return read_fields(source_paths(spec, where), types), types
 
     def _rows(self, spec: StreamSpec, page: list[dict[str, Any]], types: dict[str, dict[str, Any]]) -> list[Row]:
         rows = []

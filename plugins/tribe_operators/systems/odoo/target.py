@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tribe_operators.dedupe.keys import key_needles, key_tuple
 from tribe_operators.mapping.compare import same_value
+from tribe_operators.mapping.reads import target_fields
 from tribe_operators.systems.odoo.records import normalised, read_fields
 from tribe_operators.systems.odoo.source import OdooSource, read_context
 
@@ -46,7 +47,7 @@ class OdooTarget:
     def _read(self, spec: StreamSpec, domain: list[Any]) -> list[dict[str, Any]]:
         model = spec.target.entity_set
         types = self.hook.fields(model)
-        fields = read_fields([f.target for f in spec.fields], types, "id", "write_date")
+        fields = read_fields(target_fields(spec), types, "id", "write_date")
         return [normalised(row, types) for page in self.hook.search_read_all(
             model, domain, fields, context=read_context()) for row in page]
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tribe_operators.mapping.filters import Condition, conditions_for
+from tribe_operators.mapping.reads import source_paths
 from tribe_operators.systems.protocols import RELATIONSHIP_ID
 from tribe_operators.systems.tribe.hook import odata_literal
 from tribe_operators.timeutil import odata_timestamp, parse_timestamp
@@ -56,11 +57,13 @@ class TribeSource:
         self.hook = hook
 
     def _expand(self, spec: StreamSpec) -> str | None:
-        # An address navigation read whole (a transform takes the address record) comes with its country.
-        addresses = sorted({f.source for f in spec.fields if f.source in ADDRESS_NAVIGATIONS})
+        # What the mapping reads (mapping.reads): an address navigation is read whole, with its
+        # country (a transform takes the address, or judges a phone by its country).
+        paths = source_paths(spec)
+        addresses = sorted({p.split(".")[0] for p in paths if p.split(".")[0] in ADDRESS_NAVIGATIONS})
         # Any other dotted input reads a field of a related record: "Unit.Code" → Unit($select=ID,Code).
         related: dict[str, set[str]] = {nav: {"ID", spec.source.modified_field} for nav in spec.source.changed_via}
-        for path in (p for f in spec.fields for p in f.inputs()):
+        for path in paths:
             if "." in path and path.split(".")[0] not in addresses and not path.startswith(RELATIONSHIP + "."):
                 nav, _, leaf = path.partition(".")
                 related.setdefault(nav, {"ID"}).add(leaf.split(".")[0])
