@@ -29,6 +29,7 @@ class Issuer:
 
     def __init__(self) -> None:
         self.live = {"first-refresh"}
+        self.used: set[str] = set()
         self.refreshes = 0
         self.refused = 0
         self._n = itertools.count(1)
@@ -43,9 +44,12 @@ class Issuer:
             with self.lock:
                 if grant_type != "refresh_token" or refresh_token not in self.live or client_secret != "s3cret":
                     self.refused += 1
-                    return JSONResponse({"error": "invalid_grant", "error_description": "Old refresh token used."},
-                                        status_code=400)
+                    if refresh_token in self.used:  # as Exact answers a replay (picqer#644)
+                        return JSONResponse({"error": "unauthorized_client",
+                                             "error_description": "Old refresh token used."}, status_code=401)
+                    return JSONResponse({"error": "invalid_grant"}, status_code=400)
                 self.live.discard(refresh_token)
+                self.used.add(refresh_token)
                 n = next(self._n)
                 self.live.add(f"refresh-{n}")
                 self.refreshes += 1
@@ -74,8 +78,7 @@ def test_the_rotated_token_is_stored_encrypted_and_the_next_run_continues_from_i
     with link_db.connect() as conn:
         stored = conn.execute(sa.select(oauth_token.c.refresh_token, oauth_token.c.access_token)).one()
     assert "refresh-1" not in stored.refresh_token and "access-1" not in stored.access_token  # encrypted
-    first.invalidate()
-    # The access token in the store is still valid: the next asks nothing.
+    # The access token in the store is still valid: the next process asks nothing.
     assert _auth(link_db, url).token() == "access-1" and issuer_.refreshes == 1
     with link_db.begin() as conn:  # the stored access token expired; the connection's refresh token is spent
         conn.execute(sa.update(oauth_token).values(access_token=None))

@@ -20,6 +20,8 @@ def _value(column: sa.Column, n: int):  # type: ignore[no-untyped-def]
     kind = column.type
     if isinstance(kind, sa.DateTime):
         return dt.datetime(2026, 12, 7, 12, n, tzinfo=dt.UTC)
+    if isinstance(kind, sa.Date):
+        return dt.date(2026, 12, n)
     if isinstance(kind, sa.Numeric):
         return decimal.Decimal(f"{n}.50")
     if isinstance(kind, sa.Integer):

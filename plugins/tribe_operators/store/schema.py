@@ -33,7 +33,8 @@ watermark = sa.Table(
     sa.Column("scope", sa.String(80), primary_key=True),
     sa.Column("entity", sa.String(60), primary_key=True),
     sa.Column("direction", sa.String(10), primary_key=True),  # import | export
-    sa.Column("value", TS, nullable=False),
+    sa.Column("value", TS),  # the time watermark (None: a stream read by its cursor only)
+    sa.Column("cursor", sa.BigInteger),  # a sync endpoint's position (Exact's Timestamp)
     sa.Column("run_id", sa.String(250)),
     sa.Column("updated_at", TS, nullable=False),
 )
@@ -196,6 +197,10 @@ oauth_token = sa.Table(
     sa.Column("access_expires_at", TS),
     sa.Column("rotations", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated_at", TS, nullable=False),
+    sa.Column("issued_at", TS),  # the database's clock after the answer (Exact: next one ≥ 570 s later)
+    sa.Column("refused_access_hash", sa.String(64)),  # an access token the server refused: never sent again
+    sa.Column("calls_day", sa.Date),  # token endpoint calls on this UTC day (Exact allows 200)
+    sa.Column("calls", sa.Integer, nullable=False, server_default="0"),
 )
 
 webhook_event = sa.Table(

@@ -11,11 +11,13 @@ waits, then finds a fresh access token and uses it. (SQLite, the demo's, has one
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -24,7 +26,7 @@ from tribe_operators.exceptions import FatalError
 from tribe_operators.store.schema import oauth_token
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["StoredTokens", "TokenStore"]
+__all__ = ["StoredTokens", "TokenStore", "token_hash"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,13 @@ class StoredTokens:
     access_token: str | None
     access_expires_at: datetime | None
     rotations: int
+    issued_at: datetime | None = None  # the database's clock after the answer
+    refused: bool = False  # the server refused this access token: never send it again
+    calls_today: int = 0  # token endpoint calls on this UTC day
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _fernet(keys: str | None = None) -> MultiFernet:
@@ -62,26 +71,58 @@ class TokenStore:
         self._fernet = _fernet(keys)
 
     @contextmanager
-    def renewing(self) -> Iterator[tuple[StoredTokens | None, Callable[[str, str | None, datetime | None], None]]]:
-        """``with store.renewing() as (current, save):`` — the row is locked for the block;
-        ``save(refresh, access, expires_at)`` writes the renewal in the same transaction."""
+    def renewing(self) -> Iterator[tuple[StoredTokens | None, Callable[..., None], Callable[[], None]]]:
+        """``with store.renewing() as (current, save, count_call):`` — the row is locked for the
+        block; ``save(refresh, access, expires_at, issued_at=None)`` writes the renewal and
+        ``count_call()`` counts a token endpoint call, both in the same transaction."""
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # held until commit; works before the row exists
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                              {"key": f"oauth_token:{self.key['conn_id']}:{self.key['scope']}"})
-            row = conn.execute(sa.select(oauth_token).where(*(oauth_token.c[k] == v for k, v in self.key.items())))\
-                .first()
+            row = conn.execute(sa.select(oauth_token).where(*self._where())).first()
             current = self._decrypt(row) if row is not None else None
+            today = datetime.now(UTC).date()
+            calls = [current.calls_today if current else 0, False]  # [count, counted in this block]
 
-            def save(refresh: str, access: str | None, expires_at: datetime | None) -> None:
+            def count_call() -> None:
+                calls[0], calls[1] = calls[0] + 1, True
+
+            def save(refresh: str, access: str | None, expires_at: datetime | None,
+                     issued_at: datetime | None = None) -> None:
                 upsert(conn, oauth_token, [{**self.key, "refresh_token": self._encrypt(refresh),
                                             "access_token": self._encrypt(access) if access else None,
-                                            "access_expires_at": expires_at,
+                                            "access_expires_at": expires_at, "issued_at": issued_at,
+                                            "refused_access_hash": None,
                                             "rotations": (current.rotations + 1) if current else 1,
-                                            "updated_at": datetime.now(UTC)}],
+                                            "calls_day": today, "calls": calls[0], "updated_at": datetime.now(UTC)}],
                        conflict=list(self.key), update=["refresh_token", "access_token", "access_expires_at",
-                                                        "rotations", "updated_at"])
-            yield current, save
+                                                        "issued_at", "refused_access_hash", "rotations",
+                                                        "calls_day", "calls", "updated_at"])
+                calls[1] = False
+
+            yield current, save, count_call
+            if calls[1] and row is not None:  # a call that did not renew (refused, too early) counts too
+                conn.execute(sa.update(oauth_token).where(*self._where()).values(calls_day=today, calls=calls[0]))
+
+    def now(self) -> datetime:
+        """The database's clock: one clock for every worker (a token's age is judged by it)."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                return conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
+        return datetime.now(UTC)
+
+    def mark_refused(self, access_token: str) -> None:
+        """The server refused this access token: no worker sends it again (it waits for a new one)."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(oauth_token).where(*self._where()).values(refused_access_hash=token_hash(access_token)))
+
+    def read(self) -> StoredTokens | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(oauth_token).where(*self._where())).first()
+        return self._decrypt(row) if row is not None else None
+
+    def _where(self) -> list[Any]:
+        return [oauth_token.c[k] == v for k, v in self.key.items()]
 
     def _encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode()
@@ -93,7 +134,12 @@ class TokenStore:
         except InvalidToken as exc:
             raise FatalError(f"the stored tokens of {self.key['conn_id']!r} cannot be decrypted with the "
                              "current Fernet key (rotated without keeping the old one?)") from exc
-        expires = row.access_expires_at
-        if expires is not None and expires.tzinfo is None:
-            expires = expires.replace(tzinfo=UTC)
-        return StoredTokens(refresh, access, expires, int(row.rotations))
+        today = datetime.now(UTC).date()
+        return StoredTokens(refresh, access, _aware(row.access_expires_at), int(row.rotations),
+                            issued_at=_aware(row.issued_at),
+                            refused=bool(access and row.refused_access_hash == token_hash(access)),
+                            calls_today=int(row.calls or 0) if row.calls_day == today else 0)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tribe_operators.store.schema import watermark
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["Watermarks"]
+__all__ = ["Cursors", "Watermarks"]
 
 
 class Watermarks:
@@ -49,3 +49,29 @@ class Watermarks:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class Cursors:
+    """A sync endpoint's position per (integration, scope, entity, direction): an Int64 the
+    server orders its changes by (Exact's ``Timestamp``), kept beside the time watermark.
+    Monotone: a commit never moves it back, so a resumed run reads on from the last page it
+    committed and an old retry cannot make the next run read everything again."""
+
+    def __init__(self, engine: sa.Engine, integration: str, scope: str = "default") -> None:
+        self.engine = engine
+        self.key = {"integration": integration, "scope": scope}
+
+    def get(self, entity: str, direction: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(watermark.c.cursor).where(
+                *(watermark.c[k] == v for k, v in {**self.key, "entity": entity, "direction": direction}.items())
+            )).scalar()
+
+    def advance(self, entity: str, direction: str, cursor: int, run_id: str) -> None:
+        current = self.get(entity, direction)
+        if current is not None and current >= cursor:
+            return
+        with self.engine.begin() as conn:
+            upsert(conn, watermark, [{**self.key, "entity": entity, "direction": direction, "cursor": int(cursor),
+                                      "run_id": run_id, "updated_at": datetime.now(UTC)}],
+                   conflict=["integration", "scope", "entity", "direction"], update=["cursor", "run_id", "updated_at"])
