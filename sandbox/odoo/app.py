@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from sandbox.common import FaultInjectionMiddleware, control_router
 from sandbox.odoo.errors import OdooError
-from sandbox.odoo.protocols import json2, jsonrpc, xmlrpc
+from sandbox.odoo.protocols import apidoc, json2, jsonrpc, xmlrpc
 from sandbox.odoo.protocols.http import html_error, not_found
 from sandbox.odoo.state import OdooState
 
@@ -35,7 +35,8 @@ def create_app(state: OdooState | None = None) -> FastAPI:
             ``app.state.odoo``.
 
     Returns:
-        A FastAPI app serving ``/xmlrpc/2/*``, ``/jsonrpc``, ``/web/*``, ``/json/2/*`` (19) and ``/_sandbox``.
+        A FastAPI app serving ``/xmlrpc/2/*``, ``/jsonrpc``, ``/web/*``, ``/json/2/*`` and
+            ``/doc-bearer/*`` (19) and ``/_sandbox``.
     """
     state = state or OdooState()
     app = FastAPI(title="Odoo simulator", docs_url=None, redoc_url=None, openapi_url=None)
@@ -51,7 +52,7 @@ def create_app(state: OdooState | None = None) -> FastAPI:
             return html_error(405, "Method Not Allowed", "The method is not allowed for the requested URL.")
         return html_error(exc.status_code, "Error", str(exc.detail))
 
-    for module in (xmlrpc, jsonrpc, json2):
+    for module in (xmlrpc, jsonrpc, json2, apidoc):
         app.include_router(module.router(state))
     app.include_router(control_router(state))
     app.include_router(_odoo_controls(state))

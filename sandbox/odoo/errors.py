@@ -119,11 +119,17 @@ class HttpError(Exception):
 
     NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
              415: "UnsupportedMediaType", 422: "UnprocessableEntity", 500: "InternalServerError"}
+    PHRASES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+               415: "Unsupported Media Type", 422: "Unprocessable Entity", 500: "Internal Server Error"}
 
     def __init__(self, code: int, description: str) -> None:
         super().__init__(description, code)
         self.code = code
         self.description = description
+
+    def __str__(self) -> str:
+        # werkzeug's HTTPException.__str__: what a traceback's last line shows
+        return f"{self.code} {self.PHRASES.get(self.code, 'Unknown Error')}: {self.description}"
 
     @property
     def odoo_name(self) -> str:
@@ -150,14 +156,19 @@ def exception_message(exc: BaseException) -> str:
 
 
 def traceback_text(exc: BaseException) -> str:
-    """The ``debug`` text: a traceback whose last line is ``name: message`` like Odoo's.
+    """The ``debug`` text: a traceback whose last line is the one Python prints.
 
-    The frames are not Odoo's (the simulator has none); clients should only ever read the
-    last line, which is what a real traceback ends with too.
+    Python's ``traceback`` names a class by ``module.qualname`` except for ``builtins`` (so
+    ``ValueError: ...``, but ``odoo.exceptions.UserError: ...``) and shows ``str(exc)``
+    (werkzeug's ``404 Not Found: ...``). The frames are not Odoo's (the simulator has none);
+    clients should only ever read the last line, which is what a real traceback ends with too.
     """
+    name = exception_name(exc).removeprefix("builtins.")
+    text = str(exc) if isinstance(exc, HttpError) else exception_message(exc)
+    last = f"{name}: {text}" if text else name  # Python drops the colon for an empty message
     return ("Traceback (most recent call last):\n"
             '  File "<odoo simulator>", line 1, in dispatch\n'
-            f"{exception_name(exc)}: {exception_message(exc)}\n")
+            f"{last}\n")
 
 
 def serialize_exception(exc: BaseException) -> dict[str, Any]:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sandbox.odoo.access import Env
     from sandbox.odoo.registry import ModelDef
 
-__all__ = ["call_kw", "get_method", "normalize_ids"]
+__all__ = ["ORM_METHODS", "call_kw", "get_method", "normalize_ids", "public_methods"]
 
 
 @api.model
@@ -87,11 +87,9 @@ def fields_get(self: api.Records, allfields: Any = None, attributes: Any = None)
     return result
 
 
-@api.model
-@api.readonly
-def default_get(self: api.Records, fields_list: Any) -> dict:
+def _default_get(self: api.Records, names: Any) -> dict:
     result: dict[str, Any] = {}
-    for name in fields_list or []:
+    for name in names or []:
         f = self.model.fields.get(name)
         if f is None or name in MAGIC:
             continue
@@ -100,6 +98,29 @@ def default_get(self: api.Records, fields_list: Any) -> dict:
         elif f.default is not None:
             result[name] = f.default(self.env, {}) if callable(f.default) else f.default
     return result
+
+
+def _named(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a per-version variant its public name, so a TypeError says ``default_get()``."""
+    def rename(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.__code__ = fn.__code__.replace(co_name=name, co_qualname=name)
+        fn.__name__ = fn.__qualname__ = name
+        return fn
+    return rename
+
+
+@api.model
+@api.readonly
+@_named("default_get")
+def default_get_17(self: api.Records, fields_list: Any) -> dict:
+    return _default_get(self, fields_list)
+
+
+@api.model
+@api.readonly
+@_named("default_get")
+def default_get_19(self: api.Records, fields: Any) -> dict:
+    return _default_get(self, fields)
 
 
 @api.model
@@ -114,6 +135,17 @@ def check_access_rights(self: api.Records, operation: str, raise_exception: bool
     return True
 
 
+@api.model
+def name_create(self: api.Records, name: str) -> list | bool:
+    """``[id, display_name]`` of a record created from its display name alone (Odoo returns the
+    pair as a tuple, a list on the wire); False for a model without ``_rec_name``. Read in the
+    18- and 19-era models.py; [INFER] 17.0 the same (display_name era, name_get deprecated)."""
+    if not self.model.rec_name:
+        return False
+    [rid] = writing.create(self.env, self.name, [{self.model.rec_name: name}])
+    return [rid, reading.display_name(self.env, self.model, self.env.store.get(self.name, rid))]
+
+
 def _name_search(self: api.Records, name: str, domain: Any, operator: str, limit: Any) -> list:
     extra = list(domain or [])
     if name:
@@ -124,6 +156,7 @@ def _name_search(self: api.Records, name: str, domain: Any, operator: str, limit
 
 @api.model
 @api.readonly
+@_named("name_search")
 def name_search_17(self: api.Records, name: str = "", args: Any = None, operator: str = "ilike",
                    limit: int = 100) -> list:
     return _name_search(self, name, args, operator, limit)
@@ -131,7 +164,8 @@ def name_search_17(self: api.Records, name: str = "", args: Any = None, operator
 
 @api.model
 @api.readonly
-def name_search_18(self: api.Records, name: str = "", domain: Any = None, operator: str = "ilike",
+@_named("name_search")
+def name_search_19(self: api.Records, name: str = "", domain: Any = None, operator: str = "ilike",
                    limit: int = 100) -> list:
     return _name_search(self, name, domain, operator, limit)
 
@@ -147,7 +181,7 @@ def name_get(self: api.Records) -> list:
 
 _BASE: dict[str, Callable[..., Any]] = {
     "search": search, "search_count": search_count, "search_read": search_read, "read": read, "create": create,
-    "write": write, "unlink": unlink, "exists": exists, "fields_get": fields_get, "default_get": default_get,
+    "write": write, "unlink": unlink, "exists": exists, "fields_get": fields_get, "name_create": name_create,
     "check_access_rights": check_access_rights,
 }
 
@@ -162,7 +196,9 @@ def get_method(env: Env, model: ModelDef, name: Any) -> Callable[..., Any]:
     if name in model.methods:
         return model.methods[name]
     if name == "name_search":
-        return name_search_17 if env.profile.name_search_domain_arg == "args" else name_search_18
+        return name_search_17 if env.profile.name_search_domain_arg == "args" else name_search_19
+    if name == "default_get":
+        return default_get_17 if env.profile.default_get_arg == "fields_list" else default_get_19
     if name == "name_get" and env.profile.name_get:
         return name_get
     if name in ("action_archive", "action_unarchive") and model.active_name:
@@ -170,6 +206,22 @@ def get_method(env: Env, model: ModelDef, name: Any) -> Callable[..., Any]:
     if name in _BASE:
         return _BASE[name]
     raise AttributeError(env.profile.missing_method(model.name, name))
+
+
+# BaseModel's public methods (what ``get_method`` may answer for any model).
+ORM_METHODS = frozenset({*_BASE, "name_search", "default_get", "name_get", "action_archive", "action_unarchive"})
+
+
+def public_methods(env: Env, model: ModelDef) -> dict[str, Callable[..., Any]]:
+    """Every method ``get_method`` answers for ``model``, by name (what ``/doc`` lists)."""
+    names = {*ORM_METHODS, *model.methods}
+    found = {}
+    for name in sorted(names):
+        try:
+            found[name] = get_method(env, model, name)
+        except AttributeError:
+            continue
+    return found
 
 
 def normalize_ids(ids: Any) -> list[int]:

@@ -79,8 +79,15 @@ def o2m_ids(env: Env, model: ModelDef, rid: int, f: Field) -> list[int]:
 
 def read(env: Env, model: ModelDef, ids: list[int], fields: list[str] | None = None,
          load: str | None = "_classic_read") -> list[dict[str, Any]]:
-    """``read()``: one dict per id (``id`` always first), in the order of ``ids``."""
+    """``read()``: one dict per id (``id`` always first), in the order of ``ids``.
+
+    Ids that no longer exist are left out, not an error: Odoo's ``_read_format`` drops the
+    records that raise MissingError, so ``read([gone, kept])`` answers ``[kept]`` and
+    ``read([gone])`` answers ``[]`` (``test_access_deleted_records`` in Odoo's base tests
+    asserts both, 17 to 19). Rows the record rules hide still raise AccessError.
+    """
     names = _field_names(model, fields)
+    ids = [rid for rid in ids if env.store.exists(model.name, rid)]
     check_records(env, model, ids, "read")
     shown = (lambda comodel, rid: display_of(env, comodel, rid)) if load == "_classic_read" else None
     result = []

@@ -43,15 +43,11 @@ class OdooState:
         partner_sequence: Number new top-level partners that come without a Reference (``ref``)
             with this prefix and a counter, as a partner-sequence module does (OCA
             ``partner_sequence``; [INFER] the exact module behaviour). None: no numbering.
-        json2_value_error_status: HTTP status JSON-2 gives a ValueError (bad domain, unknown field).
-            [INFER] 422 by default so a 5xx always means an injected or real server fault; the
-            reference's dispatcher would answer 500 (not a UserError) — set 500 to mimic that.
     """
 
     def __init__(self, *, version: int | str = 17, db: str = DEFAULT_DB, clock: Clock | None = None,
                  faults: OdooFaultConfig | None = None, check_vat: bool = True,
-                 payments_match_immediately: bool = False, partner_sequence: str | None = None,
-                 json2_value_error_status: int = 422) -> None:
+                 payments_match_immediately: bool = False, partner_sequence: str | None = None) -> None:
         self.lock = threading.RLock()
         self.clock = clock or Clock()
         self.faults = faults or OdooFaultConfig()
@@ -59,7 +55,6 @@ class OdooState:
         self.check_vat = check_vat
         self.payments_match_immediately = payments_match_immediately
         self.partner_sequence = partner_sequence
-        self.json2_value_error_status = json2_value_error_status
         self.service = Service(self)
         self.seed_args: dict[str, Any] | None = None
         self._counts: Counter[str] = Counter()

@@ -57,8 +57,21 @@ class VersionProfile:
 
     @property
     def name_search_domain_arg(self) -> str:
-        """[INFER] ``name_search(name, args, ...)`` in 17, renamed ``domain`` from 18."""
-        return "args" if self.major <= 17 else "domain"
+        """``name_search(name, args, ...)`` in 17 and 18 (18-era odoo/models.py still says
+        ``args=None``), renamed ``domain`` in 19 (19-era odoo/orm/models.py)."""
+        return "args" if self.major <= 18 else "domain"
+
+    @property
+    def default_get_arg(self) -> str:
+        """``default_get(fields_list)`` in 17 and 18, ``default_get(fields)`` in 19 (19-era
+        odoo/orm/models.py): the name JSON-2 binds by."""
+        return "fields_list" if self.major <= 18 else "fields"
+
+    @property
+    def api_doc(self) -> bool:
+        """The ``api_doc`` module (``/doc-bearer/<model>.json``) ships with JSON-2 in 19
+        (auto_install, depends on ``web``)."""
+        return self.json2
 
     # ---- business fields ---------------------------------------------------------------------
     @property

@@ -1,11 +1,15 @@
 """Unchanged third-party and stdlib clients against the Odoo simulator, on 17, 18 and 19:
-OdooRPC (JSON-RPC + web routes), ``xmlrpc.client.ServerProxy``, and plain requests on JSON-2."""
+OdooRPC (JSON-RPC + web routes), Odoo S.A.'s odoo-client-lib (``odoolib``: legacy XML-RPC,
+JSON-RPC, and JSON-2 on 19 with ``/doc-bearer`` naming its positional arguments),
+``xmlrpc.client.ServerProxy``, and plain requests on JSON-2."""
 from __future__ import annotations
 
 import xmlrpc.client
 
+import odoolib
 import odoorpc
 import pytest
+from odoolib.tools import AuthenticationError
 
 from sandbox.odoo import ADMIN_UID, DEFAULT_API_KEY
 from sandbox.odoo.clients import OdooServer
@@ -64,8 +68,9 @@ def test_odoorpc_wrong_password_and_api_key(odoo):
 
 def test_odoorpc_reports_server_errors_with_odoo_data(odoo):
     client = odoo.odoorpc()
+    assert client.execute("res.partner", "read", [999999], ["name"]) == []  # read skips deleted ids
     with pytest.raises(odoorpc.error.RPCError) as caught:
-        client.execute("res.partner", "read", [999999], ["name"])
+        client.execute("res.partner", "write", [999999], {"name": "x"})  # write does not
     assert caught.value.info["data"]["name"] == "odoo.exceptions.MissingError"
     assert caught.value.info["code"] == (0 if odoo.state.version >= 19 else 200)
 
@@ -91,18 +96,18 @@ def test_xmlrpc_common_and_object(odoo):
     # execute (positional) as well as execute_kw
     assert models.execute(odoo.db, ADMIN_UID, "admin", "res.partner", "search", [("ref", "=", "DEB-1")]) == [pid]
     assert models.execute_kw(odoo.db, ADMIN_UID, "admin", "res.partner", "unlink", [[pid]]) is True
+    assert models.execute_kw(odoo.db, ADMIN_UID, "admin", "res.partner", "read", [[pid, 1]],
+                             {"fields": ["name"]}) == [{"id": 1, "name": "Tribe Sync Demo B.V."}]
     with pytest.raises(xmlrpc.client.Fault) as caught:
-        models.execute_kw(odoo.db, ADMIN_UID, "admin", "res.partner", "read", [[pid]], {"fields": ["name"]})
+        models.execute_kw(odoo.db, ADMIN_UID, "admin", "res.partner", "write", [[pid], {"name": "x"}])
     assert caught.value.faultCode == 2 and "Record does not exist or has been deleted" in caught.value.faultString
 
 
 def test_json2_with_requests_only_on_19(odoo):
     response = odoo.json2("res.partner", "search_read", domain=[("is_company", "=", True)], fields=["name"])
     if odoo.state.version < 19:
-        # No such route: a JSON request gets the JSON-RPC 404 envelope (HTTP 200), others HTML 404.
-        assert response.status_code == 200
-        assert response.json()["error"]["code"] == 404
-        assert response.json()["error"]["data"]["name"] == "werkzeug.exceptions.NotFound"
+        # No such route: werkzeug's HTML 404, JSON request or not.
+        assert response.status_code == 404 and "<title>404 Not Found</title>" in response.text
         plain = odoo.http.post(f"{odoo.url}/json/2/res.partner/search", data="x",
                                headers={"Content-Type": "text/plain"}, timeout=5)
         assert plain.status_code == 404 and "Not Found" in plain.text
@@ -145,3 +150,39 @@ def test_web_session_routes(odoo):
     assert found["result"] == [{"id": 1, "name": "Tribe Sync Demo B.V."}]
     assert post("/web/session/destroy", {})["result"] is None
     assert post("/web/session/get_session_info", {})["error"]["code"] == 100
+
+
+def _odoolib(odoo, protocol: str):
+    return odoolib.get_connection(hostname=odoo._thread.host, port=odoo._thread.port, protocol=protocol,
+                                  database=odoo.db, login="admin", password=DEFAULT_API_KEY)
+
+
+@pytest.mark.parametrize("protocol", ["xmlrpc", "jsonrpc", "json2"])
+def test_odoo_client_lib_over_each_protocol(odoo, protocol):
+    """odoolib as shipped: XML-RPC (legacy /xmlrpc), JSON-RPC, and on 19 JSON-2, where it asks
+    /doc-bearer/<model>.json for the parameter names of positional arguments."""
+    if protocol == "json2" and odoo.state.version < 19:
+        pytest.skip("JSON-2 is 19's")
+    connection = _odoolib(odoo, protocol)
+    assert connection.get_user_context()["uid"] == ADMIN_UID
+    partners = connection.get_model("res.partner")
+    name = f"odoolib {protocol} {odoo.state.version}"
+    created = partners.create([{"name": name, "is_company": True}])  # a list: JSON-2 and RPC agree
+    [pid] = created if isinstance(created, list) else [created]
+    assert partners.search([("name", "=", name)]) == [pid]
+    assert partners.read(pid, ["name", "is_company"]) == {"id": pid, "name": name, "is_company": True}
+    assert partners.write([pid], {"ref": "LIB-1"}) is True
+    assert partners.search_read([("ref", "=", "LIB-1")], ["name"]) == [{"id": pid, "name": name}]
+    assert partners.name_search(name) == [[pid, name]]
+    assert partners.name_create("Lib Contact <lib@example.com>")[1] == "Lib Contact"
+    assert partners.unlink([pid]) is True
+    assert partners.search_count([("id", "=", pid)]) == 0
+    if protocol == "json2":
+        assert partners.default_get(["lang", "is_company"]) == {"lang": "en_US", "is_company": False}
+        wrong = odoolib.get_connection(hostname=odoo._thread.host, port=odoo._thread.port, protocol="json2",
+                                       database=odoo.db, password="wrong")
+        assert connection.check_login() is True and wrong.check_login() is False
+        with pytest.raises(AuthenticationError):  # keyword arguments only: no /doc-bearer look-up first
+            wrong.get_model("res.partner").search_count(domain=[])
+        with pytest.raises(ValueError, match="Unexpected status code 500"):  # a bad domain: not a UserError
+            partners.search([("nope", "=", 1)])

@@ -8,8 +8,10 @@ moves too). VAT numbers are checked with python-stdnum like ``base_vat`` does.
 from __future__ import annotations
 
 import zoneinfo
+from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
+from sandbox.odoo import api
 from sandbox.odoo.errors import ValidationError
 from sandbox.odoo.models import boolean, char, html, integer, m2o, o2m, selection
 from sandbox.odoo.registry import Hooks, ModelDef
@@ -186,4 +188,25 @@ def define(p: VersionProfile) -> list[ModelDef]:
         fields["mobile"] = char("Mobile")
     return [ModelDef("res.partner", "Contact", fields, order="complete_name ASC, id DESC",
                      rec_names_search=("complete_name", "email", "ref", "vat"), parent_name="parent_id",
-                     company_field="company_id", company_shared=True, hooks=PartnerHooks())]
+                     company_field="company_id", company_shared=True, hooks=PartnerHooks(),
+                     methods={"name_create": name_create})]
+
+
+@api.model
+def name_create(self: api.Records, name: str) -> list:
+    """res.partner's ``name_create``: ``"Name <email>"`` gives a name and an email, a bare address
+    is both; ``force_email`` in the context refuses text without one. [INFER] the address
+    parsing is ``tools.parse_contact_from_email`` simplified (stdlib ``getaddresses``)."""
+    from sandbox.odoo.reading import display_name
+    from sandbox.odoo.writing import create
+
+    text = str(name or "").strip()
+    pairs = [(n, e) for n, e in getaddresses([text]) if "@" in e] if text else []
+    person, email = (pairs[0][0].strip(), pairs[0][1].strip().lower()) if pairs else (text, "")
+    if self.env.context.get("force_email") and not email:
+        raise ValidationError("Couldn't create contact without email address!")
+    vals: dict[str, Any] = {"name": person or email}
+    if email:
+        vals["email"] = email
+    [rid] = create(self.env, self.name, [vals])
+    return [rid, display_name(self.env, self.model, self.env.store.get(self.name, rid))]

@@ -1,10 +1,12 @@
 """Responses the protocols share: JSON encoding, the JSON-RPC envelope, and Odoo's 404.
 
-An unknown path answers like Odoo's router: a JSON request (``Content-Type: application/json``)
-gets the JSON-RPC error envelope with ``code`` 404 and HTTP 200, anything else werkzeug's HTML
-404 page. That is what ``/json/2/...`` gives on 17 and 18. [INFER] from the docstring of
-``JsonRPCDispatcher.handle_error`` (it also handles "no route matched" for JSON requests) and
-the 404 envelope the reference quotes; not checked against a live 17/18 server.
+An unknown path answers werkzeug's HTML 404 page with HTTP 404, whatever the request's
+Content-Type, on 17, 18 and 19: Odoo's ``Request`` starts with the ``http`` dispatcher "until we
+match", and when no route matches, ``_serve_ir_http_fallback`` raises NotFound that
+``ir.http._handle_error`` hands to that dispatcher, which returns the werkzeug exception itself
+(odoo/http.py in the 16/17-era ``type='json'`` copy and the 18/19-era ``type='jsonrpc'`` ones).
+So ``/json/2/...`` on 17 and 18 is a plain 404. The JSON-RPC envelope with ``code`` 404 is only
+for a NotFound raised inside a JSON route that did match.
 """
 from __future__ import annotations
 
@@ -73,8 +75,7 @@ def jsonrpc_error(state: OdooState, request_id: Any, exc: BaseException) -> Resp
 
 
 def not_found(state: OdooState, request: Request) -> Response:
-    if wants_json(request):
-        return jsonrpc_error(state, None, HttpError(404, NOT_FOUND_TEXT))
+    """No route for this path (on this version): HTML 404 for JSON and non-JSON requests alike."""
     return html_error(404, "Not Found", NOT_FOUND_TEXT)
 
 

@@ -20,7 +20,7 @@ from sandbox.odoo.protocols.http import json_response, mimetype, not_found
 if TYPE_CHECKING:
     from sandbox.odoo.state import OdooState
 
-__all__ = ["router"]
+__all__ = ["authenticate", "error_response", "router"]
 
 log = logging.getLogger("sandbox.odoo")
 _BEARER = re.compile(r"^bearer\s+(.+)$", re.IGNORECASE)
@@ -28,7 +28,9 @@ _BAD_INPUT = (ValueError, TypeError, KeyError, IndexError)
 
 
 def error_response(state: OdooState, exc: BaseException) -> Response:
-    """``Json2Dispatcher.handle_error``: UserError → its ``http_status``, HTTP errors → their code."""
+    """``Json2Dispatcher.handle_error``: UserError → its ``http_status``, HTTP errors → their code,
+    anything else → 500 with the same body (odoo/http.py ``Json2Dispatcher``, 19-era). A bad
+    domain or an unknown field is a ValueError, not a UserError: Odoo answers it 500."""
     headers = None
     if isinstance(exc, HttpError):
         status = exc.code
@@ -40,7 +42,7 @@ def error_response(state: OdooState, exc: BaseException) -> Response:
     elif isinstance(exc, OdooError):
         status = 500  # e.g. the serialization failure: not a UserError
     elif isinstance(exc, _BAD_INPUT):
-        status = state.json2_value_error_status  # see OdooState: 422 here, 500 on a real server
+        status = 500  # bad input, so no simulator bug: nothing to log
     else:
         log.exception("odoo simulator bug while serving JSON-2", exc_info=exc)
         status = 500
@@ -55,7 +57,7 @@ def router(state: OdooState) -> APIRouter:
         if not state.profile.json2:
             return not_found(state, request)
         try:
-            uid = _authenticate(state, request)
+            uid = authenticate(state, request)
             params = await _params(request)
             ids = params.pop("ids", ())
             context = params.pop("context", {})
@@ -75,7 +77,8 @@ def router(state: OdooState) -> APIRouter:
     return routes
 
 
-def _authenticate(state: OdooState, request: Request) -> int:
+def authenticate(state: OdooState, request: Request) -> int:
+    """``auth='bearer'``: the uid of the API key in ``Authorization``, else 401."""
     database = request.headers.get("x-odoo-database")
     if database is not None and database != state.db:
         raise HttpError(404, f"database {database!r} not found")  # [INFER] no registry for that name

@@ -24,10 +24,15 @@ __all__ = ["READS", "error_from", "json2_arguments", "json2_error", "jsonrpc_bod
 READS = frozenset({"search", "search_read", "search_count", "read", "fields_get", "name_search",
                    "check_access_rights", "default_get", "context_get"})
 # The positional parameters of the ORM methods, by name (JSON-2 takes named arguments only).
+# JSON-2 exists from 19 on, so these are 19's names (``name_search(name, domain)``,
+# ``default_get(fields)``; 17/18 said ``args`` and ``fields_list``, over JSON-RPC only).
 _POSITIONAL = {"search": ("domain",), "search_read": ("domain", "fields"), "search_count": ("domain",),
                "read": ("ids", "fields"), "fields_get": ("allfields", "attributes"),
                "create": ("vals_list",), "write": ("ids", "vals"), "unlink": ("ids",),
-               "name_search": ("name",), "check_access_rights": ("operation", "raise_exception")}
+               "name_search": ("name", "domain"), "name_create": ("name",), "default_get": ("fields",),
+               "check_access_rights": ("operation", "raise_exception")}
+# Python's own errors a bad argument raises on the server (JSON-2 answers them 500): not retried.
+_BAD_INPUT = frozenset({"ValueError", "TypeError", "KeyError"})
 
 
 def jsonrpc_body(call_id: int, service: str, method: str, args: list[Any]) -> dict[str, Any]:
@@ -45,7 +50,10 @@ def json2_arguments(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) 
 
 
 def error_from(name: str, message: str, status: int, body: object = None) -> Exception:
-    """Odoo's exception class (``odoo.exceptions.ValidationError``…) → our typed error."""
+    """Odoo's exception class (``odoo.exceptions.ValidationError``…) and, over JSON-2, its HTTP
+    status → our typed error. ``odoo.exceptions.*`` are the business errors (UserError and its
+    family): a client error, never retried. JSON-2's status says more (404: the record or model
+    is gone). Reads never fail for deleted records: Odoo leaves them out of the answer."""
     short = name.rsplit(".", 1)[-1]
     text = f"Odoo {short}: {message}"
     if short == "SerializationFailure":  # rolled back: nothing happened, send it again
@@ -54,11 +62,11 @@ def error_from(name: str, message: str, status: int, body: object = None) -> Exc
         return error
     if short in {"AccessDenied", "SessionExpiredException"}:
         return AuthError(text)
-    if short == "MissingError":
-        return NotFoundError(404, text, body)
     if short == "AccessError":
         return ApiClientError(403, text, body)
-    if short in {"ValidationError", "UserError", "RedirectWarning", "ValueError", "TypeError", "KeyError"}:
+    if 400 <= status < 500:
+        return (NotFoundError if status == 404 else ApiClientError)(status, text, body)
+    if name.startswith("odoo.exceptions.") or short in _BAD_INPUT:
         return ApiClientError(422, text, body)
     if status >= 500:
         return ServerError(text)

@@ -96,8 +96,8 @@ class OdooTarget:
         [new_id] = self.hook.create(spec.target.entity_set, [body])
         created = {**fields, "id": new_id}
         assigned = [f for f in spec.target.write_back if f not in body]
-        if assigned:
-            [row] = self.hook.call(spec.target.entity_set, "read", [new_id], assigned)
+        if assigned:  # (a partner deleted straight after its create is simply not read back)
+            row = self.hook.read(spec.target.entity_set, [new_id], assigned).get(new_id) or {}
             created.update({k: v for k, v in row.items() if k in assigned and v is not False})
         return created
 
