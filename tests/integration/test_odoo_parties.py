@@ -98,7 +98,7 @@ def test_odoo_addresses_arrive_whole_and_phones_by_their_country(nightly, odoo_s
     country = {code: sims.odoo.call("res.country", "search", [["code", "=", code]])[0] for code in ("NL", "DE", "FR")}
     company = {"is_company": True, "customer_rank": 1}
     dutch = sims.odoo.insert("res.partner", {**company, "name": "Utrechtse Handel BV", "street": "Kerkstraat 12 A",
-                                             "street2": "2e verdieping", "zip": "3511 AB", "city": "Utrecht",
+                                             "street2": "2e verdieping", "zip": "3511 AB", "city": "Utrecht", "ref": "D-100",
                                              "country_id": country["NL"], "phone": "030 1234567"})
     berlin = sims.odoo.insert("res.partner", {**company, "name": "Berliner Handel GmbH", "street": "Hauptstraße 5",
                                               "zip": "10115", "city": "Berlin", "country_id": country["DE"],
@@ -118,6 +118,7 @@ def test_odoo_addresses_arrive_whole_and_phones_by_their_country(nightly, odoo_s
             address["Postalcode"], address["City"], address["Country"]) == (
         "Kerkstraat", 12, "A", "2e verdieping", "3511 AB", "Utrecht", "NL")
     assert nl["PhoneNumber"] == "+31 30 123 4567"
+    assert links.links_by_external("customer", [str(dutch)])[str(dutch)].external_number == "D-100"  # target.number
     de, address = org(berlin)
     assert de["PhoneNumber"] == "+49 30 1234567" and address["Country"] == "DE"
     assert links.to_internal("customer", str(paris)) is None

@@ -88,6 +88,7 @@ class TargetSpec(_Strict):
     relationship: RelationshipSpec | None = None
     filters: dict[str, str] = Field(default_factory=dict)  # target field → the API's list filter for it
     write_back: dict[str, str] = Field(default_factory=dict)  # after a create: target field → source field
+    number: str | None = None  # the target field holding the record's accounting number (kept on its link)
     # A record addressed under its parent (PowerOffice contact persons): it is created with
     # ``POST <entity_set>/<value of create_under>`` (that field is not sent in the body) and its
     # id is ``id_template`` over the created record, e.g. "{ContactId}/{Id}".
@@ -225,6 +226,8 @@ class StreamSpec(_Strict):
             for name in key.match or []:
                 if name.split("/")[0] not in targets:
                     raise ValueError(f"dedupe key uses {name!r}, which no field maps")
+        if self.target.number and self.target.number not in targets:
+            raise ValueError(f"target.number names {self.target.number!r}, which no field maps")
         if self.target.create_under and self.target.create_under not in targets:
             raise ValueError(f"target.create_under names {self.target.create_under!r}, which no field maps")
         return self

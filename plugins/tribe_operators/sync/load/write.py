@@ -129,8 +129,7 @@ def _write_back(ctx: StepContext, source: Any, source_id: str, created: dict[str
 
 def _link(ctx: StepContext, row: dict[str, Any], target_id: str) -> Link:
     """The binding after a write; the hash is stored on the side that was written."""
-    number_field = next((k.match[0] for k in ctx.spec.dedupe if k.match and k.match[0].endswith("Number")), None)
-    number = row["mapped"]["fields"].get(number_field) if number_field else None
+    number = row["mapped"]["fields"].get(ctx.spec.target.number) if ctx.spec.target.number else None
     entity, content = ctx.spec.target.link_entity, row["mapped"]["update_hash"]
     if ctx.spec.direction == "export":
         return Link(entity=entity, tribe_id=row["source_id"], external_id=target_id, external_hash=content,
