@@ -122,9 +122,13 @@ def vat_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_f
     """Organisation number → VAT number: Norwegian ``123456785`` → ``NO123456785MVA``.
 
     A Norwegian number must pass the mod-11 check; other countries need a valid EU VAT number.
+    Odoo's marks for "no Tax ID" (``"/"``, ``"N/A"``…) are no VAT number: None.
     """
     raw = text(value, ctx, record, max_length=40)
-    if raw is None:
+    # Only what Odoo documents: "/" (the vat field's help: "use '/' to indicate that the customer
+    # has no Tax ID") and, in newer Odoo, "na", "NA", "N/A", "not applicable" (partner_identifiers.
+    # is_identifier_void). A lone "-" or "0" is left to quarantine: a typo to show, not to guess.
+    if raw is None or raw.casefold() in {"/", "na", "n/a", "not applicable"}:
         return None
     country = str((_path(record, country_field) if country_field else None) or default_country).upper()
     if country == "NO":
