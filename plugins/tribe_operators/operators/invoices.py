@@ -39,7 +39,7 @@ class _InvoiceBase(SyncOperator):
         """Where invoices come from: the CRM's invoice adapter."""
         from tribe_operators.systems.registry import get_system
 
-        return get_system(ctx.spec.source.system).flow_adapter("invoices", ctx.settings, conn_id=self.tribe_conn_id)
+        return get_system(ctx.spec.source.system).adapter("invoices", self.tribe_conn_id, settings=ctx.settings)
 
     def accounting(self, role: str, ctx: StepContext) -> Any:
         """The accounting system's ``invoices`` or ``payments`` adapter for ``ctx.scope``."""
@@ -48,8 +48,7 @@ class _InvoiceBase(SyncOperator):
         scope = (ctx.settings.get("scopes") or {}).get(ctx.scope)
         if scope is None:
             raise AirflowFailException(f"scope {ctx.scope!r} is not in the {self.integration} settings' scopes")
-        return get_system(self.integration).flow_adapter(role, ctx.settings, {**scope, "name": ctx.scope},
-                                                         conn_id=self.conn_id)
+        return get_system(self.integration).adapter(role, self.conn_id, {**scope, "name": ctx.scope}, ctx.settings)
 
 
 class FindSentInvoicesOperator(_InvoiceBase):

@@ -41,11 +41,14 @@ class _StreamOperator(SyncOperator):
         self.stream = stream
         self.conn_ids = conn_ids
 
-    def adapter(self, system: str, role: str) -> Any:
-        """The ``source`` or ``target`` adapter of a system, on a fresh hook."""
+    def adapter(self, ctx: StepContext, system: str, role: str) -> Any:
+        """The ``source`` or ``target`` adapter of a system, on a fresh hook; the integration's
+        own system (its scopes are its legal entities, divisions) gets this run's scope."""
         from tribe_operators.systems.registry import get_system
 
-        return get_system(system).adapter(role, (self.conn_ids or {}).get(system))
+        scope = (ctx.settings.get("scopes") or {}).get(ctx.scope) if system == self.integration else None
+        return get_system(system).adapter(role, (self.conn_ids or {}).get(system),
+                                          {**scope, "name": ctx.scope} if scope is not None else None, ctx.settings)
 
     def build_context(self, context: Any) -> StepContext:
         ctx = self.step_context(context, self.integration, self.stream)
@@ -107,7 +110,7 @@ class ExtractOperator(_StreamOperator):
             # The rest of the stream's group is skipped with it; other groups still run.
             raise AirflowSkipException(f"{ctx.spec.stream} is not in enabled_streams of the {ctx.integration} settings")
         self.log.info("window (since, until] = %s", ctx.window)
-        return _steps().extract_step(ctx, self.adapter(ctx.spec.source.system, "source"))
+        return _steps().extract_step(ctx, self.adapter(ctx, ctx.spec.source.system, "source"))
 
 
 class MapOperator(_StreamOperator):
@@ -117,7 +120,7 @@ class MapOperator(_StreamOperator):
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         systems = {lk.system for lk in ctx.spec.lookups.values()}
-        return _steps().map_step(ctx, {s: self.adapter(s, "target") for s in systems})
+        return _steps().map_step(ctx, {s: self.adapter(ctx, s, "target") for s in systems})
 
 
 class DedupeOperator(_StreamOperator):
@@ -134,7 +137,7 @@ class DedupeOperator(_StreamOperator):
         return found
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
-        return _steps().dedupe_step(ctx, self.adapter(ctx.spec.target.system, "target"))
+        return _steps().dedupe_step(ctx, self.adapter(ctx, ctx.spec.target.system, "target"))
 
 
 class LoadOperator(_StreamOperator):
@@ -143,8 +146,8 @@ class LoadOperator(_StreamOperator):
     step = "load"
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
-        return _steps().load_step(ctx, self.adapter(ctx.spec.target.system, "target"),
-                                       self.adapter(ctx.spec.source.system, "source"))
+        return _steps().load_step(ctx, self.adapter(ctx, ctx.spec.target.system, "target"),
+                                       self.adapter(ctx, ctx.spec.source.system, "source"))
 
 
 def _steps() -> Any:

@@ -17,13 +17,24 @@ if TYPE_CHECKING:
     from tribe_operators.mapping.filters import Condition
     from tribe_operators.mapping.spec import StreamSpec
 
-__all__ = ["RELATIONSHIP_ID", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
+__all__ = ["RELATIONSHIP_ID", "Adapter", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
            "Target", "WritesBack"]
 
 Row = tuple[str, datetime | None, dict[str, Any]]  # (source id, modified at, record)
 # In what ``Target.create`` returns: the id of the role relationship created with the record
 # (Tribe's deep insert of an organisation inside its Customer relationship), linked at once.
 RELATIONSHIP_ID = "@relationship.ID"
+
+
+class Adapter:
+    """What every adapter of a system is built with (``System.adapter``): its hook, the
+    integration's settings and the scope it serves (``{"name": …, "key": …}``: a legal entity,
+    a division; empty for a system without scopes)."""
+
+    def __init__(self, hook: Any, settings: dict[str, Any] | None = None, scope: dict[str, Any] | None = None) -> None:
+        self.hook = hook
+        self.settings = settings or {}
+        self.scope = scope or {}
 
 
 @runtime_checkable

@@ -76,16 +76,14 @@ class System:
     def new_hook(self, conn_id: str | None = None) -> Any:
         return self.part("hook")(conn_id or self.default_conn_id)
 
-    def adapter(self, role: str, conn_id: str | None = None) -> Any:
-        """The ``source`` or ``target`` adapter, on a fresh hook."""
-        return self.part(role)(self.new_hook(conn_id))
-
-    def flow_adapter(self, role: str, settings: dict[str, Any], scope: dict[str, Any] | None = None,
-                     conn_id: str | None = None) -> Any:
-        """The ``invoices`` or ``payments`` adapter of one scope, on a fresh hook of its
-        connection (the scope's own, else ``conn_id``, else the default)."""
+    def adapter(self, role: str, conn_id: str | None = None, scope: dict[str, Any] | None = None,
+                settings: dict[str, Any] | None = None) -> Any:
+        """Any adapter (``source``, ``target``, ``invoices``, ``payments``) of one scope, in one
+        shape: ``Adapter(hook, settings, scope)`` on a fresh hook of the scope's own connection,
+        else ``conn_id``, else the default. The scope (``{"name": …, "key": …}``) says which
+        legal entity or division the adapter reads and writes."""
         conn_id = (scope or {}).get("conn_id") or conn_id
-        return self.part(role)(self.new_hook(conn_id), settings, scope or {})
+        return self.part(role)(self.new_hook(conn_id), settings or {}, scope or {})
 
 
 def load(path: str, package: str | None = None) -> Any:

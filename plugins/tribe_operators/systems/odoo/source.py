@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tribe_operators.mapping.filters import Condition, conditions_for
 from tribe_operators.mapping.reads import source_paths
 from tribe_operators.systems.odoo.records import code_table, domain_leaf, normalised, odoo_datetime, read_fields
+from tribe_operators.systems.protocols import Adapter
 from tribe_operators.timeutil import parse_timestamp
 
 if TYPE_CHECKING:
@@ -34,11 +35,8 @@ def read_context(companies: list[int] | None = None) -> dict[str, Any]:
     return context
 
 
-class OdooSource:
+class OdooSource(Adapter):
     system = "odoo"
-
-    def __init__(self, hook: OdooHook) -> None:
-        self.hook = hook
 
     def _fields(self, spec: StreamSpec, where: list[Condition]) -> tuple[list[str], dict[str, dict[str, Any]]]:
         types = self.hook.fields(spec.source.resource)

@@ -13,6 +13,7 @@ from tribe_operators.mapping.compare import same_value
 from tribe_operators.mapping.reads import target_fields
 from tribe_operators.systems.odoo.records import normalised, read_fields
 from tribe_operators.systems.odoo.source import OdooSource, read_context
+from tribe_operators.systems.protocols import Adapter
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
@@ -32,14 +33,11 @@ def _odoo_value(value: Any) -> Any:
     return False if value is None else value
 
 
-class OdooTarget:
+class OdooTarget(Adapter):
     system = "odoo"
     id_key = "id"
     answers_with_record = False  # create answers with the id only: what was written is read back
     modified_field = "write_date"
-
-    def __init__(self, hook: OdooHook) -> None:
-        self.hook = hook
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         return self.as_source().lookup_table(entity_set, key, value)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from tribe_operators.dedupe.keys import key_tuple
 from tribe_operators.mapping.compare import same_value
 from tribe_operators.mapping.filters import Condition, conditions_for, matches, split
+from tribe_operators.systems.protocols import Adapter
 from tribe_operators.timeutil import iso_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
@@ -29,11 +30,8 @@ def _parameter(parameters: dict[str, str], condition: Condition) -> tuple[str, s
     return name, ",".join("true" if v is True else "false" if v is False else str(v) for v in values)
 
 
-class PowerOfficeSource:
+class PowerOfficeSource(Adapter):
     system = "poweroffice"
-
-    def __init__(self, hook: PowerOfficeHook) -> None:
-        self.hook = hook
 
     def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None,
                 where: list[Condition] | None = None) -> Iterator[list[Row]]:
@@ -83,7 +81,7 @@ class PowerOfficeSource:
         return self.hook.codes(entity_set, key, value)
 
 
-class PowerOfficeTarget:
+class PowerOfficeTarget(Adapter):
     """PowerOffice Go as a *target* (Tribe → accounting): find, create, JSON-Patch update."""
 
     system = "poweroffice"
@@ -92,9 +90,6 @@ class PowerOfficeTarget:
     # written is hashed from the answer, not read again.
     answers_with_record = True
     modified_field = None  # the stamp is on the record itself; nested records carry none
-
-    def __init__(self, hook: PowerOfficeHook) -> None:
-        self.hook = hook
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         return self.hook.codes(entity_set, key, value)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tribe_operators.mapping.filters import Condition, conditions_for
 from tribe_operators.mapping.reads import source_paths
-from tribe_operators.systems.protocols import RELATIONSHIP_ID
+from tribe_operators.systems.protocols import RELATIONSHIP_ID, Adapter
 from tribe_operators.systems.tribe.hook import odata_literal
 from tribe_operators.timeutil import odata_timestamp, parse_timestamp
 
@@ -50,11 +50,8 @@ def odata_condition(condition: Condition) -> str:
     return f"({joined})"
 
 
-class TribeSource:
+class TribeSource(Adapter):
     system = "tribe"
-
-    def __init__(self, hook: TribeCrmHook) -> None:
-        self.hook = hook
 
     def _expand(self, spec: StreamSpec) -> str | None:
         # What the mapping reads (mapping.reads): an address navigation is read whole, with its

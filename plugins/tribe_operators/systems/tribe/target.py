@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tribe_operators.dedupe.keys import field_value, key_needles, key_tuple, normal_key
 from tribe_operators.mapping.compare import same_value
-from tribe_operators.systems.protocols import RELATIONSHIP_ID
+from tribe_operators.systems.protocols import RELATIONSHIP_ID, Adapter
 from tribe_operators.systems.tribe.hook import FIND_CHUNK
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def nested_fields(fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in fields.items() if isinstance(v, dict) and set(v) != {"ID"}}
 
 
-class TribeTarget:
+class TribeTarget(Adapter):
     system = "tribe"
     id_key = "ID"
     # A create answers with the new ids only (the deep insert's expansion): what was written is
@@ -45,8 +45,9 @@ class TribeTarget:
     answers_with_record = False
     modified_field = "LastMutationDate"  # on every record, nested ones (addresses) included
 
-    def __init__(self, hook: TribeCrmHook) -> None:
-        self.hook = hook
+    def __init__(self, hook: TribeCrmHook, settings: dict[str, Any] | None = None,
+                 scope: dict[str, Any] | None = None) -> None:
+        super().__init__(hook, settings, scope)
         self._indexes: dict[tuple[str, str], dict[Any, list[str]]] = {}
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
