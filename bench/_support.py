@@ -270,7 +270,7 @@ def tribe_stand_in(index: dict[str, dict[tuple[Any, ...], list[dict[str, Any]]]]
     records), the relationship calls answer at once; ``differs`` is Tribe's real one. The CPU of
     ``find`` is summed in ``cpu`` (the remote side: excluded from measurements)."""
     ensure_path()
-    from tribe_operators.systems.protocols import RELATIONSHIP_ID as relationship_key
+    from tribe_operators.protocols import RELATIONSHIP_ID as relationship_key
     from tribe_operators.systems.tribe import target as tribe_module
 
     index = index or {}

@@ -20,13 +20,13 @@ __all__ = ["STEP_SIDE", "api_pool", "api_pools", "step_pool", "stream_systems"]
 
 def api_pools() -> dict[str, str]:
     """``{system: pool}`` (``System.pool``)."""
-    from tribe_operators.systems.registry import systems
+    from tribe_operators.registry import systems
 
     return {name: system.pool for name, system in systems().items()}
 
 
 def _rate(system: str) -> int:
-    from tribe_operators.systems.registry import get_system
+    from tribe_operators.registry import get_system
 
     return get_system(system).rate_per_minute
 

@@ -78,7 +78,7 @@ def connection_types() -> dict[str, dict[str, Any]]:
     """``{conn_type: declaration}`` of every system (``System.connection_type``)."""
     global _TYPES
     if _TYPES is None:
-        from tribe_operators.systems.registry import load, systems
+        from tribe_operators.registry import load, systems
 
         _TYPES = dict(load(s.connection_type, s.package) for s in systems().values() if s.connection_type)
     return _TYPES

@@ -22,7 +22,7 @@ def test_a_retry_links_what_the_dead_attempt_created(sims, link_db, monkeypatch)
     from sandbox.common import SlidingWindowLimiter
     from tribe_operators.store.links import LinkStore
     from tribe_operators.sync.steps import dedupe_step, extract_step, load_step, map_step
-    from tribe_operators.systems.registry import get_system
+    from tribe_operators.registry import get_system
 
     sims.po.limiter = SlidingWindowLimiter(0, 1.0)
     for key, value in connection_env(sims.tribe_url, sims.po_url, po_extra={"rate_per_second": 100_000}).items():

@@ -10,9 +10,9 @@ import pytest
 
 from tribe_operators import systems as systems_package
 from tribe_operators.exceptions import MappingConfigError
-from tribe_operators.mapping import transforms as core_transforms
-from tribe_operators.systems import registry
-from tribe_operators.systems.protocols import RelationshipTarget, Source, Target, WritesBack
+from tribe_operators.mapping import catalogue as core_transforms
+from tribe_operators import registry
+from tribe_operators.protocols import RelationshipTarget, Source, Target, WritesBack
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def _write_system(root: Path, package: str, name: str, transform: str = "acme_co
     folder = root / package
     folder.mkdir(parents=True)
     (folder / "__init__.py").write_text(textwrap.dedent(f'''
-        from tribe_operators.systems.registry import System
+        from tribe_operators.registry import System
 
         SYSTEM = System(name="{name}", title="Acme Books", hook=".hook:AcmeHook", default_conn_id="acme_default",
                         transforms=".transforms:TRANSFORMS", pool="acme_api", rate_per_minute=30)

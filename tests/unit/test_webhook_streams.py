@@ -51,7 +51,7 @@ def test_a_stream_without_webhook_types_is_read_by_every_webhook_run():
 
 
 def _systems():
-    from tribe_operators.systems.registry import System
+    from tribe_operators.registry import System
 
     return {name: System(name=name, title=name, hook=".hook:H", default_conn_id=f"{name}_default",
                          exports={"relations": f"tribe_to_{name}", "invoices": f"tribe_invoices_to_{name}"})

@@ -10,7 +10,8 @@ from typing import Any
 from tribe_operators.exceptions import RecordError
 from tribe_operators.mapping.compare import below_floor
 from tribe_operators.mapping.spec import StreamSpec
-from tribe_operators.mapping.transforms import MapContext, _path, known_transforms
+from tribe_operators.mapping.catalogue import known_transforms
+from tribe_operators.mapping.transforms import MapContext, _path
 
 __all__ = ["Mapped", "Mapper", "content_hash"]
 

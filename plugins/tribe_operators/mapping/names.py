@@ -35,7 +35,7 @@ def _fold(word: str) -> str:
 def particles(path: str | None = None) -> tuple[tuple[str, ...], ...]:
     """Every particle as folded words, longest first (``("van", "der")`` before ``("van",)``)."""
     if path is None:
-        from tribe_operators.mapping.spec import mappings_root
+        from tribe_operators.mapping.files import mappings_root
 
         path = str(mappings_root() / "name_particles.yaml")
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -47,7 +47,7 @@ def particles(path: str | None = None) -> tuple[tuple[str, ...], ...]:
 def suffixes(path: str | None = None) -> frozenset[str]:
     """Every generational suffix, folded (``"jr."``, ``"iii"``)."""
     if path is None:
-        from tribe_operators.mapping.spec import mappings_root
+        from tribe_operators.mapping.files import mappings_root
 
         path = str(mappings_root() / "name_suffixes.yaml")
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}

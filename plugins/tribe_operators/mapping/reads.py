@@ -54,7 +54,7 @@ SPREAD_FIELDS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
 
 
 def _reads() -> dict[str, Callable[[dict[str, Any]], list[str]]]:
-    from tribe_operators.mapping.transforms import known_transforms
+    from tribe_operators.mapping.catalogue import known_transforms
 
     declared = {name: fn.record_reads for name, fn in known_transforms().items() if hasattr(fn, "record_reads")}
     return {**RECORD_READS, **declared}

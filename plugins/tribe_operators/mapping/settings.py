@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tribe_operators.exceptions import MappingConfigError
 from tribe_operators.mapping.filters import Condition
-from tribe_operators.mapping.spec import mappings_root
+from tribe_operators.mapping.files import mappings_root
 
 __all__ = ["REPLACE", "ConflictRules", "CoreSettings", "InvoiceScopeRule", "NumberMatchCheck", "ScopeSettings",
            "check_variable_patch", "is_configured", "load_settings", "merge_settings", "one_key_patch",
@@ -256,7 +256,7 @@ def stream_enabled(settings: dict[str, Any], stream: str) -> bool:
 
 
 def _model(integration: str) -> type[CoreSettings]:
-    from tribe_operators.systems.registry import systems
+    from tribe_operators.registry import systems
 
     system = systems().get(integration)
     return system.part("settings") if system is not None and system.settings else CoreSettings

@@ -5,7 +5,6 @@ each field is mapped. See ``include/mappings/README.md`` for the vocabulary.
 """
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -14,8 +13,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tribe_operators.exceptions import MappingConfigError
+from tribe_operators.mapping.files import mappings_root
 
-__all__ = ["DedupeKey", "FieldMap", "StreamSpec", "load_stream", "mappings_root"]
+__all__ = ["DedupeKey", "FieldMap", "StreamSpec", "covers", "load_stream", "mappings_root"]
 
 
 class _Strict(BaseModel):
@@ -63,8 +63,6 @@ class SourceSpec(_Strict):
     def concerns(self, entity_type: str) -> bool:
         """Whether a webhook event for ``entity_type`` may change what this stream reads: one
         type covers the other (an event for ``Relationship.Organization`` may be any kind)."""
-        from tribe_operators.webhooks.routing import covers
-
         return not self.webhook_types or any(covers(t, entity_type) or covers(entity_type, t)
                                              for t in self.webhook_types)
 
@@ -233,10 +231,9 @@ class StreamSpec(_Strict):
         return self
 
 
-def mappings_root() -> Path:
-    """``include/mappings`` (override with ``TRIBE_SYNC_MAPPINGS`` for tests)."""
-    env = os.environ.get("TRIBE_SYNC_MAPPINGS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "include" / "mappings"
+def covers(prefix: str, entity_type: str) -> bool:
+    """``entity_type`` is ``prefix`` or one of its subtypes (dotted Tribe type names)."""
+    return entity_type == prefix or entity_type.startswith(prefix + ".")
 
 
 @cache
@@ -255,7 +252,7 @@ def load_stream(integration: str, stream: str, root: str | None = None) -> Strea
         raise MappingConfigError(f"{path}: {exc}") from exc
     if spec.integration != integration or spec.stream != stream:
         raise MappingConfigError(f"{path}: declares {spec.integration}/{spec.stream}, expected {integration}/{stream}")
-    from tribe_operators.mapping.transforms import known_transforms  # the names must exist
+    from tribe_operators.mapping.catalogue import known_transforms  # the names must exist
 
     known = known_transforms()
 

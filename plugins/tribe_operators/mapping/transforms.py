@@ -5,7 +5,6 @@ input raises ``RecordError(None, reason)``; the engine adds the field and record
 """
 from __future__ import annotations
 
-import functools
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from tribe_operators.mapping.settings import settings_variable, variable_patch_t
 from tribe_operators.mapping.text import CONTROL, undo_mojibake, visible
 from tribe_operators.mapping.urls import WebsiteError, website
 
-__all__ = ["TRANSFORMS", "MapContext", "bad_value", "known_transforms", "text"]
+__all__ = ["TRANSFORMS", "MapContext", "bad_value", "text"]
 
 
 @dataclass
@@ -355,12 +354,3 @@ TRANSFORMS: dict[str, Callable[..., Any]] = {
     "vat_number": vat_number,
 }
 
-
-@functools.cache
-def known_transforms() -> dict[str, Callable[..., Any]]:
-    """The core's transforms and those each system brings (``System.transforms``)."""
-    from tribe_operators.mapping.addresses import ADDRESS_TRANSFORMS
-    from tribe_operators.systems.registry import system_transforms
-
-    core = {**TRANSFORMS, **ADDRESS_TRANSFORMS}
-    return {**core, **system_transforms(set(core))}

@@ -37,13 +37,13 @@ class _InvoiceBase(SyncOperator):
 
     def invoice_source(self, ctx: StepContext) -> Any:
         """Where invoices come from: the CRM's invoice adapter."""
-        from tribe_operators.systems.registry import get_system
+        from tribe_operators.registry import get_system
 
         return get_system(ctx.spec.source.system).adapter("invoices", self.tribe_conn_id, settings=ctx.settings)
 
     def accounting(self, role: str, ctx: StepContext) -> Any:
         """The accounting system's ``invoices`` or ``payments`` adapter for ``ctx.scope``."""
-        from tribe_operators.systems.registry import get_system
+        from tribe_operators.registry import get_system
 
         scope = (ctx.settings.get("scopes") or {}).get(ctx.scope)
         if scope is None:

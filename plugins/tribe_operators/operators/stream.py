@@ -44,7 +44,7 @@ class _StreamOperator(SyncOperator):
     def adapter(self, ctx: StepContext, system: str, role: str) -> Any:
         """The ``source`` or ``target`` adapter of a system, on a fresh hook; the integration's
         own system (its scopes are its legal entities, divisions) gets this run's scope."""
-        from tribe_operators.systems.registry import get_system
+        from tribe_operators.registry import get_system
 
         scope = (ctx.settings.get("scopes") or {}).get(ctx.scope) if system == self.integration else None
         return get_system(system).adapter(role, (self.conn_ids or {}).get(system),

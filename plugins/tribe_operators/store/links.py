@@ -44,7 +44,7 @@ class LinkStore:
 
     Args:
         engine: The link database.
-        integration: A system name from the registry (``systems.registry``).
+        integration: A system name from the registry (``tribe_operators.registry``).
         scope: The administration within that integration.
     """
 

@@ -22,7 +22,7 @@ from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.ledger import DONE, ExportLedger
 from tribe_operators.sync.context import StepContext
-from tribe_operators.systems.protocols import Exported, InvoiceSource, InvoiceTarget
+from tribe_operators.protocols import Exported, InvoiceSource, InvoiceTarget
 
 __all__ = ["export_invoice", "invoice_reference", "invoice_scope", "quarantine_invoice", "select_sent_invoices"]
 

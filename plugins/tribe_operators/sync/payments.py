@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from tribe_operators.store.ledger import ExportLedger, record_balance
 from tribe_operators.sync.context import StepContext
-from tribe_operators.systems.protocols import InvoiceSource
+from tribe_operators.protocols import InvoiceSource
 
 __all__ = ["PaymentSource", "Settlement", "money", "sync_payments"]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from tribe_operators.webhooks.events import WebhookEvent
+from tribe_operators.mapping.spec import covers
 
 __all__ = ["conf_for", "covers", "dags_for", "kind_of", "wants"]
 
@@ -28,11 +29,6 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("Product", "relations"),
     ("Activity.Invoice", "invoices"),
 )
-
-
-def covers(prefix: str, entity_type: str) -> bool:
-    """``entity_type`` is ``prefix`` or one of its subtypes (dotted Tribe type names)."""
-    return entity_type == prefix or entity_type.startswith(prefix + ".")
 
 
 def kind_of(entity_type: str) -> str | None:
@@ -62,7 +58,7 @@ def dags_for(entity_type: str, *, systems: Any = None, enabled: Any = wants) -> 
     if kind is None:
         return []
     if systems is None:
-        from tribe_operators.systems.registry import systems as registry
+        from tribe_operators.registry import systems as registry
 
         systems = registry()
     return [system.exports[kind] for _, system in sorted(systems.items()) if enabled(system, kind)]

@@ -12,7 +12,7 @@ from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import Link
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.load.reconcile import find_created
-from tribe_operators.systems.protocols import RELATIONSHIP_ID, RelationshipTarget, WritesBack
+from tribe_operators.protocols import RELATIONSHIP_ID, RelationshipTarget, WritesBack
 
 __all__ = ["PAST", "carry_out", "carry_out_or_error"]
 

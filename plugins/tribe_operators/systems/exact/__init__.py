@@ -1,7 +1,7 @@
 """Exact Online: the connection so far (its flows follow on the same seams)."""
 from __future__ import annotations
 
-from tribe_operators.systems.registry import System
+from tribe_operators.registry import System
 
 SYSTEM = System(
     name="exact", title="Exact Online", default_conn_id="exact_default", hook=".hook:ExactOnlineHook",

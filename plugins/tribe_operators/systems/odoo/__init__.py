@@ -2,7 +2,7 @@
 invoices as posted customer invoices; payments from their payment state."""
 from __future__ import annotations
 
-from tribe_operators.systems.registry import System
+from tribe_operators.registry import System
 
 SYSTEM = System(
     name="odoo", title="Odoo", default_conn_id="odoo_default", hook=".hook:OdooHook",

@@ -17,7 +17,7 @@ from typing import Any
 from tribe_operators.exceptions import RecordError
 from tribe_operators.systems.odoo.records import code_table, odoo_datetime
 from tribe_operators.systems.odoo.source import read_context
-from tribe_operators.systems.protocols import Exported
+from tribe_operators.protocols import Exported
 
 __all__ = ["OdooInvoices", "company_of"]
 

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 from tribe_operators.mapping.filters import Condition, conditions_for
 from tribe_operators.mapping.reads import source_paths
 from tribe_operators.systems.odoo.records import code_table, domain_leaf, normalised, odoo_datetime, read_fields
-from tribe_operators.systems.protocols import Adapter
+from tribe_operators.protocols import Adapter
 from tribe_operators.timeutil import parse_timestamp
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
-    from tribe_operators.systems.odoo.hook import OdooHook
 
 __all__ = ["OdooSource", "read_context"]
 

@@ -13,11 +13,10 @@ from tribe_operators.mapping.compare import same_value
 from tribe_operators.mapping.reads import target_fields
 from tribe_operators.systems.odoo.records import normalised, read_fields
 from tribe_operators.systems.odoo.source import OdooSource, read_context
-from tribe_operators.systems.protocols import Adapter
+from tribe_operators.protocols import Adapter
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
-    from tribe_operators.systems.odoo.hook import OdooHook
 
 __all__ = ["OdooTarget"]
 

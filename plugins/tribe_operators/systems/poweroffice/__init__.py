@@ -2,7 +2,7 @@
 orders; payments from their balance."""
 from __future__ import annotations
 
-from tribe_operators.systems.registry import System
+from tribe_operators.registry import System
 
 SYSTEM = System(
     name="poweroffice", title="PowerOffice Go", default_conn_id="poweroffice_default", hook=".hook:PowerOfficeHook",

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 from tribe_operators.dedupe.keys import key_tuple
 from tribe_operators.mapping.compare import same_value
 from tribe_operators.mapping.filters import Condition, conditions_for, matches, split
-from tribe_operators.systems.protocols import Adapter
+from tribe_operators.protocols import Adapter
 from tribe_operators.timeutil import iso_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
-    from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
 
 __all__ = ["PowerOfficeSource"]
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tribe_operators.exceptions import ApiClientError, DuplicateReferenceError, NotFoundError
-from tribe_operators.systems.protocols import Exported
+from tribe_operators.protocols import Exported
 
 __all__ = ["PowerOfficeInvoices"]
 

@@ -1,7 +1,7 @@
 """Tribe CRM, the hub: organisations, persons, contacts, products, invoices over OData."""
 from __future__ import annotations
 
-from tribe_operators.systems.registry import System
+from tribe_operators.registry import System
 
 SYSTEM = System(
     name="tribe", title="Tribe CRM", default_conn_id="tribe_default", hook=".hook:TribeCrmHook",

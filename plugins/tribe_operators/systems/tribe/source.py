@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from tribe_operators.mapping.filters import Condition, conditions_for
 from tribe_operators.mapping.reads import source_paths
-from tribe_operators.systems.protocols import RELATIONSHIP_ID, Adapter
+from tribe_operators.protocols import RELATIONSHIP_ID, Adapter
 from tribe_operators.systems.tribe.hook import odata_literal
 from tribe_operators.timeutil import odata_timestamp, parse_timestamp
+from tribe_operators.systems.tribe.nested import NESTED_SETS
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
-    from tribe_operators.systems.tribe.hook import TribeCrmHook
 
 __all__ = ["TribeSource", "odata_condition"]
 
@@ -112,8 +112,6 @@ class TribeSource(Adapter):
 
     def write_back(self, spec: StreamSpec, source_id: str, changes: dict[str, Any]) -> None:
         """The accounting system's number replaces Tribe's (seed)."""
-        from tribe_operators.systems.tribe.target import NESTED_SETS
-
         entity_set = NESTED_SETS.get(spec.source.unwrap or "", spec.source.resource)
         self.hook.update(entity_set, source_id, changes)
 

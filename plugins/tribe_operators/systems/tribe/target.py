@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from tribe_operators.dedupe.keys import field_value, key_needles, key_tuple, normal_key
 from tribe_operators.mapping.compare import same_value
-from tribe_operators.systems.protocols import RELATIONSHIP_ID, Adapter
+from tribe_operators.protocols import RELATIONSHIP_ID, Adapter
 from tribe_operators.systems.tribe.hook import FIND_CHUNK
+from tribe_operators.systems.tribe.nested import NESTED_SETS
 
 if TYPE_CHECKING:
     from tribe_operators.mapping.spec import StreamSpec
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ON_RELATIONSHIP", "TribeTarget", "nested_fields", "relationship_fields"]
 
-# Navigations of a relationship that carry its child record (a contact's person), by set.
-NESTED_SETS = {"Person": "Relation_Person", "Organization": "Relation_Organization"}
 # A mapped field written on the record's role relationship rather than on the record:
 # "@relationship.IsFormer" (an archived Odoo partner is a former customer in Tribe).
 ON_RELATIONSHIP = RELATIONSHIP_ID.rsplit(".", 1)[0] + "."

@@ -24,6 +24,7 @@ from tribe_operators.exceptions import MappingConfigError
 __all__ = ["System", "get_system", "load", "system_transforms", "systems"]
 
 ENTRY_POINT_GROUP = "tribe_sync.systems"
+SYSTEMS_PACKAGE = "tribe_operators.systems"  # the systems that come with tribe-sync, one package each
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def load(path: str, package: str | None = None) -> Any:
 def systems() -> dict[str, System]:
     """Every system: the packages beside this module, then entry points (a name twice is an error)."""
     found: dict[str, System] = {}
-    package = importlib.import_module(__package__ or "tribe_operators.systems")
+    package = importlib.import_module(SYSTEMS_PACKAGE)  # imported here, when systems are first asked for
     candidates: list[tuple[str, Callable[[], Any]]] = [
         (f"{package.__name__}.{info.name}", functools.partial(importlib.import_module, f"{package.__name__}.{info.name}"))
         for info in pkgutil.iter_modules(package.__path__) if info.ispkg]
