@@ -146,3 +146,25 @@ def test_two_organisations_with_one_partners_number_are_held_on_export_not_bound
     assert {("tribe_customers", debtor["ID"]), ("tribe_suppliers", creditor["ID"])} <= held, held
     assert sims.odoo.read("res.partner", partner_id)["name"] == "Gedeeld Nummer BV"
     assert len(sims.odoo.call("res.partner", "search", [["ref", "=", "4712"]])) == 1
+
+
+def test_the_export_does_not_match_by_number_a_partner_the_import_holds(nightly, export, odoo_sims, link_db):
+    """The import holds a partner whose number two Tribe organisations carry; only one of them
+    is a customer, so the export alone sees no doubt — it must not bind that one by the number
+    (and rename the partner), or the next import follows the link past its own hold."""
+    sims, clock = odoo_sims, Timeline(odoo_sims)
+    partner_id = sims.odoo.insert("res.partner", {"name": "Mulder Metaal BV", "is_company": True, "ref": "10019",
+                                                  "customer_rank": 1, "supplier_rank": 1})
+    customer = sims.tribe.insert("Relation_Organization", {"Name": "Mulder Metaal", "DebtorNumber": "10019"})
+    sims.tribe.insert(CUSTOMER, {"Organization": {"ID": customer["ID"]}})
+    other = sims.tribe.insert("Relation_Organization", {"Name": "Mulder Metaal Inkoop", "CreditorNumber": "10019"})
+    clock.run(nightly)
+    clock.run(export)
+    links = LinkStore(link_db, "odoo")
+    assert links.to_external("customer", customer["ID"]) is None
+    held = {(q["stream"], q["record_id"]): q["reason"] for q in Quarantine(link_db, "odoo").open()}
+    assert "holds back" in held[("tribe_customers", customer["ID"])], held
+    assert sims.odoo.read("res.partner", partner_id)["name"] == "Mulder Metaal BV"
+    clock.run(nightly)
+    assert links.to_internal("supplier", str(partner_id)) is None and links.to_internal("customer", str(partner_id)) is None
+    assert sims.tribe.get("Relation_Organization", other["ID"])["Name"] == "Mulder Metaal Inkoop"

@@ -51,14 +51,18 @@ class Deduper:
         roles: All roles of the stream's contacts (``party_roles``); default: the stream alone.
         settings: The integration's settings (``number_match``); default: the checks' defaults.
         decisions: People's answers to held matches by number (``store.match_decisions``).
+        held_opposite: Target records the opposite direction holds as undecidable, with its
+            reason: never matched by a key here (a link, made earlier, still counts).
 
     Records of the other roles (and this stream's records that could not be mapped, with the
     key fields they have) are made known with ``add`` before ``decide``: all of them take part.
     """
 
     def __init__(self, spec: StreamSpec, links: LinkStore, target: Any, roles: list[StreamSpec] | None = None, *,
-                 settings: dict[str, Any] | None = None, decisions: MatchDecisions | None = None) -> None:
+                 settings: dict[str, Any] | None = None, decisions: MatchDecisions | None = None,
+                 held_opposite: dict[str, str] | None = None) -> None:
         self.spec = spec
+        self.held_opposite = held_opposite or {}
         self.target = target
         self.answers: dict[str, MatchDecision] = decisions.all(spec.target.entity_set) if decisions else {}
         self.resolver = PartyResolver(spec, roles or [spec], links, target,
@@ -93,6 +97,10 @@ class Deduper:
             unchanged = res.via == f"link:{self.spec.target.link_entity}" and last == row["mapped"]["update_hash"]
             return Decision(source_id, "skip" if unchanged else "update", res.target_id, res.via)
         if res.target_id is not None:
+            if (why := self.held_opposite.get(str(res.target_id))) is not None:
+                reason = (f"{res.via.removeprefix('match:') if res.via else 'its key'} matches "
+                          f"{self.spec.target.entity_set} {res.target_id}, which the other direction holds back: {why}")
+                return Decision(source_id, None, error=(None, reason))
             if (held := self._unlike_names(row, res)) is not None:
                 return held
             # Found through another role's key: the record was read in that role's shape, so

@@ -98,3 +98,15 @@ def held_records(engine: sa.Engine, integration: str, stream: str, record_ids: l
                 sa.or_(quarantine.c.resolved_at.is_(None), quarantine.c.dismissed_by.is_not(None))))
             held.update({r.record_id: r._asdict() for r in rows})
     return held
+
+
+def dedupe_holds(engine: sa.Engine, integration: str, scope: str, streams: list[str]) -> dict[str, str]:
+    """``{record id: reason}`` of the records dedupe holds open in these streams (action kind
+    ``held``: undecidable which record they are), not those a mapping refused."""
+    if not streams:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(quarantine.c.record_id, quarantine.c.reason, quarantine.c.action).where(
+            quarantine.c.integration == integration, quarantine.c.scope == scope,
+            quarantine.c.stream.in_(streams), quarantine.c.resolved_at.is_(None)))
+        return {r.record_id: r.reason for r in rows if (r.action or {}).get("kind") == "held"}

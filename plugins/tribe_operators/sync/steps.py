@@ -16,6 +16,7 @@ from tribe_operators.exceptions import OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.filters import conditions_for
 from tribe_operators.store.match_decisions import MatchDecisions
+from tribe_operators.store.quarantine import dedupe_holds
 from tribe_operators.store.runs import record_step
 from tribe_operators.store.staging import Staging
 from tribe_operators.sync.context import StepContext
@@ -99,6 +100,14 @@ def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:
 _KEYED = ("mapped", "quarantined", "decided", "loaded")
 
 
+def _held_by_the_other_direction(ctx: StepContext, roles: list[Any]) -> dict[str, str]:
+    """Target records the opposite direction holds back as undecidable (``{id: reason}``): an
+    Odoo partner whose number Tribe has on two organisations, held by the import, is no record
+    for the export to match by that number either (it would bind one of the two and rename it)."""
+    opposite = sorted({role.counterpart for role in roles if role.counterpart})
+    return dedupe_holds(ctx.engine, ctx.integration, ctx.scope, opposite)
+
+
 def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
     """Decide create / update / link / skip for every mapped record. A record that is one role
     of a contact (customer and supplier) is resolved with the keys of all its roles read in
@@ -106,7 +115,8 @@ def dedupe_step(ctx: StepContext, target: Any) -> dict[str, int]:
     started = datetime.now(UTC)
     roles = party_roles(ctx.spec)
     deduper = Deduper(ctx.spec, ctx.links, target, roles, settings=ctx.settings,
-                      decisions=MatchDecisions(ctx.engine, ctx.integration, ctx.scope))
+                      decisions=MatchDecisions(ctx.engine, ctx.integration, ctx.scope),
+                      held_opposite=_held_by_the_other_direction(ctx, roles))
     for role in roles:
         staged = Staging(ctx.engine, ctx.run_id, ctx.integration, role.stream, ctx.scope)
         for rows in staged.iter_rows(_KEYED, chunk=2000, columns=("mapped",)):

@@ -66,7 +66,7 @@ def _write(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
             if found is not None:
                 return found, "created", None
             created = target.create(ctx.spec, mapper.creatable(fields))
-        _write_back(ctx, source, row["source_id"], created)
+        _write_back(ctx, source, row["source_id"], created, row["payload"])
         if created.get(RELATIONSHIP_ID):  # the organisation was created inside its role relationship
             ctx.links.bind(Link(entity=f"{ctx.spec.target.link_entity}_relationship",
                                 tribe_id=created[RELATIONSHIP_ID], external_id=row["source_id"]))
