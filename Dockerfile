@@ -7,7 +7,7 @@ COPY --chown=airflow:0 plugins /opt/tribe-sync/plugins
 COPY --chown=airflow:0 include /opt/tribe-sync/include
 COPY --chown=airflow:0 alembic.ini /opt/tribe-sync/alembic.ini
 COPY --chown=airflow:0 migrations /opt/tribe-sync/migrations
-RUN grep -vE '^(pytest|pytest-timeout|pytest-xdist|hypothesis|sortedcontainers|ruff|import-linter|grimp|odoorpc)==' \
+RUN grep -vE '^(pytest|pytest-timeout|pytest-xdist|hypothesis|sortedcontainers|ruff|import-linter|grimp|odoorpc|odoo-client-lib|exactonline|trustme)==' \
       /opt/tribe-sync/requirements.txt > /tmp/runtime-requirements.txt \
  && pip install --no-cache-dir -r /tmp/runtime-requirements.txt \
  && pip install --no-cache-dir --no-deps -e /opt/tribe-sync

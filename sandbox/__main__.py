@@ -1,13 +1,14 @@
-"""Start simulators: ``python -m sandbox {tribe|poweroffice|odoo|serve} [options]``.
+"""Start simulators: ``python -m sandbox {tribe|poweroffice|odoo|exact|serve} [options]``.
 
-``serve`` runs all three in one process (Tribe, PowerOffice Go, Odoo), seeded with the demo
-scenarios (``sandbox/scenario.py``, ``sandbox/odoo_scenario.py``).
+``serve`` runs them all in one process (Tribe, PowerOffice Go, Odoo, Exact Online), seeded with
+the demo scenarios (``sandbox/scenario.py``, ``sandbox/odoo_scenario.py``, ``sandbox/exact/seed.py``).
 """
 from __future__ import annotations
 
 import argparse
 import signal
 import threading
+from typing import Any
 
 from sandbox.common import ServerThread
 
@@ -25,12 +26,18 @@ def main(argv: list[str] | None = None) -> None:
     odoo.add_argument("--port", type=int, default=8069)
     odoo.add_argument("--version", type=int, choices=(17, 18, 19), default=17, help="Odoo server series")
     odoo.add_argument("--seed", action="store_true", help="fill it with sample data")
+    exact = sub.add_parser("exact", help="the Exact Online simulator alone (OAuth2, REST/OData v2, sync, webhooks)")
+    exact.add_argument("--host", default="127.0.0.1")
+    exact.add_argument("--port", type=int, default=8085)
+    exact.add_argument("--seed", action="store_true", help="fill it with sample data")
+    exact.add_argument("--tls", action="store_true", help="HTTPS with a throwaway test CA")
     both = sub.add_parser("serve", help="the simulators, seeded with the demo scenario")
     both.add_argument("--host", default="127.0.0.1")
     both.add_argument("--tribe-port", type=int, default=8081)
     both.add_argument("--poweroffice-port", type=int, default=8082)
     both.add_argument("--odoo-port", type=int, default=8083, help="0: no Odoo simulator")
     both.add_argument("--odoo-tribe-port", type=int, default=8084, help="the Odoo company's own Tribe tenant")
+    both.add_argument("--exact-port", type=int, default=8085, help="0: no Exact Online simulator")
     both.add_argument("--latency-ms", type=float, nargs=2, default=(0.0, 0.0), metavar=("MIN", "MAX"))
     args = parser.parse_args(argv)
 
@@ -47,6 +54,11 @@ def main(argv: list[str] | None = None) -> None:
 
         odoo_main(["--host", args.host, "--port", str(args.port), "--version", str(args.version)]
                   + (["--seed"] if args.seed else []))
+    elif args.command == "exact":
+        from sandbox.exact.__main__ import main as exact_main
+
+        exact_main(["--host", args.host, "--port", str(args.port)] + (["--seed"] if args.seed else [])
+                   + (["--tls"] if args.tls else []))
     else:
         serve(args)
 
@@ -62,6 +74,7 @@ def serve(args: argparse.Namespace) -> None:
 
     tribe, po = demo_states()
     odoo_tribe, odoo = odoo_demo_state() if args.odoo_port else (None, None)
+    exact = _exact_state() if args.exact_port else None
     for state in (tribe, po):
         state.faults.update({"latency_ms": list(args.latency_ms)})
     stop = threading.Event()
@@ -72,13 +85,26 @@ def serve(args: argparse.Namespace) -> None:
         if odoo is not None:
             servers.enter_context(ServerThread(odoo_app(odoo), host=args.host, port=args.odoo_port))
             servers.enter_context(ServerThread(tribe_app(odoo_tribe), host=args.host, port=args.odoo_tribe_port))
+        if exact is not None:
+            from sandbox.exact import create_app as exact_app
+
+            servers.enter_context(ServerThread(exact_app(exact), host=args.host, port=args.exact_port))
         print(f"tribe on http://{args.host}:{args.tribe_port}, poweroffice on http://{args.host}:"
               f"{args.poweroffice_port}" + (f", odoo on http://{args.host}:{args.odoo_port}" if odoo else "")
+              + (f", exact on http://{args.host}:{args.exact_port}" if exact else "")
               + f"; seeded {tribe.snapshot()} / {po.snapshot()}" + (f" / {odoo.snapshot()}" if odoo else ""), flush=True)
         try:
             stop.wait()
         except KeyboardInterrupt:
             pass
+
+
+def _exact_state() -> Any:  # imported late, as the others are
+    from sandbox.exact import ExactState, seed
+
+    state = ExactState()
+    seed(state)
+    return state
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ def start_simulators() -> bool:
     log = open(DEMO / "sandbox.log", "w")  # noqa: SIM115 - lives as long as the child
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--tribe-port", str(TRIBE_PORT),
                              "--poweroffice-port", str(PO_PORT), "--odoo-port", str(ODOO_PORT),
-                             "--odoo-tribe-port", str(ODOO_TRIBE_PORT)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                             "--odoo-tribe-port", str(ODOO_TRIBE_PORT), "--exact-port", "0"],  # no Exact act yet
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     PIDFILE.write_text(str(proc.pid))
     deadline = time.monotonic() + 120
