@@ -3,10 +3,13 @@
     python -m tribe_operators.cli quarantine list [--integration <mapping folder>] [--stream customers]
     python -m tribe_operators.cli quarantine dismiss --stream products --id 3000006 [--id …]
     python -m tribe_operators.cli ledger show --tribe-id <invoice id>
+    python -m tribe_operators.cli oauth authorize --conn exact_default [--callback-url <pasted URL>]
 
 The database comes from ``--db-url``, ``TRIBE_SYNC_DB_URL``, or the Airflow connection
 ``tribe_sync_db``. Quarantined records are retried automatically on every run; ``dismiss``
-stops that for records you decided not to sync.
+stops that for records you decided not to sync. ``oauth authorize`` is the one-time consent of a
+system without a client-credentials grant (Exact Online): it prints the URL to open, takes the
+address the browser lands on, stores the first token encrypted and lists what the grant covers.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None, out: Any = None) -> int:
     parser.add_argument("--db-url")
     integrations = sorted(p.name for p in mappings_root().iterdir() if (p / "settings.yaml").exists())
     parser.add_argument("--integration", choices=integrations, default=integrations[0] if len(integrations) == 1
-                        else None, required=len(integrations) != 1, help="a mapping folder (default: the only one)")
+                        else None, help="a mapping folder (default: the only one; quarantine and ledger need one)")
     parser.add_argument("--scope", default="default")
     sub = parser.add_subparsers(dest="area", required=True)
     q = sub.add_parser("quarantine").add_subparsers(dest="action", required=True)
@@ -49,9 +52,17 @@ def main(argv: list[str] | None = None, out: Any = None) -> int:
     ledger = sub.add_parser("ledger").add_subparsers(dest="action", required=True)
     show = ledger.add_parser("show")
     show.add_argument("--tribe-id", required=True)
+    oauth = sub.add_parser("oauth").add_subparsers(dest="action", required=True)
+    authorize = oauth.add_parser("authorize", help="a person's one-time consent (Exact Online)")
+    authorize.add_argument("--conn", required=True, help="the Airflow connection of the app (exact_default)")
+    authorize.add_argument("--callback-url", help="the address the browser landed on (else asked for)")
     args = parser.parse_args(argv)
 
     engine = _engine(args.db_url)
+    if args.area == "oauth":
+        return _authorize(engine, args.conn, args.callback_url, out)
+    if args.integration is None:
+        parser.error(f"--integration is required (one of {', '.join(integrations)})")
     if args.area == "quarantine":
         quarantine = Quarantine(engine, args.integration, args.scope)
         if args.action == "list":
@@ -70,6 +81,33 @@ def main(argv: list[str] | None = None, out: Any = None) -> int:
     row = ExportLedger(engine, args.integration, args.scope).get(args.tribe_id)
     print(json.dumps(row.__dict__ if row else None, default=str, indent=2), file=out)
     return 0 if row else 1
+
+
+def _authorize(engine: Any, conn_id: str, callback_url: str | None, out: Any) -> int:
+    """Find the connection's system through the registry, then walk its authorization."""
+    from airflow.sdk import BaseHook
+
+    from tribe_operators.exceptions import TribeSyncError
+    from tribe_operators.registry import load, systems
+
+    conn_type = BaseHook.get_connection(conn_id).conn_type
+    system = next((s for s in systems().values() if s.connection_type
+                   and load(s.connection_type, s.package)[0] == conn_type), None)
+    if system is None or system.authorize is None:
+        print(f"connection {conn_id!r} ({conn_type}) needs no authorization by a person", file=out)
+        return 2
+    flow = system.part("authorize")(system.part("hook")(conn_id, link_engine=engine))
+    print(f"Open this URL, sign in to {system.title} and consent:\n\n  {flow.url()}\n", file=out)
+    pasted = callback_url or input("Then paste the whole address the browser was sent to: ")
+    try:
+        lines = flow.complete(pasted, check_state=callback_url is None)
+    except TribeSyncError as exc:
+        print(f"not authorized: {exc}", file=out)
+        return 1
+    print("authorized; the first token is stored encrypted in the link database", file=out)
+    for line in lines:
+        print(f"  {line}", file=out)
+    return 0
 
 
 if __name__ == "__main__":

@@ -50,6 +50,9 @@ class System:
         rate_per_minute: What its API allows one integration (ranks systems by scarcity).
         exports: ``{kind: DAG id}`` of its Tribe → system DAGs a Tribe webhook starts
             (kinds: ``relations``, ``invoices``; ``webhooks.routing``).
+        authorize: Its one-time authorization by a person (a system with no client-credentials
+            grant): built on a hook, ``url()`` then ``complete(callback_url) -> [lines]``
+            (``tribe-sync oauth authorize``).
     """
 
     name: str
@@ -66,6 +69,7 @@ class System:
     pool: str = ""
     rate_per_minute: int = 60
     exports: dict[str, str] = field(default_factory=dict)
+    authorize: str | None = None
     package: str = ""  # where the relative parts are (set by ``systems()``)
 
     def part(self, role: str) -> Any:

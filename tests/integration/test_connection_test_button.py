@@ -37,14 +37,12 @@ def airflow_app(airflow_db, tmp_path_factory) -> Iterator[Any]:
 
 @pytest.fixture
 def systems(sims) -> Iterator[dict[str, tuple[str, str, str, dict[str, Any]]]]:
-    """``{conn_type: (host, login, secret, extras)}`` of each simulator; Exact has none (fields only)."""
+    """``{conn_type: (host, login, secret, extras)}`` of each simulator (Exact: its own test below)."""
     with OdooServer(version=18) as odoo:
         yield {"tribe_crm": (sims.tribe_url, "tribe-sync", "tribe-secret", {}),
                "poweroffice_go": (sims.po_url, "po-app-key", "po-client-key",
                                   {"subscription_api_key": "po-subscription-key"}),
-               "odoo": (odoo.url, ADMIN_LOGIN, DEFAULT_API_KEY, {"database": odoo.db}),
-               "exact_online": ("https://start.exactonline.nl", "exact-client", "exact-secret",
-                                {"division": 1, "refresh_token": "exact-refresh-token"})}
+               "odoo": (odoo.url, ADMIN_LOGIN, DEFAULT_API_KEY, {"database": odoo.db})}
 
 
 def save_as_the_add_form(client: Any, conn_id: str, conn_type: str, host: str, login: str, secret: str,
@@ -111,14 +109,36 @@ def test_test_on_a_saved_connection_talks_to_the_vendor(airflow_app, systems, sa
     assert answer.json()["status"] is False and answer.json()["message"].startswith(REFUSED[conn_type]), answer.json()
 
 
-def test_exact_online_checks_its_fields_and_says_it_calls_nothing(airflow_app, systems, saved):
-    host, login, secret, extras = systems["exact_online"]
-    save_as_the_add_form(airflow_app, "button_exact", "exact_online", host, login, secret, extras)
-    saved.append("button_exact")
-    answer = press_test(airflow_app, "button_exact")
-    assert answer.status_code == 200, answer.text
-    assert answer.json() == {"status": False, "message": "fields complete (division 1 at https://start.exactonline."
-                             "nl); not tested against Exact Online: tribe-sync has no Exact Online client yet"}
+@pytest.mark.postgres
+def test_exact_online_asks_current_me_with_the_stored_token_and_never_renews(airflow_app, saved, link_db,
+                                                                            monkeypatch):
+    """Before the one-time authorization Test says so; after it, Test signs in with the stored
+    token through ``current/Me`` (not rate-counted) and spends no token call (Exact allows a new
+    token only every 570 s: a Test that renewed would make the next task wait)."""
+    import requests
+    from cryptography.fernet import Fernet
+
+    from sandbox.exact.clients import REDIRECT_URI, ExactServer
+    from tribe_operators.systems.exact.authorize import ExactAuthorization
+    from tribe_operators.systems.exact.hook import ExactOnlineHook
+
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", Fernet.generate_key().decode())
+    with ExactServer() as exact:
+        save_as_the_add_form(airflow_app, "button_exact", "exact_online", exact.url, exact.state.client_id,
+                             exact.state.client_secret, {"redirect_uri": REDIRECT_URI})
+        saved.append("button_exact")
+        before = press_test(airflow_app, "button_exact").json()
+        assert before["status"] is False and "authorize the app first" in before["message"], before
+        monkeypatch.setenv("AIRFLOW_CONN_BUTTON_EXACT", json.dumps({  # for this process's own hook
+            "conn_type": "exact_online", "host": exact.url, "login": exact.state.client_id,
+            "password": exact.state.client_secret, "extra": {"redirect_uri": REDIRECT_URI}}))
+        flow = ExactAuthorization(ExactOnlineHook("button_exact"))
+        landed = requests.get(flow.url(), allow_redirects=False, timeout=10).headers["Location"]
+        flow.complete(landed)
+        calls = exact.state.counters()["token_calls"]
+        answer = press_test(airflow_app, "button_exact")
+        assert answer.json() == {"status": True, "message": "signed in as Tribe Sync, division 100001"}, answer.json()
+        assert exact.state.counters()["token_calls"] == calls  # no renewal
 
 
 def test_stored_secrets_still_go_only_to_the_stored_endpoint(airflow_app, systems, saved):

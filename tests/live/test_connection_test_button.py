@@ -91,11 +91,12 @@ def test_test_button_of_a_saved_connection(live, browser, conn_type):  # noqa: F
         api.request("DELETE", f"connections/{conn_id}")
 
 
-def test_exact_online_test_checks_the_fields_only(live, browser):  # noqa: F811
-    """Exact Online has fields and no client yet: Test checks them and says it called nothing."""
+def test_exact_online_test_says_to_authorize_first(live, browser):  # noqa: F811
+    """Exact Online has no client-credentials grant: before a person's one-time consent Test says
+    what to run, without calling Exact (the signed-in case: tests/integration/test_connection_test_button.py)."""
     api = live.airflow.api
     conn = {"conn_type": "exact_online", "host": "https://start.exactonline.nl", "login": "exact-client",
-            "extra": {"division": 1, "refresh_token": "exact-refresh-token"}}
+            "extra": {"division": 1}}
     save_connection(api, "test_button_exact_online", conn, "exact-secret")
     try:
         page = logged_in(browser, live.airflow)
@@ -103,10 +104,9 @@ def test_exact_online_test_checks_the_fields_only(live, browser):  # noqa: F811
         page.get_by_role("row").filter(has_text="test_button_exact_online").wait_for()
         answer = press_test(page, "test_button_exact_online")
         assert answer["status"] == 200, answer
-        message = ("fields complete (division 1 at https://start.exactonline.nl); not tested against Exact Online: "
-                   "tribe-sync has no Exact Online client yet")
-        assert answer["body"] == {"status": False, "message": message}
-        toast(page, "Test Connection Failed", "not tested against Exact Online")
+        assert answer["body"]["status"] is False, answer
+        assert "authorize the app first (tribe-sync oauth authorize)" in answer["body"]["message"], answer
+        toast(page, "Test Connection Failed", "authorize the app first")
         shoot(page, "connection-test-exact_online", full_page=False)
     finally:
         api.request("DELETE", "connections/test_button_exact_online")

@@ -21,7 +21,8 @@ EXPECTED = {
                        {"host": "Base URL", "login": "Application key", "password": "Client key"}),
     "odoo": ("Odoo", {"database", "protocol", "rate_per_second", *CLIENT},
              {"host": "URL", "login": "Username", "password": "API key"}),
-    "exact_online": ("Exact Online", {"division", "refresh_token"},
+    "exact_online": ("Exact Online", {"division", "redirect_uri", "refresh_token", "webhook_secret", "timezone",
+                                      "calls_per_minute", "calls_per_day", *CLIENT},
                      {"host": "Base URL (region)", "login": "Client ID", "password": "Client secret"}),
 }
 
@@ -40,8 +41,8 @@ def test_the_four_connection_types_and_their_fields_are_listed(live: Any) -> Non
     secrets = {name for meta in types.values() if meta["connection_type"] in EXPECTED
                for name, spec in (meta["extra_fields"] or {}).items() if spec["schema"].get("format") == "password"}
     assert secrets == {"subscription_api_key", "refresh_token", "webhook_secret", "rate_limit_store_password"}
-    required = types["exact_online"]["extra_fields"]["division"]["schema"]
-    assert required["type"] == "integer"  # no "null": the form requires it
+    division = types["exact_online"]["extra_fields"]["division"]["schema"]
+    assert division["type"] == ["integer", "null"]  # optional: each scope of the settings names its division
 
 
 @pytest.mark.parametrize("conn_id", ["tribe_default", "poweroffice_default", "odoo_default"])

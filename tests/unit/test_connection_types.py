@@ -92,7 +92,9 @@ def test_hooks_agree_with_the_declaration(conn_type):
 def test_required_fields_come_from_the_form():
     assert required_fields("poweroffice_go") == {"host": "Base URL", "login": "Application key",
                                                  "password": "Client key", "subscription_api_key": "Subscription key"}
-    assert set(required_fields("exact_online")) == {"host", "login", "password", "division", "refresh_token"}
+    # One token chain per connection: divisions are scopes, the first refresh token comes from
+    # 'tribe-sync oauth authorize' into the token store (the extra is a bootstrap only).
+    assert set(required_fields("exact_online")) == {"host", "login", "password"}
     assert set(required_fields("tribe_crm")) == {"host", "login", "password"}
     assert required_fields("http") == {}
 
@@ -114,7 +116,8 @@ def test_exact_connection_is_parsed_into_typed_info(monkeypatch):
     assert info == ExactOnlineConnectionInfo(base_url="https://start.exactonline.nl", region="NL",
                                              client_id="client-id", division=123456,
                                              client_secret="client-secret-x", refresh_token="Gcp7!refresh")
-    assert info.api_root == "https://start.exactonline.nl/api/v1/123456"
+    assert info.api_root() == "https://start.exactonline.nl/api/v1/123456"
+    assert info.api_root(7) == "https://start.exactonline.nl/api/v1/7"
     assert info.token_url == "https://start.exactonline.nl/api/oauth2/token"
     assert "client-secret-x" not in repr(info) and "Gcp7" not in repr(info)
     from airflow.sdk.log import redact
@@ -123,8 +126,6 @@ def test_exact_connection_is_parsed_into_typed_info(monkeypatch):
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"extra": {"division": 1}}, r"Refresh token \(extra 'refresh_token'\) is required"),
-    ({"extra": {"division": None, "refresh_token": "t"}}, r"Division \(extra 'division'\) is required"),
     ({"extra": {"division": "12a", "refresh_token": "t"}}, "Division .* positive whole number"),
     ({"extra": {"division": 0, "refresh_token": "t"}}, "Division .* positive whole number"),
     ({"login": None}, r"Client ID \(field 'login'\) is required"),
@@ -144,7 +145,15 @@ def test_exact_accepts_a_simulator_and_a_division_typed_as_text(monkeypatch):
     _conn(monkeypatch, "exact_sim", **{**EXACT, "host": "http://127.0.0.1:8083",
                                        "extra": {"division": " 42 ", "refresh_token": "t"}})
     info = ExactOnlineHook("exact_sim").exact
-    assert (info.region, info.division, info.api_root) == (None, 42, "http://127.0.0.1:8083/api/v1/42")
+    assert (info.region, info.division, info.api_root()) == (None, 42, "http://127.0.0.1:8083/api/v1/42")
+
+
+def test_exact_without_a_default_division_asks_for_one_where_a_division_is_needed(monkeypatch):
+    _conn(monkeypatch, "exact_sim", **{**EXACT, "extra": {}})
+    info = ExactOnlineHook("exact_sim").exact
+    assert info.division is None and info.refresh_token is None
+    with pytest.raises(FatalError, match="no Exact division"):
+        info.api_root()
 
 
 def test_odoo_connection_is_parsed_and_checked(monkeypatch):

@@ -1,8 +1,10 @@
-"""Exact Online: the connection so far (its flows follow on the same seams)."""
+"""Exact Online: one token chain per connection (authorized once by a person), divisions as
+scopes, Exact's budgets and error block respected by the core's transport."""
 from __future__ import annotations
 
 from tribe_operators.registry import System
 
 SYSTEM = System(
     name="exact", title="Exact Online", default_conn_id="exact_default", hook=".hook:ExactOnlineHook",
-    connection_type=".connection:CONNECTION_TYPE", pool="exact_online_api", rate_per_minute=60)
+    connection_type=".connection:CONNECTION_TYPE", pool="exact_online_api", rate_per_minute=60,
+    authorize=".authorize:ExactAuthorization")
