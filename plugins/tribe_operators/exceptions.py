@@ -6,13 +6,16 @@
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 __all__ = [
     "AmbiguousWriteError",
     "ApiClientError",
     "AuthError",
+    "BudgetExhaustedError",
     "DuplicateReferenceError",
+    "ErrorBudgetHeldError",
     "FatalError",
     "LinkConflictError",
     "MappingConfigError",
@@ -140,3 +143,45 @@ class OutOfScope(TribeSyncError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class BudgetExhaustedError(TribeSyncError):
+    """A vendor's hard budget is spent (Exact Online: 5,000 calls per division per UTC day): the
+    task stops cleanly and resumes after ``reset_at``. Neither retried nor waited on — a retry
+    only spends calls the vendor refuses, and a sleep would hold a worker for hours.
+
+    Args:
+        reset_at: When the budget comes back (aware UTC).
+        window: The spent window's name (``day``).
+    """
+
+    def __init__(self, reset_at: datetime, window: str = "day") -> None:
+        super().__init__(f"rate budget spent ({window} window): resumes after {reset_at:%H:%M} UTC "
+                         f"({reset_at:%Y-%m-%d %H:%M:%S}Z)")
+        self.reset_at = reset_at
+        self.window = window
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across processes (Celery, task results)
+        return type(self), (self.reset_at, self.window)
+
+
+class ErrorBudgetHeldError(RecordError):
+    """Not sent: the endpoint answered so many refusals (400/401/403/404) within the hour that one
+    more could get the API key blocked (Exact Online blocks a key for an hour after ten). The
+    record is held in quarantine and tried again after ``retry_at``.
+
+    Args:
+        endpoint: The endpoint as counted (path without host, query and key segments).
+        retry_at: When the oldest counted refusal leaves the hour (aware UTC).
+        errors: Refusals counted within the hour.
+    """
+
+    def __init__(self, endpoint: str, retry_at: datetime, errors: int = 0) -> None:
+        super().__init__(None, f"held: {endpoint} refused {errors} requests within the hour; sending more "
+                               f"could get the API key blocked — retried after {retry_at:%H:%M} UTC")
+        self.endpoint = endpoint
+        self.retry_at = retry_at
+        self.errors = errors
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.endpoint, self.retry_at, self.errors)

@@ -2,18 +2,23 @@
 
 The in-process :class:`~tribe_operators.http.pacing.RateLimiter` keeps one task inside the
 vendor's window, but two tasks (two Celery workers, two hosts) each believe they own the whole
-of it. :class:`SharedBudget` keeps the window in Redis instead, as pyrate-limiter's
-``RedisBucket``: a log of request times per account, and one Lua call that checks every
-window of the vendor (Exact Online: a minute *and* a day) and records the request only when
-all of them have room — atomic, so no two workers take the last slot. Compared with
-``limits`` (also well kept, Redis-backed): its windows are whole seconds and several windows
-are separate calls, where the vendors' windows need our safety margin (1.1 s for
-PowerOffice's second) and Exact's two windows must be checked together.
+of it. :class:`SharedBudget` keeps the windows in Redis instead: a log of request times per
+account and window, and one Lua call that checks every window of the vendor (Exact Online: a
+clock minute *and* a UTC day) and records the request only when all of them have room —
+atomic, so no two workers take the last slot. The windows are :class:`~.pacing.Window` objects, with
+the in-process limiter's arithmetic (sliding or fixed, the safety margin).
 
-What the server says corrects the shared count (``observe``): fewer requests left than the log
-knows of means others (another integration on the same key, requests we did not count) used
-them, and the difference is recorded for everyone. A 429's ``Retry-After`` holds every
-process (``penalise``). Configured by ``rate_limit_store`` (a ``redis://`` URL) in the
+Why not a library: pyrate-limiter's ``RedisBucket`` (used here before) keeps one log for all
+its rates, so the server's count of one window (the day: 3,000 used elsewhere) can only be
+recorded as requests that fill every window (the minute for a minute); ``limits`` checks
+several windows in separate calls, in whole seconds, and starts a fixed window at its first
+hit rather than at 00:00 UTC. The script is a dozen lines of sorted-set calls.
+
+What the server says corrects the shared count of the window it names (``observe``): fewer
+requests left than the log knows of means others (another integration on the same key,
+requests we did not count) used them, and the difference is recorded for everyone. A 429's
+``Retry-After`` holds every process (``penalise``); a final window the server says is spent
+stops every process until its reset (``BudgetExhaustedError``). Configured by ``rate_limit_store`` (a ``redis://`` URL) in the
 connection's extra, or once for all connections as the Airflow setting
 ``[tribe_sync] rate_limit_store``; without one, the in-process limiter paces (the demo,
 ``dag.test()``).
@@ -22,17 +27,47 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from tribe_operators.exceptions import FatalError
+from tribe_operators.exceptions import BudgetExhaustedError, FatalError
+from tribe_operators.http.pacing import Window
 
 __all__ = ["SETTING", "SharedBudget", "store_url"]
 
 SETTING = ("tribe_sync", "rate_limit_store")  # [tribe_sync] rate_limit_store = redis://host:6379/0
-_LEAK_EVERY = 200  # requests between clearing entries older than the longest window
+
+# Take ``weight`` requests from every window, or from none. KEYS: one log (a sorted set of
+# send times in ms) per window. ARGV: now, weight, a unique member prefix, then per window:
+# the start of what counts (exclusive), its limit, how long its log is kept.
+_TAKE = """
+local now, weight, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1 + 3 * i])
+  local over = redis.call('ZCARD', key) + weight - tonumber(ARGV[2 + 3 * i])
+  if over > 0 then
+    local blocking = redis.call('ZRANGE', key, over - 1, over - 1, 'WITHSCORES')
+    return {i, blocking[2] or now}
+  end
+end
+for i, key in ipairs(KEYS) do
+  for n = 1, weight do redis.call('ZADD', key, now, prefix .. n) end
+  redis.call('PEXPIRE', key, ARGV[3 + 3 * i])
+end
+return {0, now}
+"""
+# The server counted more of one window than its log holds: record the difference in that
+# window alone. KEYS[1]: its log. ARGV: now, start, limit, remaining, member prefix, keep ms.
+_CORRECT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local missing = tonumber(ARGV[3]) - tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[1])
+for n = 1, missing do redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5] .. n) end
+if missing > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+return missing
+"""
 
 
 def store_url(extra: dict[str, Any]) -> str | None:
@@ -63,63 +98,77 @@ def store_url(extra: dict[str, Any]) -> str | None:
 
 
 class SharedBudget:
-    """The limiter interface of ``RateLimiter`` (acquire, penalise, observe, allowed_rate) over
-    a budget kept in Redis.
+    """The limiter interface of ``RateLimiter`` (acquire, penalise, observe, exhausted,
+    allowed_rate) over a budget kept in Redis.
 
     Args:
         url: The Redis server (``redis://127.0.0.1:6379/0``).
         key: What the vendor counts (``poweroffice:<subscription key hash>``, ``exact:<app>:<division>``).
-        windows: ``(requests, seconds)`` per vendor window; each is stretched by ``safety``
-            (2 %, at least 0.1 s), as the in-process limiter does, so requests that arrive a
-            little bunched still fit the vendor's own count.
+        windows: Each vendor window: a ``Window``, or ``(requests, seconds)`` for a sliding one.
+            Stretched by ``safety`` (2 %, at least 0.1 s), as the in-process limiter does, so
+            requests that arrive a little bunched still fit the vendor's own count.
+        safety: The margin of the ``(requests, seconds)`` windows.
+        clock: Wall time in epoch seconds (every host's clock is assumed NTP-close; tests move it).
     """
 
-    def __init__(self, url: str, key: str, windows: Sequence[tuple[float, float]], *,
-                 safety: float | None = None) -> None:
+    def __init__(self, url: str, key: str, windows: Sequence[tuple[float, float] | Window], *,
+                 safety: float | None = None, clock: Callable[[], float] = time.time) -> None:
         import redis
-        from pyrate_limiter import Rate, RedisBucket
 
-        if not windows or any(limit < 1 or per <= 0 for limit, per in windows):
+        if not windows:
             raise ValueError("every window needs at least one request and a positive length")
-        self.windows = [(int(limit), per + (safety if safety is not None else max(0.1, 0.02 * per)))
-                        for limit, per in windows]
+        spec = [w if isinstance(w, Window) else Window(f"w{i}", int(w[0]), float(w[1]), safety=safety)
+                for i, w in enumerate(windows)]
+        if len({w.name for w in spec}) != len(spec):
+            raise ValueError("windows need distinct names")
+        self.spec = spec
+        self.windows = [(w.limit, w.span) for w in spec]  # (requests, seconds) as paced
+        self.clock = clock
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         try:
             self._redis.ping()
         except redis.RedisError as exc:
             raise FatalError(f"the shared rate budget's store {url} ({'.'.join(SETTING)} or the connection's "
                              f"rate_limit_store) cannot be reached: {exc}") from exc
-        rates = [Rate(limit, max(1, round(window * 1000))) for limit, window in self.windows]
         # The key may hold a secret (PowerOffice counts per subscription key): Redis sees a hash.
         name = f"{key.partition(':')[0]}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
-        self._log = f"tribe_sync:budget:{name}"
-        self._bucket = RedisBucket.init(rates, self._redis, self._log)
+        self._logs = [f"tribe_sync:budget:{name}:{w.name}" for w in spec]
+        self._spent = {w.name: f"tribe_sync:budget-spent:{name}:{w.name}" for w in spec if w.final}
         self._hold = f"tribe_sync:budget-hold:{name}"
-        self._lock = threading.Lock()  # RedisBucket keeps the last failing rate on the instance
-        self._puts = 0
+        self._take = self._redis.register_script(_TAKE)
+        self._correct = self._redis.register_script(_CORRECT)
         self.waited_s = 0.0
+
+    def _decide(self, weight: int = 1) -> tuple[float, Window | None]:
+        """Record ``weight`` requests if every window has room: (0, None); else the seconds
+        until the first full window has room, and that window."""
+        now = self.clock()
+        args: list[Any] = [_ms(now), weight, f"{uuid.uuid4().hex}:"]
+        for w in self.spec:
+            args += [_ms(w.start(now)), w.limit, max(1, _ms(w.span + w.margin))]
+        full, blocking = self._take(keys=self._logs, args=args)
+        if int(full) == 0:
+            return 0.0, None
+        window = self.spec[int(full) - 1]
+        return max(window.room_at(now, float(blocking) / 1000.0) - now, 0.001), window
 
     def _put(self, weight: int = 1) -> float:
         """Record ``weight`` requests if every window has room; else the seconds to wait."""
-        from pyrate_limiter import RateItem
-
-        with self._lock:
-            now = self._bucket.now()
-            self._puts += 1
-            if self._puts % _LEAK_EVERY == 0:
-                self._bucket.leak(now)
-            item = RateItem("request", now, weight=weight)
-            decision = self._bucket.put_decision(item)
-            if decision.failing_rate is None:
-                return 0.0
-            wait_ms = decision.retry_after_ms if decision.retry_after_ms is not None else self._bucket.waiting(item)
-            return max(wait_ms, 1) / 1000.0
+        return self._decide(weight)[0]
 
     def acquire(self) -> None:
-        """Block until every process together may send one more request, then count it."""
+        """Block until every process together may send one more request, then count it; raise
+        ``BudgetExhaustedError`` instead when a final window is spent."""
         while True:
+            if (spent := self.exhausted()) is not None:
+                raise spent
             held_ms = self._redis.pttl(self._hold)
-            wait = held_ms / 1000.0 if held_ms and held_ms > 0 else self._put()
+            if held_ms and held_ms > 0:
+                wait = held_ms / 1000.0
+            else:
+                wait, window = self._decide()
+                if window is not None and window.final:
+                    raise BudgetExhaustedError(_utc(self.clock() + wait), window.name)
             if wait <= 0:
                 return
             self.waited_s += wait
@@ -131,21 +180,45 @@ class SharedBudget:
         if (self._redis.pttl(self._hold) or 0) < ms:
             self._redis.set(self._hold, 1, px=ms)
 
-    def observe(self, remaining: int, reset_in_s: float) -> None:
-        """The server's count of what is left of its (first) window: when the log holds fewer
-        requests than the server counted, record the difference for everyone; none left holds
-        everyone until its reset."""
+    def observe(self, remaining: int, reset_in_s: float, window: str | None = None) -> None:
+        """The server's count of what is left of ``window`` (default: the first): when its log
+        holds fewer requests than the server counted, record the difference for everyone; none
+        left holds everyone until its reset, or stops everyone until then when it is final."""
+        index = 0 if window is None else next((i for i, w in enumerate(self.spec) if w.name == window), None)
+        if index is None:
+            return  # a window we do not keep: nothing to correct
+        spec, now = self.spec[index], self.clock()
         if remaining <= 0:
-            self.penalise(max(reset_in_s, 0.0))
+            reset = spec.reset_in(now, reset_in_s)
+            if spec.final:
+                until = _ms(now + reset)
+                self._redis.set(self._spent[spec.name], until, pxat=until)
+            else:
+                self.penalise(reset)
             return
-        limit, window = self.windows[0]
-        now_ms = self._bucket.now()
-        counted = int(self._redis.zcount(self._log, now_ms - window * 1000, now_ms))
-        for _ in range(min(limit, limit - remaining - counted)):  # one by one: as many as still fit every window
-            if self._put() > 0:
-                break
+        self._correct(keys=[self._logs[index]], args=[_ms(now), _ms(spec.start(now)), spec.limit, remaining,
+                                                      f"{uuid.uuid4().hex}:", max(1, _ms(spec.span + spec.margin))])
+
+    def exhausted(self) -> BudgetExhaustedError | None:
+        """The error to stop with when the server said a final window is spent, else None."""
+        if not self._spent:
+            return None
+        names = list(self._spent)
+        for name, until in zip(names, self._redis.mget([self._spent[n] for n in names]), strict=True):
+            if until is not None and int(until) > _ms(self.clock()):
+                return BudgetExhaustedError(_utc(int(until) / 1000.0), name)
+        return None
 
     @property
     def allowed_rate(self) -> float:
-        """Requests per second all processes together get at most (the tightest window)."""
-        return min(limit / window for limit, window in self.windows)
+        """Requests per second all processes together get at most (the tightest window that paces)."""
+        return min(w.limit / w.span for w in self.spec if not w.final) if any(not w.final for w in self.spec) \
+            else min(w.limit / w.span for w in self.spec)
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _utc(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)

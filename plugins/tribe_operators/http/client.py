@@ -4,7 +4,8 @@ Every hook is a thin wrapper around one of these, REST or RPC alike; operators n
 HTTP. What differs between vendors is given to it, not coded in it: whether a call may be
 repeated (a property of the call — every JSON-RPC call is a POST, yet ``search_read`` is
 safe to repeat and ``create`` is not), errors a server reports inside a 200 (JSON-RPC), and
-the rate-limit headers that say how much budget is left.
+the rate-limit headers that say how much budget is left (of one window or several), and
+whether an error guard counts refusals per endpoint.
 """
 from __future__ import annotations
 
@@ -26,14 +27,18 @@ from tribe_operators.exceptions import (
     ServerError,
     TokenExpiredError,
 )
+from tribe_operators.http.guard import endpoint_of
 from tribe_operators.http.retry import build_retrying
 
 if TYPE_CHECKING:
     from tenacity import Retrying
 
     from tribe_operators.http.auth import ClientCredentialsAuth, KeyAuth
+    from tribe_operators.http.guard import ErrorGuard
     from tribe_operators.http.pacing import RateLimiter
     from tribe_operators.http.pagination import Paginator
+
+RateState = tuple[int, float] | dict[str, tuple[int, float]]
 
 __all__ = ["ApiClient", "json_numbers"]
 
@@ -56,7 +61,13 @@ class ApiClient:
             ``error`` inside a 200, Odoo's exception class in a JSON-2 4xx/5xx) and returns it as a
             typed error, or None to let the status decide.
         rate_headers: Reads a response's rate-limit headers → ``(remaining, seconds to reset)``
-            for the limiter (``RateLimiter.observe``), or None when it carries none.
+            of the limiter's first window, or ``{window: (remaining, seconds to reset)}`` for each
+            window whose headers it carries (``pacing.rate_windows_reader``), or None. Each
+            corrects its window (``RateLimiter.observe``); on a 429 without ``Retry-After`` the
+            client waits for the reset of the window the 429 names, and a spent ``final`` window
+            raises ``BudgetExhaustedError``.
+        guard: Counts refusals per endpoint and refuses to send to one that had too many
+            (``guard.ErrorGuard``); None sends regardless.
     """
 
     def __init__(
@@ -70,7 +81,8 @@ class ApiClient:
         timeout: float = 30.0,
         retrying: Callable[[], Retrying] = build_retrying,
         body_error: Callable[[requests.Response], Exception | None] | None = None,
-        rate_headers: Callable[[requests.Response], tuple[int, float] | None] | None = None,
+        rate_headers: Callable[[requests.Response], RateState | None] | None = None,
+        guard: ErrorGuard | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -80,9 +92,10 @@ class ApiClient:
         self.retrying = retrying
         self.body_error = body_error
         self.rate_headers = rate_headers
+        self.guard = guard
         self.session = auth.session
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
-        self.calls: Counter[str] = Counter()  # requests sent per "METHOD path" (attempts, not calls)
+        self.calls: Counter[str] = Counter()  # requests sent per "METHOD endpoint" (attempts, not calls)
         self._calls_lock = threading.Lock()  # the load step sends from several threads
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
@@ -109,11 +122,15 @@ class ApiClient:
 
     def pages(self, path: str, paginator: Paginator, params: dict[str, Any] | None = None,
               extract: Callable[[requests.Response], list[Any]] | None = None) -> Iterator[list[Any]]:
-        """Yield one list of rows per page, lazily."""
-        extract = extract or (lambda r: r.json() if r.status_code != 204 and r.content else [])
-        query: dict[str, Any] | None = paginator.first(dict(params or {}))
+        """Yield one list of rows per page, lazily. The paginator names the next page by its
+        params (``path`` again) or by a URL the server gave (an OData ``__next``), sent as is."""
+        extract = extract or paginator.rows
+        query: dict[str, Any] | str | None = paginator.first(dict(params or {}))
         while query is not None:
-            response = self.request("GET", path, params=query)
+            if isinstance(query, str):
+                response = self.request("GET", query)
+            else:
+                response = self.request("GET", path, params=query)
             rows = extract(response)
             paginator.guard(rows)
             if rows:
@@ -122,12 +139,14 @@ class ApiClient:
 
     def _send(self, method: str, path: str, params: dict[str, Any] | None, body: Any,
               headers: dict[str, str] | None) -> requests.Response:
+        endpoint = endpoint_of(path, self.base_url)
+        if self.guard is not None:
+            self.guard.allow(endpoint)  # before the limiter: a held endpoint spends no budget
         if self.limiter is not None:
             self.limiter.acquire()
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
-        key = f"{method} {path.split('(')[0].split('?')[0]}"
         with self._calls_lock:
-            self.calls[key] += 1
+            self.calls[f"{method} {endpoint}"] += 1
         try:
             response = self.session.request(method, url, params=params, json=json_numbers(body), headers=headers,
                                             auth=self.auth, timeout=self.timeout)
@@ -138,12 +157,28 @@ class ApiClient:
             raise error from exc
         except requests.RequestException as exc:  # timeouts, broken bodies
             raise NetworkError(f"{method} {url}: {exc}") from exc
+        if self.guard is not None:
+            self.guard.record(endpoint, response.status_code)
         return self._check(method, url, response)
+
+    def _rate_state(self, response: requests.Response) -> dict[str | None, tuple[int, float]]:
+        """The server's count per window (None: the limiter's first), fed to the limiter: the
+        server's count corrects ours. Of a 429, the windows it exceeded: those it says have
+        none left, else all whose headers it carries (a vendor may send only the exceeded set)."""
+        state = self.rate_headers(response) if self.rate_headers is not None else None
+        windows: dict[str | None, tuple[int, float]] = (
+            {} if not state else dict(state) if isinstance(state, dict) else {None: state})
+        if response.status_code == 429:
+            spent = {name: (0, reset) for name, (left, reset) in windows.items() if left <= 0}
+            windows = {**windows, **(spent or {name: (0, reset) for name, (_, reset) in windows.items()})}
+        if self.limiter is not None:
+            for name, (remaining, reset_in_s) in windows.items():
+                self.limiter.observe(remaining, reset_in_s, window=name)
+        return {name: w for name, w in windows.items() if w[0] <= 0} if response.status_code == 429 else windows
 
     def _check(self, method: str, url: str, response: requests.Response) -> requests.Response:
         status = response.status_code
-        if self.limiter is not None and self.rate_headers is not None and (state := self.rate_headers(response)):
-            self.limiter.observe(*state)  # the server's count corrects ours
+        windows = self._rate_state(response)
         if self.body_error is not None and status not in (401, 429):
             error = self.body_error(response)  # what the server said, in its own terms
             if error is not None:
@@ -158,7 +193,13 @@ class ApiClient:
         if status == 429:
             retry_after = _seconds(response.headers.get("Retry-After"))
             if self.limiter is not None:
-                self.limiter.penalise(retry_after or 1.0)
+                spent = getattr(self.limiter, "exhausted", lambda: None)()
+                if spent is not None:  # a final window (the day): stop, no retry can succeed before its reset
+                    raise spent
+                if retry_after is not None or not windows:
+                    self.limiter.penalise(retry_after or 1.0)  # else held until the window's reset (observe)
+            if retry_after is None and windows:
+                retry_after = max(max(reset_in_s, 0.0) for _, reset_in_s in windows.values())
             error = RateLimitedError(f"{method} {url}: 429 rate limited", retry_after=retry_after)
             error.not_sent = True  # type: ignore[attr-defined]  # a 429 was never processed
             raise error

@@ -14,9 +14,14 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from tribe_operators.exceptions import AmbiguousWriteError, RetryableError
+from tribe_operators.exceptions import AmbiguousWriteError, BudgetExhaustedError, ErrorBudgetHeldError, RetryableError
 
-__all__ = ["WaitRetryAfter", "build_retrying"]
+__all__ = ["NEVER_RETRIED", "WaitRetryAfter", "build_retrying"]
+
+# Left to the caller whatever class they may come to derive from: an ambiguous create is
+# retried after a lookup; a spent budget or a held endpoint ends the task or holds the record —
+# a retry would only spend calls the vendor refuses (and count toward its block).
+NEVER_RETRIED = (AmbiguousWriteError, BudgetExhaustedError, ErrorBudgetHeldError)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,8 @@ def build_retrying(*, max_attempts: int = 6, initial_wait: float = 0.5, max_wait
                    wait: wait_base | None = None) -> Retrying:
     """Retry ``RetryableError`` (429, 5xx, network, stale token); re-raise the last one typed.
 
-    ``AmbiguousWriteError`` is left to the caller.
+    ``NEVER_RETRIED`` (an ambiguous create, a spent daily budget, a held endpoint) is left to
+    the caller.
 
     Args:
         max_attempts: Attempts in total, the first included.
@@ -51,8 +57,7 @@ def build_retrying(*, max_attempts: int = 6, initial_wait: float = 0.5, max_wait
         wait: Override the wait strategy (tests pass ``wait_none()``).
     """
     return Retrying(
-        # An ambiguous create is retryable by the *caller* (after a lookup), never blindly here.
-        retry=retry_if_exception_type(RetryableError) & retry_if_not_exception_type(AmbiguousWriteError),
+        retry=retry_if_exception_type(RetryableError) & retry_if_not_exception_type(NEVER_RETRIED),
         wait=wait or WaitRetryAfter(wait_exponential_jitter(initial=initial_wait, max=max_wait), max_wait),
         stop=stop_after_attempt(max_attempts),
         before_sleep=before_sleep_log(log, logging.WARNING),
