@@ -27,7 +27,8 @@ from tribe_operators.hooks.base import VendorHook
 from tribe_operators.http.auth import mask
 from tribe_operators.http.budget import store_url
 from tribe_operators.http.client import ApiClient
-from tribe_operators.http.pacing import shared_limiter
+from tribe_operators.http.guard import ErrorGuard, shared_guard
+from tribe_operators.http.pacing import DAY_S, Window, rate_windows_reader, shared_limiter
 from tribe_operators.http.refresh import RefreshTokenAuth
 from tribe_operators.http.retry import build_retrying
 
@@ -37,6 +38,10 @@ __all__ = ["MIN_RENEWAL_S", "REGIONS", "ExactOnlineConnectionInfo", "ExactOnline
 REGIONS = {f"start.exactonline.{tld}": country for tld, country in
            (("nl", "NL"), ("be", "BE"), ("de", "DE"), ("co.uk", "UK"), ("com", "US"), ("es", "ES"), ("fr", "FR"))}
 MIN_RENEWAL_S = 570.0  # Exact refuses a new access token sooner after the last
+ERRORS_BEFORE_HOLDING = 6  # Exact blocks the key after 10 refusals per endpoint an hour: stop well before
+# Exact's two windows, each with its own headers (on a 429 only the spent one's), resets in epoch ms.
+RATE_HEADERS = rate_windows_reader({"minute": ("X-RateLimit-Minutely-Remaining", "X-RateLimit-Minutely-Reset"),
+                                    "day": ("X-RateLimit-Remaining", "X-RateLimit-Reset")})
 TOKEN_SCOPE = "oauth"  # one chain per connection, whatever the division
 
 
@@ -161,28 +166,34 @@ class ExactOnlineHook(VendorHook):
                                 renew_before_s=20.0, timeout=float(self.connection_info["extra"]["timeout"]))
 
     # ---- clients ----------------------------------------------------------------------------
-    def _api_client(self, root: str, limiter: Any) -> ApiClient:
+    def _api_client(self, root: str, limiter: Any = None, guard: ErrorGuard | None = None) -> ApiClient:
         extra = self.connection_info["extra"]
-        return ApiClient(root, self.auth, limiter=limiter, error_message=exact_error,
-                         headers={"Accept": "application/json"}, timeout=float(extra["timeout"]),
+        return ApiClient(root, self.auth, limiter=limiter, guard=guard, rate_headers=RATE_HEADERS,
+                         error_message=exact_error, headers={"Accept": "application/json"},
+                         timeout=float(extra["timeout"]),
                          retrying=partial(build_retrying, max_attempts=int(extra["max_attempts"])))
 
     def client_for(self, division: int | str | None = None) -> ApiClient:
-        """The API client of one division (the connection's default unless given): its own
-        budget (per app and division, as Exact counts), the connection's one token."""
+        """The API client of one division (the connection's default unless given), with that
+        division's budget as Exact counts it (per app and division: a clock minute that paces,
+        a UTC day that stops the task when spent) and its error guard (it stops sending to an
+        endpoint before Exact's ten refusals an hour block the key), on the connection's one token."""
         root = self.exact.api_root(division)
         with self._clients_lock:
             client = self._clients.get(root)
             if client is None:
                 extra = self.connection_info["extra"]
                 key = f"exact:{self.exact.client_id}:{root.rsplit('/', 1)[1]}"
-                limiter = shared_limiter(key, float(extra["calls_per_minute"]), 60.0, store=store_url(extra))
-                client = self._clients[root] = self._api_client(root, limiter)
+                windows = [Window("minute", int(extra["calls_per_minute"]), 60.0, fixed=True),
+                           Window("day", int(extra["calls_per_day"]), DAY_S, fixed=True, final=True)]
+                limiter = shared_limiter(key, windows=windows, store=store_url(extra))
+                guard = shared_guard(key, limit=ERRORS_BEFORE_HOLDING, store=store_url(extra))
+                client = self._clients[root] = self._api_client(root, limiter, guard)
         return client
 
     def _build_client(self, info: dict[str, Any]) -> ApiClient:
         """Calls outside a division (``current/Me``): not counted toward a division's budget."""
-        return self._api_client(f"{self.exact.base_url}/api/v1", None)
+        return self._api_client(f"{self.exact.base_url}/api/v1")
 
     # ---- what any flow asks -----------------------------------------------------------------
     def me(self) -> dict[str, Any]:
@@ -202,7 +213,7 @@ class ExactOnlineHook(VendorHook):
                                  self.token_store, initial_refresh_token=self.exact.refresh_token,
                                  min_interval_s=MIN_RENEWAL_S, renew_before_s=20.0, max_wait_s=0.0)
         try:
-            client = self._api_client(f"{self.exact.base_url}/api/v1", None)
+            client = self._api_client(f"{self.exact.base_url}/api/v1")
             client.auth = quick
             me = _results(client.request("GET", "current/Me").json())[0]
         except AuthError as exc:
