@@ -137,6 +137,12 @@ class SimulatedTime:
         self.server.state.advance(seconds)
 
 
+def restamp(link_db, server: ExactServer, clock: SimulatedTime) -> None:
+    """The first token was stamped by the database's clock: put it on the simulated timeline."""
+    with chain(link_db, server).renewing() as (current, save, _):
+        save(current.refresh_token, current.access_token, clock.now() + timedelta(seconds=600), issued_at=clock.now())
+
+
 def hook_on(server: ExactServer, clock: SimulatedTime):
     from tribe_operators.systems.exact.hook import ExactOnlineHook
 
@@ -152,10 +158,7 @@ def test_clocks_five_seconds_apart_never_make_a_renewal_early(link_db, exact_con
         exact_conn(server)
         authorize(link_db, monkeypatch)
         clock = SimulatedTime(server, behind)
-        # The first token was stamped by the database's clock: put it on the simulated timeline.
-        with chain(link_db, server).renewing() as (current, save, _):
-            save(current.refresh_token, current.access_token, clock.now() + timedelta(seconds=600),
-                 issued_at=clock.now())
+        restamp(link_db, server, clock)
         server.state.reset_counters()
         hook = hook_on(server, clock)
         for _ in range(120):
@@ -172,9 +175,7 @@ def test_a_revoked_access_token_is_sent_once_then_waited_out(link_db, exact_conn
         exact_conn(server)
         authorize(link_db, monkeypatch)
         clock = SimulatedTime(server, 0)
-        with chain(link_db, server).renewing() as (current, save, _):
-            save(current.refresh_token, current.access_token, clock.now() + timedelta(seconds=600),
-                 issued_at=clock.now())
+        restamp(link_db, server, clock)
         hook = hook_on(server, clock)
         hook.me()
         server.state.advance(200)
@@ -192,9 +193,7 @@ def test_a_chain_idle_for_thirty_days_says_authorize_again(link_db, exact_conn, 
         exact_conn(server)
         authorize(link_db, monkeypatch)
         clock = SimulatedTime(server, 0)
-        with chain(link_db, server).renewing() as (current, save, _):
-            save(current.refresh_token, current.access_token, clock.now() + timedelta(seconds=600),
-                 issued_at=clock.now())
+        restamp(link_db, server, clock)
         server.state.advance(31 * 86400)
         with pytest.raises(AuthError, match="authorize the app again"):
             hook_on(server, clock).me()

@@ -34,22 +34,6 @@ ODOO_WRITES = {"create", "write", "unlink", "copy", "action_archive", "action_un
 COUNTRY_CODE = {ref_id("Datastore_Country", code): code for code, _ in COUNTRIES}
 
 
-def _dag(dag_id: str) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py")).dags[dag_id]
-
-
-@pytest.fixture(scope="module")
-def nightly(airflow_db):
-    return _dag("odoo_to_tribe")
-
-
-@pytest.fixture(scope="module")
-def export(airflow_db):
-    return _dag("tribe_to_odoo")
-
-
 def seed_odoo(odoo: Any) -> dict[str, int]:
     """The partner book, parents first; a VAT number Odoo would refuse comes in with base_vat off
     (imported from elsewhere). Returns the Odoo id of each partner by label."""

@@ -11,23 +11,13 @@ import json
 
 import pytest
 
-from tests.integration.test_odoo_relations import Timeline, _dag, writes
+from tests.integration.test_odoo_relations import Timeline, writes
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 CUSTOMER = "Relationship_Organization_CommercialRelationship_Customer"
 SUPPLIER = "Relationship_Organization_Supplier"
-
-
-@pytest.fixture(scope="module")
-def nightly(airflow_db):
-    return _dag("odoo_to_tribe")
-
-
-@pytest.fixture(scope="module")
-def export(airflow_db):
-    return _dag("tribe_to_odoo")
 
 
 def both_roles(tribe, name: str, **fields):

@@ -16,22 +16,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _dag(dag_id: str):
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags" / f"{dag_id}.py")).dags[dag_id]
-
-
-@pytest.fixture(scope="module")
-def nightly(airflow_db):
-    return _dag("odoo_to_tribe")
-
-
-@pytest.fixture(scope="module")
-def export(airflow_db):
-    return _dag("tribe_to_odoo")
-
-
 def run(dag, *, days_ahead: float = 1, **conf):
     logical = datetime.now(UTC) + timedelta(days=days_ahead)
     dagrun = dag.test(logical_date=logical, run_conf=conf or None)

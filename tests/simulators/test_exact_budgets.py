@@ -8,7 +8,6 @@ import pytest
 
 from sandbox.common.errorrate import ErrorRateBlocker
 from sandbox.common.fixedwindow import MINUTE, UTC_DAY, FixedWindow, FixedWindowBudget
-from sandbox.exact.clients import ExactServer
 from sandbox.exact.seed import BE, NL
 
 HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Minutely-Limit",
@@ -70,22 +69,11 @@ def test_the_error_hour_slides_by_default_and_may_be_a_clock_hour():
 
 
 # --- the simulator -------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def server():
-    with ExactServer() as exact:
-        yield exact
-
-
 @pytest.fixture
 def exact(server):
     server.state.reset()
     server.state.advance_to_next(MINUTE)  # a whole fresh minute ahead of the test
     return server
-
-
-@pytest.fixture
-def token(exact):
-    return exact.authorize_and_exchange()["access_token"]
 
 
 def test_every_division_call_carries_six_headers_with_resets_in_epoch_ms(exact, token):

@@ -6,27 +6,9 @@ import base64
 
 import pytest
 
-from sandbox.exact.clients import ExactServer
 from sandbox.exact.seed import NL
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ExactServer() as exact:
-        yield exact
-
-
-@pytest.fixture
-def exact(server):
-    server.state.reset()
-    return server
-
-
-@pytest.fixture
-def token(exact):
-    return exact.authorize_and_exchange()["access_token"]
 
 
 def _ids(exact):

@@ -5,25 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sandbox.exact.clients import ExactServer
 from sandbox.exact.seed import NL
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ExactServer() as exact:
-        yield exact
-
-
-@pytest.fixture
-def exact(server):
-    server.state.reset()
-    return server
-
-
-@pytest.fixture
-def token(exact):
-    return exact.authorize_and_exchange()["access_token"]
 
 
 def faults(exact, **settings):

@@ -5,24 +5,11 @@ from __future__ import annotations
 import base64
 import re
 
-import pytest
 
-from sandbox.exact.clients import REDIRECT_URI, ExactServer
+from sandbox.exact.clients import REDIRECT_URI
 from sandbox.exact.options import ExactOptions
 
 DAY = 86_400
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ExactServer() as exact:
-        yield exact
-
-
-@pytest.fixture
-def exact(server):
-    server.state.reset()
-    return server
 
 
 def test_the_code_flow_answers_exacts_token_shape_and_a_code_works_once(exact):

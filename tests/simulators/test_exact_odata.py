@@ -9,25 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sandbox.exact.clients import ExactServer
 from sandbox.exact.seed import BE, FOREIGN, NL, NL_OLD
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ExactServer() as exact:
-        yield exact
-
-
-@pytest.fixture
-def exact(server):
-    server.state.reset()
-    return server
-
-
-@pytest.fixture
-def token(exact):
-    return exact.authorize_and_exchange()["access_token"]
 
 
 def _fill(exact, division: int, total: int) -> None:

@@ -2,29 +2,10 @@
 bulk endpoints."""
 from __future__ import annotations
 
-import pytest
 
-from sandbox.exact.clients import ExactServer
 from sandbox.exact.seed import NL
 
 SELECT = {"$select": "Timestamp,ID,Name"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ExactServer() as exact:
-        yield exact
-
-
-@pytest.fixture
-def exact(server):
-    server.state.reset()
-    return server
-
-
-@pytest.fixture
-def token(exact):
-    return exact.authorize_and_exchange()["access_token"]
 
 
 def _read_all(exact, token, path, params):

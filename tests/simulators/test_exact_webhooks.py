@@ -10,15 +10,8 @@ import time
 
 import pytest
 
-from sandbox.exact.clients import ExactServer
 from sandbox.exact.receiver import CallbackReceiver
 from sandbox.exact.seed import NL
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ExactServer() as exact:
-        yield exact
 
 
 @pytest.fixture
@@ -26,11 +19,6 @@ def exact(server):
     server.state.reset()
     server.state.options.webhook_validation_delay_s = 0.3
     return server
-
-
-@pytest.fixture
-def token(exact):
-    return exact.authorize_and_exchange()["access_token"]
 
 
 @pytest.fixture
