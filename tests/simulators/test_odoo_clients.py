@@ -157,12 +157,11 @@ def _odoolib(odoo, protocol: str):
                                   database=odoo.db, login="admin", password=DEFAULT_API_KEY)
 
 
-@pytest.mark.parametrize("protocol", ["xmlrpc", "jsonrpc", "json2"])
+@pytest.mark.parametrize(("odoo", "protocol"), [*((v, p) for v in (17, 18, 19) for p in ("xmlrpc", "jsonrpc")),
+                                                (19, "json2")], indirect=["odoo"])
 def test_odoo_client_lib_over_each_protocol(odoo, protocol):
     """odoolib as shipped: XML-RPC (legacy /xmlrpc), JSON-RPC, and on 19 JSON-2, where it asks
     /doc-bearer/<model>.json for the parameter names of positional arguments."""
-    if protocol == "json2" and odoo.state.version < 19:
-        pytest.skip("JSON-2 is 19's")
     connection = _odoolib(odoo, protocol)
     assert connection.get_user_context()["uid"] == ADMIN_UID
     partners = connection.get_model("res.partner")

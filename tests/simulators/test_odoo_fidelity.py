@@ -96,9 +96,8 @@ def test_default_get_takes_fields_list_until_18_and_fields_in_19(odoo):
         assert odoo.json2("res.partner", "default_get", fields_list=["active"]).status_code == 422
 
 
+@pytest.mark.parametrize("odoo", [19], indirect=True)  # JSON-2 is 19's
 def test_json2_answers_python_errors_500_and_user_errors_their_status(odoo):
-    if odoo.state.version < 19:
-        pytest.skip("JSON-2 is 19's")
     unknown_field = odoo.json2("res.partner", "search_read", domain=[], fields=["no_such_field"])
     body = unknown_field.json()
     assert unknown_field.status_code == 500 and body["name"] == "builtins.ValueError"
@@ -146,9 +145,8 @@ def test_doc_bearer_describes_a_model_on_19_only(odoo):
     assert again.status_code == 304 and not again.content
 
 
+@pytest.mark.parametrize("odoo", [19], indirect=True)  # api_doc is 19's
 def test_doc_bearer_needs_the_key_the_group_and_a_model(odoo):
-    if odoo.state.version < 19:
-        pytest.skip("api_doc is 19's")
     for key in (None, "wrong", "admin"):
         refused = _doc(odoo, "res.partner.json", key=key)
         assert refused.status_code == 401 and refused.json()["name"] == "werkzeug.exceptions.Unauthorized"
