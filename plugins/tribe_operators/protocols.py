@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tribe_operators.mapping.filters import Condition
     from tribe_operators.mapping.spec import StreamSpec
 
-__all__ = ["RELATIONSHIP_ID", "Adapter", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
+__all__ = ["RELATIONSHIP_ID", "Adapter", "CursorSource", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
            "Target", "WritesBack"]
 
 Row = tuple[str, datetime | None, dict[str, Any]]  # (source id, modified at, record)
@@ -51,6 +51,17 @@ class Source(Protocol):
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         """A code → id table (countries, units) read once per run."""
+
+
+@runtime_checkable
+class CursorSource(Protocol):
+    """A source whose changes come in the order of a cursor (a sync endpoint's Timestamp):
+    pages of rows after ``cursor``, each with the highest cursor it holds. Rows sharing a cursor
+    may straddle two pages, so a run that stops early resumes just before its last page's highest
+    (re-reading those few rows, which are then skipped by their hash), never after it."""
+
+    def extract_changes(self, spec: StreamSpec, cursor: int,
+                        where: list[Condition] | None = None) -> Iterator[tuple[list[Row], int]]: ...
 
 
 @runtime_checkable

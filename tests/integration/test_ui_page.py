@@ -86,7 +86,7 @@ def test_the_page_shows_runs_quarantine_ledger_watermarks_and_settings(airflow_a
     assert last["counts"] == {"extracted": 41, "created": 10, "updated": 8, "quarantined": 2}
     assert {q["record_id"] for q in data["quarantine"]} == {"10023", "10024"}
     assert data["ledger"][0]["customer"] == "Nordlys Regnskap AS"
-    assert airflow_app.get("/tribe-sync/api/exact", headers=token(airflow_app, "viewer")).status_code == 404
+    assert airflow_app.get("/tribe-sync/api/no_such_system", headers=token(airflow_app, "viewer")).status_code == 404
 
 
 def test_retry_now_starts_a_run_that_reads_the_record_first(airflow_app, recorded, link_db):
@@ -332,7 +332,7 @@ def test_map_it_adds_one_key_to_the_variable_and_retries_every_record_held_for_i
     assert airflow_app.post(url, json={"setting": "unit_map", "code": "MON"}, headers=admin).status_code == 422
     assert airflow_app.post(url, json={**body, "target": " "}, headers=admin).status_code == 409
     assert airflow_app.post(url, json={**body, "code": "XYZ"}, headers=admin).status_code == 409  # nothing held
-    assert airflow_app.post("/tribe-sync/api/exact/map-code", json=body, headers=admin).status_code == 404
+    assert airflow_app.post("/tribe-sync/api/no_such_system/map-code", json=body, headers=admin).status_code == 404
     assert Variable.get("tribe_sync_poweroffice_settings", default_var=None) is None  # refused: nothing written
     try:
         response = airflow_app.post(url, json=body, headers=admin)

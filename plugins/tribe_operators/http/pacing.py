@@ -279,6 +279,13 @@ def shared_limiter(key: str, rate: float | None = None, per: float = 1.0, *, sto
         return limiter
 
 
+def forget_shared_limiters() -> None:
+    """Drop this process's limiters: what a new worker process starts with (a day later, its
+    in-process day window is a new day). Redis-shared budgets keep their counts in Redis."""
+    with _shared_lock:
+        _shared.clear()
+
+
 _RESETS = {"epoch_ms", "epoch_s", "seconds"}
 
 

@@ -170,7 +170,7 @@ def address(value: Any, ctx: MapContext, record: dict[str, Any], *, keys: dict[s
 
     line1 = text(part("line1"), ctx, record, max_length=200)
     street, number, suffix = split_street(line1) if line1 else (None, None, None)
-    code = str(part("country") or default_country).upper()
+    code = str(part("country") or default_country).strip().upper()  # Exact pads its codes ("NL ")
     country_id = ctx.lookups.get(countries, {}).get(code)
     if country_id is None:
         raise bad_value(f"country code {code!r} is not in Tribe's country list; add it in Tribe or fix the address")

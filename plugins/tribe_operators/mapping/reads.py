@@ -78,7 +78,7 @@ def source_paths(spec: StreamSpec, where: Iterable[Condition] = ()) -> list[str]
     """Every record path the stream reads, in first-seen order: id, change stamp, id template,
     fields (children's under their list), conditions (the mapping's and ``where``'s)."""
     src = spec.source
-    paths = [src.id_field, src.modified_field]
+    paths = [src.id_field, src.modified_field, *([src.cursor_field] if src.cursor_field else [])]
     if src.id_template:
         paths += [name for _, name, _, _ in string.Formatter().parse(src.id_template) if name]
     if src.relation_type is not None:

@@ -39,6 +39,9 @@ class SourceSpec(_Strict):
     id_template: str | None = None
     modified_field: str
     changed_since_param: str | None = None  # server-side "modified after" filter, if the API has one
+    # A sync endpoint's ordering field (Exact's ``Timestamp``, an Int64): the stream reads on from
+    # the cursor its last load committed instead of a time window (``protocols.CursorSource``).
+    cursor_field: str | None = None
     unwrap: str | None = None  # read through a relationship set, sync the record under this navigation
     # Navigations whose own change counts as a change of the record: a contact is changed when
     # its person's name is (Tribe stamps the person, not the contact relationship).

@@ -97,7 +97,7 @@ def phone(value: Any, ctx: MapContext, record: dict[str, Any], *, country_field:
         raise bad_value(f"{raw!r} contains no digits")
     region = (_path(record, country_field) if country_field else None) or default_region
     try:
-        parsed = phonenumbers.parse(raw, str(region).upper())
+        parsed = phonenumbers.parse(raw, str(region).strip().upper())
     except phonenumbers.NumberParseException:
         return raw
     if not phonenumbers.is_valid_number(parsed):
@@ -129,7 +129,7 @@ def vat_number(value: Any, ctx: MapContext, record: dict[str, Any], *, country_f
     # is_identifier_void). A lone "-" or "0" is left to quarantine: a typo to show, not to guess.
     if raw is None or raw.casefold() in {"/", "na", "n/a", "not applicable"}:
         return None
-    country = str((_path(record, country_field) if country_field else None) or default_country).upper()
+    country = str((_path(record, country_field) if country_field else None) or default_country).strip().upper()
     if country == "NO":
         if not orgnr.is_valid(raw):
             raise bad_value(f"{raw!r} is not a valid Norwegian organisation number (9 digits, mod-11 check)")

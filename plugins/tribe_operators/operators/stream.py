@@ -11,6 +11,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
+from tribe_operators.exceptions import BudgetExhaustedError
 from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.operators.base import SyncOperator
 from tribe_operators.store.runs import extract_window
@@ -63,7 +64,22 @@ class _StreamOperator(SyncOperator):
 
     def execute(self, context: Any) -> dict[str, int]:
         ctx = self.build_context(context)
-        return self.run_step(ctx)
+        return self.run_within_budget(ctx)
+
+    def run_within_budget(self, ctx: StepContext) -> dict[str, int]:
+        """The step; a vendor's daily budget spent ends it cleanly, never as a failure to retry
+        (a retry only spends calls the vendor refuses): its counts and the run's note say when the
+        budget comes back, what was done is kept, and the next run after that goes on from there."""
+        try:
+            return self.run_step(ctx)
+        except BudgetExhaustedError as exc:
+            from tribe_operators.store.runs import record_step
+            from tribe_operators.sync.steps import budget_spent
+
+            record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=ctx.integration,
+                        stream=ctx.spec.stream, step=self.step, counts=budget_spent(exc), started_at=datetime.now(UTC),
+                        dry_run=ctx.dry_run, window=ctx.window, scope=ctx.scope)
+            raise AirflowSkipException(f"{exc}; nothing is lost: the next run after that goes on from here") from exc
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -103,7 +119,7 @@ class ExtractOperator(_StreamOperator):
             # Its watermark stays put: the next poll reads whatever changed meanwhile.
             raise AirflowSkipException(f"a webhook run for a {event_type} change; {ctx.spec.stream} reads "
                                        f"{', '.join(ctx.spec.source.webhook_types)} (the safety poll reads it)")
-        return self.run_step(ctx)
+        return self.run_within_budget(ctx)
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         if not stream_enabled(ctx.settings, ctx.spec.stream):

@@ -42,6 +42,9 @@ class SummaryOperator(BaseOperator):
         report = read_report(engine_for(self.db_conn_id), run_id)
         if report.streams:
             log.info("sync summary for %s\n%s", run_id, render_counts(report.streams))
+        if report.budget_line():  # a step stopped early: the vendor's daily budget is spent
+            log.warning("%s; what was read is kept and the next run after that goes on from there",
+                        report.budget_line())
         if report.matched_by_number:  # applied, and worth a look: numbers of two sequences can meet
             log.info("%s", render_matches(report))
         if report.invoices or not report.streams:

@@ -55,6 +55,13 @@ class RunReport:
     # Applied matches by a number key (one whose names are checked): {(stream, key): n}, and the first rows.
     matched_by_number: dict[tuple[str, str], int] = field(default_factory=dict)
     matches: list[dict[str, Any]] = field(default_factory=list)
+    # A vendor's daily budget spent in this run (a step stopped early): when it comes back.
+    budget_resumes_at: datetime | None = None
+
+    def budget_line(self) -> str | None:
+        """"budget spent, resumes after 00:00 UTC" when a step stopped for it, else None."""
+        when = self.budget_resumes_at
+        return f"budget spent, resumes after {when:%H:%M} UTC" if when is not None else None
 
     def is_new(self, row: dict[str, Any]) -> bool:
         """Quarantined in this run's window, not open from before (every run tries the open
@@ -98,6 +105,8 @@ def read_report(engine: sa.Engine, run_id: str) -> RunReport:
     report = RunReport(streams=summarise(rows), invoices=run_outcomes(engine, run_id),
                        quarantined=run_quarantine(engine, run_id), dry_run=any(r.get("dry_run") for r in rows),
                        started_at=min(started) if started else None)
+    resumes = [int(r["counts"]["budget_resumes_at"]) for r in rows if (r.get("counts") or {}).get("budget_resumes_at")]
+    report.budget_resumes_at = datetime.fromtimestamp(max(resumes), UTC) if resumes else None
     for row in report.quarantined:  # so that the rows alone tell (render_quarantine)
         row["new"] = report.is_new(row)
     if not report.dry_run:
@@ -162,8 +171,9 @@ def note_text(report: RunReport) -> str | None:
     parts = [f"{n} {name}" for name, n in totals.items()]
     flags = [f"{n} {name}" for name, n in (("quarantined", quarantined), ("failed", failed)) if n]
     older = [f"{before} still open from before"] if before else []
-    text = " · ".join(flags + older + (parts or ([] if flags else ["nothing changed"])))
-    if flags:
+    budget = [line] if (line := report.budget_line()) else []
+    text = " · ".join(flags + budget + older + (parts or ([] if flags or budget else ["nothing changed"])))
+    if flags or budget:
         text = "⚠ " + text
     if report.dry_run:
         text = "dry run · " + text

@@ -14,7 +14,7 @@ from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.links import LinkStore
 from tribe_operators.store.quarantine import Quarantine
 from tribe_operators.store.staging import Staging
-from tribe_operators.store.watermarks import Watermarks
+from tribe_operators.store.watermarks import Cursors, Watermarks
 
 __all__ = ["QUARANTINE_LOG_CAP", "StepContext", "is_backfill", "read_interval", "resolve_window"]
 
@@ -103,6 +103,10 @@ class StepContext:
     @property
     def watermarks(self) -> Watermarks:
         return Watermarks(self.engine, self.integration, self.scope)
+
+    @property
+    def cursors(self) -> Cursors:
+        return Cursors(self.engine, self.integration, self.scope)
 
 
 def _run_type(context: Any) -> str:

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tribe_operators.dedupe import Deduper, party_roles
-from tribe_operators.exceptions import OutOfScope, RecordError
+from tribe_operators.exceptions import BudgetExhaustedError, OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.filters import conditions_for
+from tribe_operators.protocols import CursorSource
 from tribe_operators.store.match_decisions import MatchDecisions
 from tribe_operators.store.quarantine import dedupe_holds
 from tribe_operators.store.runs import record_step
@@ -22,7 +23,7 @@ from tribe_operators.store.staging import Staging
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.load import load_step
 
-__all__ = ["dedupe_step", "extract_step", "load_step", "map_step"]
+__all__ = ["budget_spent", "dedupe_step", "extract_step", "load_step", "map_step"]
 
 log = logging.getLogger(__name__)
 RETRY_LIMIT = 200  # quarantined records re-read per run and stream
@@ -37,26 +38,58 @@ def _finish(ctx: StepContext, step: str, counts: dict[str, int], started: dateti
     return counts
 
 
+def _pages(ctx: StepContext, source: Any, where: list[Any], counts: dict[str, int]) -> Any:
+    """The source's pages: after the committed cursor for a sync endpoint (``counts["cursor"]``
+    becomes where the load may commit to), else the run's time window."""
+    if ctx.spec.source.cursor_field and isinstance(source, CursorSource):
+        start = ctx.cursors.get(ctx.spec.stream, ctx.spec.direction) or 0
+        counts["cursor"] = start
+        for rows, highest in source.extract_changes(ctx.spec, start, where=where):
+            counts["cursor_read"] = max(counts.get("cursor_read", start), highest)
+            yield rows
+        counts["cursor"] = counts.get("cursor_read", start)  # read to the end: all of it
+        return
+    yield from source.extract(ctx.spec, *ctx.window, where=where)
+
+
 def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
-    """Stream changed records from the source into staging, one page at a time."""
+    """Stream changed records from the source into staging, one page at a time.
+
+    A vendor's daily budget spent mid-read (``BudgetExhaustedError``) ends the read cleanly:
+    what was staged goes on through map, dedupe and load, a sync cursor commits only up to just
+    before the last page read (rows sharing a cursor may straddle pages), a time window's
+    watermark does not move, and the counts say when the budget comes back."""
     started = datetime.now(UTC)
     staging = ctx.staging
     staging.clear()
-    since, until = ctx.window
-    extracted = pages = 0
+    counts: dict[str, Any] = {"extracted": 0, "retried": 0, "pages": 0}
     seen: set[str] = set()
     where = conditions_for(ctx.spec, ctx.settings)  # the mapping's and the settings' filters
-    for rows in source.extract(ctx.spec, since, until, where=where):
-        extracted += staging.put_extracted(rows)
-        seen.update(row[0] for row in rows)
-        pages += 1
-    # Quarantined records are tried again every run (fixed at the source, or their dependency —
-    # a product's group, an invoice's customer — has been synced since), read afresh by id.
-    # Records a person asked to retry now (the tribe-sync page) come first.
-    wanted = [*ctx.retry_first, *(q["record_id"] for q in ctx.quarantine.open(ctx.spec.stream))]
-    retry = [r for r in dict.fromkeys(map(str, wanted)) if r not in seen][:RETRY_LIMIT]
-    retried = staging.put_extracted(source.fetch(ctx.spec, retry, where=where)) if retry else 0
-    return _finish(ctx, "extract", {"extracted": extracted + retried, "retried": retried, "pages": pages}, started)
+    try:
+        for rows in _pages(ctx, source, where, counts):
+            counts["extracted"] += staging.put_extracted(rows)
+            seen.update(row[0] for row in rows)
+            counts["pages"] += 1
+        # Quarantined records are tried again every run (fixed at the source, or their dependency —
+        # a product's group, an invoice's customer — has been synced since), read afresh by id.
+        # Records a person asked to retry now (the tribe-sync page) come first.
+        wanted = [*ctx.retry_first, *(q["record_id"] for q in ctx.quarantine.open(ctx.spec.stream))]
+        retry = [r for r in dict.fromkeys(map(str, wanted)) if r not in seen][:RETRY_LIMIT]
+        counts["retried"] = staging.put_extracted(source.fetch(ctx.spec, retry, where=where)) if retry else 0
+        counts["extracted"] += counts["retried"]
+    except BudgetExhaustedError as exc:
+        log.warning("%s/%s: %s; what was read goes on, the rest next time", ctx.integration, ctx.spec.stream, exc)
+        counts.update(budget_spent(exc))
+        if "cursor_read" in counts:
+            counts["cursor"] = max(counts["cursor"], counts["cursor_read"] - 1)
+        ctx.window = (ctx.window[0], ctx.window[0])  # the watermark stays where it was
+    counts.pop("cursor_read", None)
+    return _finish(ctx, "extract", counts, started)
+
+
+def budget_spent(exc: BudgetExhaustedError) -> dict[str, int]:
+    """What a step's counts say of a spent budget (the note, summary and page read it)."""
+    return {"budget_spent": 1, "budget_resumes_at": int(exc.reset_at.timestamp())}
 
 
 def map_step(ctx: StepContext, adapters: dict[str, Any]) -> dict[str, int]:

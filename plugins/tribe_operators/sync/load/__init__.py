@@ -22,7 +22,7 @@ from typing import Any
 
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
-from tribe_operators.store.runs import record_step
+from tribe_operators.store.runs import record_step, run_counts
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.load.conflicts import resolve_conflicts
 from tribe_operators.sync.load.echo import counterpart_hashes
@@ -33,6 +33,12 @@ __all__ = ["LOAD_CONCURRENCY", "load_step"]
 
 log = logging.getLogger(__name__)
 LOAD_CONCURRENCY = 4  # default rows in flight per load task (settings: load_concurrency)
+
+
+def extract_counts(ctx: StepContext) -> dict[str, Any]:
+    """This run's extract counts of the stream (where a sync cursor may be committed to)."""
+    return next((r["counts"] for r in run_counts(ctx.engine, ctx.run_id) if r["stream"] == ctx.spec.stream
+                 and r["step"] == "extract" and r["scope"] == ctx.scope), {})
 
 
 def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, int]:
@@ -71,6 +77,8 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
         ctx.quarantine.resolve(spec.stream, loaded)
         if ctx.window[1] is not None:
             ctx.watermarks.advance(spec.stream, spec.direction, ctx.window[1], ctx.run_id, since=ctx.window[0])
+        if spec.source.cursor_field and (reached := extract_counts(ctx).get("cursor")) is not None:
+            ctx.cursors.advance(spec.stream, spec.direction, int(reached), ctx.run_id)  # all of it is loaded
     log.info("%s links now bound for %s", ctx.links.count(spec.target.link_entity), spec.target.link_entity)
     record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=ctx.integration, stream=spec.stream,
                 step="load", counts=counts, started_at=started, dry_run=ctx.dry_run, window=ctx.window, scope=ctx.scope)

@@ -7,4 +7,4 @@ from tribe_operators.registry import System
 SYSTEM = System(
     name="exact", title="Exact Online", default_conn_id="exact_default", hook=".hook:ExactOnlineHook",
     connection_type=".connection:CONNECTION_TYPE", pool="exact_online_api", rate_per_minute=60,
-    authorize=".authorize:ExactAuthorization")
+    source=".source:ExactSource", settings=".settings:ExactSettings", authorize=".authorize:ExactAuthorization")
