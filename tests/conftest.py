@@ -40,4 +40,4 @@ for path in (ROOT, ROOT / "plugins"):
         sys.path.insert(0, str(path))
 
 pytest_plugins = ["tests.fixtures.airflow_env", "tests.fixtures.database", "tests.fixtures.simulators",
-                  "tests.fixtures.webhooks", "tests.fixtures.skips"]
+                  "tests.fixtures.webhooks", "tests.fixtures.skips", "tests.fixtures.redis_store"]

@@ -4,7 +4,6 @@ local server. The day one worker spends stops the other before it sends; the ser
 the day corrects the day alone; a minute's 429 holds both; refusals count for both."""
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from fastapi.responses import JSONResponse
 from tenacity import wait_none
 
 from sandbox.common import ServerThread
-from tests.fixtures.skips import redis_required
 from tribe_operators.exceptions import ApiClientError, BudgetExhaustedError, ErrorBudgetHeldError, RateLimitedError
 from tribe_operators.http.auth import KeyAuth
 from tribe_operators.http.budget import SharedBudget
@@ -26,35 +24,14 @@ from tribe_operators.http.guard import ErrorGuard
 from tribe_operators.http.pacing import DAY_S, Window, rate_windows_reader
 from tribe_operators.http.retry import build_retrying
 
-REDIS = os.environ.get("TRIBE_SYNC_TEST_REDIS", "redis://127.0.0.1:6379/15")
 KEY = "vendor:app:division"
 MINUTE = ("X-RateLimit-Minutely-Remaining", "X-RateLimit-Minutely-Reset")
 DAY = ("X-RateLimit-Remaining", "X-RateLimit-Reset")
 SEEN: Counter[str] = Counter()
 
 
-def _workers_own(url: str) -> str:
-    """A Redis database per pytest-xdist worker (the fixture empties it), as test_shared_budget does."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    n = int(worker[2:]) if worker[2:].isdigit() else 0
-    base, _, db = url.rpartition("/")
-    return url if n == 0 or not db.isdigit() else f"{base}/{(int(db) - n - 1) % 16}"
 
 
-@pytest.fixture
-def redis_store() -> Iterator[str]:
-    """A Redis database of its own for the test (emptied before and after); CI must have one."""
-    import redis
-
-    url = _workers_own(REDIS)
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        redis_required(f"{url} is unreachable: {exc}")
-    client.flushdb()
-    yield url
-    client.flushdb()
 
 
 def _midnight_ms() -> int:
