@@ -160,10 +160,15 @@ class ExactOnlineHook(VendorHook):
 
     @cached_property
     def auth(self) -> RefreshTokenAuth:
+        return self._token_auth()
+
+    def _token_auth(self, **overrides: Any) -> RefreshTokenAuth:
+        """The chain's auth with Exact's rules (``max_wait_s=0``: never wait, for the Test button)."""
         exact = self.exact
         return RefreshTokenAuth(exact.token_url, exact.client_id, exact.client_secret, self.token_store,
                                 initial_refresh_token=exact.refresh_token, min_interval_s=MIN_RENEWAL_S,
-                                renew_before_s=20.0, timeout=float(self.connection_info["extra"]["timeout"]))
+                                renew_before_s=20.0, timeout=float(self.connection_info["extra"]["timeout"]),
+                                **overrides)
 
     # ---- clients ----------------------------------------------------------------------------
     def _api_client(self, root: str, limiter: Any = None, guard: ErrorGuard | None = None) -> ApiClient:
@@ -209,9 +214,7 @@ class ExactOnlineHook(VendorHook):
     def test_connection(self) -> tuple[bool, str]:
         """The Test button: ``current/Me`` (not rate-counted) with the stored token, renewing only
         when the rules allow it now — never waiting, never forcing a renewal."""
-        quick = RefreshTokenAuth(self.exact.token_url, self.exact.client_id, self.exact.client_secret,
-                                 self.token_store, initial_refresh_token=self.exact.refresh_token,
-                                 min_interval_s=MIN_RENEWAL_S, renew_before_s=20.0, max_wait_s=0.0)
+        quick = self._token_auth(max_wait_s=0.0)
         try:
             client = self._api_client(f"{self.exact.base_url}/api/v1")
             client.auth = quick
