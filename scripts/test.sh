@@ -10,7 +10,7 @@ bash scripts/setup.sh
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-SERIAL=(tests/integration/test_webhook_receiver.py tests/live)
+SERIAL=(tests/integration/test_webhook_receiver.py tests/integration/test_exact_webhooks_receiver.py tests/live)
 ignore=()
 for path in "${SERIAL[@]}"; do ignore+=(--ignore="$path"); done
 .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "${ignore[@]}"

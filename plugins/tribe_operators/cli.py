@@ -4,12 +4,16 @@
     python -m tribe_operators.cli quarantine dismiss --stream products --id 3000006 [--id …]
     python -m tribe_operators.cli ledger show --tribe-id <invoice id>
     python -m tribe_operators.cli oauth authorize --conn exact_default [--callback-url <pasted URL>]
+    python -m tribe_operators.cli webhooks subscribe --conn exact_default --url https://<airflow>/tribe-sync/webhooks/exact
 
 The database comes from ``--db-url``, ``TRIBE_SYNC_DB_URL``, or the Airflow connection
 ``tribe_sync_db``. Quarantined records are retried automatically on every run; ``dismiss``
 stops that for records you decided not to sync. ``oauth authorize`` is the one-time consent of a
 system without a client-credentials grant (Exact Online): it prints the URL to open, takes the
 address the browser lands on, stores the first token encrypted and lists what the grant covers.
+``webhooks subscribe`` subscribes the receiver to the webhooks of a system that sends its own
+(Exact Online), in every scope of the settings on that connection (``--division``: one); running
+it again keeps what is there.
 """
 from __future__ import annotations
 
@@ -56,11 +60,19 @@ def main(argv: list[str] | None = None, out: Any = None) -> int:
     authorize = oauth.add_parser("authorize", help="a person's one-time consent (Exact Online)")
     authorize.add_argument("--conn", required=True, help="the Airflow connection of the app (exact_default)")
     authorize.add_argument("--callback-url", help="the address the browser landed on (else asked for)")
+    webhooks = sub.add_parser("webhooks").add_subparsers(dest="action", required=True)
+    subscribe = webhooks.add_parser("subscribe", help="subscribe the receiver to a system's webhooks (Exact Online)")
+    subscribe.add_argument("--conn", required=True, help="the Airflow connection of the app (exact_default)")
+    subscribe.add_argument("--url", required=True, help="the receiver: https://<airflow-host>/tribe-sync/webhooks/<system>")
+    subscribe.add_argument("--division", dest="keys", action="append",
+                           help="only this scope key (an Exact division); repeatable (default: every scope on --conn)")
     args = parser.parse_args(argv)
 
     engine = _engine(args.db_url)
     if args.area == "oauth":
         return _authorize(engine, args.conn, args.callback_url, out)
+    if args.area == "webhooks":
+        return _subscribe(engine, args.conn, args.url, args.keys, out)
     if args.integration is None:
         parser.error(f"--integration is required (one of {', '.join(integrations)})")
     if args.area == "quarantine":
@@ -83,16 +95,22 @@ def main(argv: list[str] | None = None, out: Any = None) -> int:
     return 0 if row else 1
 
 
-def _authorize(engine: Any, conn_id: str, callback_url: str | None, out: Any) -> int:
-    """Find the connection's system through the registry, then walk its authorization."""
+def _system_of(conn_id: str) -> tuple[Any, str]:
+    """(The registry's system whose connection type the connection has, or None; that type)."""
     from airflow.sdk import BaseHook
 
-    from tribe_operators.exceptions import TribeSyncError
     from tribe_operators.registry import load, systems
 
     conn_type = BaseHook.get_connection(conn_id).conn_type
-    system = next((s for s in systems().values() if s.connection_type
-                   and load(s.connection_type, s.package)[0] == conn_type), None)
+    return next((s for s in systems().values() if s.connection_type
+                 and load(s.connection_type, s.package)[0] == conn_type), None), conn_type
+
+
+def _authorize(engine: Any, conn_id: str, callback_url: str | None, out: Any) -> int:
+    """Find the connection's system through the registry, then walk its authorization."""
+    from tribe_operators.exceptions import TribeSyncError
+
+    system, conn_type = _system_of(conn_id)
     if system is None or system.authorize is None:
         print(f"connection {conn_id!r} ({conn_type}) needs no authorization by a person", file=out)
         return 2
@@ -108,6 +126,35 @@ def _authorize(engine: Any, conn_id: str, callback_url: str | None, out: Any) ->
     for line in lines:
         print(f"  {line}", file=out)
     return 0
+
+
+def _subscribe(engine: Any, conn_id: str, url: str, keys: list[str] | None, out: Any) -> int:
+    """Subscribe ``url`` through the connection's system's webhook part, scope by scope."""
+    from tribe_operators.mapping.settings import is_configured, load_settings
+    from tribe_operators.webhooks.secret import SecretNotConfigured, webhook_secrets
+
+    system, conn_type = _system_of(conn_id)
+    if system is None or system.webhooks is None:
+        print(f"connection {conn_id!r} ({conn_type}) has no webhooks to subscribe to", file=out)
+        return 2
+    if not keys:
+        scopes = load_settings(system.name)["scopes"] if is_configured(system.name) else {}
+        keys = [str(s["key"]) for s in scopes.values()
+                if s.get("key") is not None and (s.get("conn_id") or system.default_conn_id) == conn_id]
+    if not keys:
+        print(f"no scope of the {system.name} settings uses {conn_id!r}; name one with --division", file=out)
+        return 2
+    try:
+        webhook_secrets(conn_id)
+    except SecretNotConfigured as exc:  # events would be refused (503) until it is there
+        print(f"warning: {exc}: put the app's webhook secret there", file=out)
+    subscriptions = system.part("webhooks")().subscribe(system.part("hook")(conn_id, link_engine=engine), url, keys)
+    for s in subscriptions:
+        print(f"{s.scope_key}\t{s.topic}\t{s.outcome}\t{s.detail}", file=out)
+    tally = {outcome: sum(1 for s in subscriptions if s.outcome == outcome)
+             for outcome in ("subscribed", "kept", "not offered", "failed")}
+    print(", ".join(f"{n} {outcome}" for outcome, n in tally.items()), file=out)
+    return 1 if tally["failed"] else 0
 
 
 if __name__ == "__main__":

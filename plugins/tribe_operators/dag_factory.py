@@ -93,7 +93,7 @@ def import_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:
     contact in both roles is one organisation, resolved together), then the contacts (they hang
     under their organisation's link) and the individual customers. Returns the last groups."""
     _, suppliers = party_groups(integration, ["customers", "suppliers"], **common)
-    rest = [stream_group(integration, "contacts", **common), stream_group(integration, "persons", **common)]
+    rest = [stream_group(integration, s, **common) for s in _mapped(integration, "contacts", "persons")]
     suppliers >> rest  # the customers' load comes before the suppliers'
     return rest
 
@@ -111,7 +111,15 @@ def export_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:
         organisations = [stream_group(integration, s, **common) for s in streams]
     contacts = stream_group(integration, "tribe_contacts", **common)
     organisations >> contacts
-    return [contacts, stream_group(integration, "tribe_persons", **common)]
+    return [contacts, *(stream_group(integration, s, **common) for s in _mapped(integration, "tribe_persons"))]
+
+
+def _mapped(integration: str, *streams: str) -> list[str]:
+    """The streams the integration has a mapping for (Exact Online has no individual customers:
+    every relation is an account)."""
+    from tribe_operators.mapping.files import mappings_root
+
+    return [s for s in streams if (mappings_root() / integration / f"{s}.yaml").is_file()]
 
 
 def invoice_params() -> dict[str, Param]:

@@ -53,6 +53,9 @@ class System:
         authorize: Its one-time authorization by a person (a system with no client-credentials
             grant): built on a hook, ``url()`` then ``complete(callback_url) -> [lines]``
             (``tribe-sync oauth authorize``).
+        webhooks: Its webhook part, if it sends webhooks of its own: a class built without arguments
+            with the methods of ``webhooks.inbound.InboundWebhooks`` (``POST /tribe-sync/webhooks/<name>``,
+            ``tribe-sync webhooks subscribe``).
     """
 
     name: str
@@ -70,6 +73,7 @@ class System:
     rate_per_minute: int = 60
     exports: dict[str, str] = field(default_factory=dict)
     authorize: str | None = None
+    webhooks: str | None = None
     package: str = ""  # where the relative parts are (set by ``systems()``)
 
     def part(self, role: str) -> Any:

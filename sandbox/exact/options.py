@@ -5,7 +5,7 @@ Tests change them on ``state.options`` (or ``PUT /_sandbox/options``); each take
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["ExactOptions"]
@@ -55,6 +55,12 @@ class ExactOptions:
     webhook_require_https: bool = False    # Exact requires HTTPS callbacks; the sandbox allows http
     webhook_attempts: int = 3              # [INFER] deliveries are retried a little
     webhook_drop_unvalidated: bool = True  # [INFER] a failed validation POST removes the subscription
+    # --- business rules ----------------------------------------------------------------------
+    # Refusals of Exact's own that a client cannot check beforehand (a rule of the customer's
+    # administration): a POST or PUT to ``path`` whose ``field`` contains ``contains`` answers 400
+    # with ``message``, counted toward the error block like any 400.
+    # [{"path": "crm/Accounts", "field": "Name", "contains": "…", "message": "…"}]
+    refusals: list[dict[str, str]] = field(default_factory=list)
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name: f for f in fields(self)}

@@ -93,6 +93,7 @@ class _Call:
                                 f"{entity_uri(self.ctx.api_base, spec, row)}/{match['nav']}")
         stored = self.state.store.table(self.ctx.division, spec).get(key, row)
         if self.method == "PUT":
+            self.refuse(spec)
             rules.update(self.ctx, spec, stored, _body(self.raw))
             return Response(status_code=204)
         if self.method == "DELETE":
@@ -132,7 +133,15 @@ class _Call:
                    for r in chunk]
         return json_response(collection(results, next_url, count if q.inlinecount else None))
 
+    def refuse(self, spec: EntitySpec) -> None:
+        """A business rule of the administration (the ``refusals`` option): Exact's 400."""
+        body = _body(self.raw)
+        for rule in self.state.options.refusals:
+            if rule["path"].lower() == spec.path.lower() and str(rule["contains"]) in str(body.get(rule["field"]) or ""):
+                raise ExactError(400, rule.get("message") or f"{rule['field']}: not allowed in this administration")
+
     def create(self, spec: EntitySpec, rules: Any) -> Response:
+        self.refuse(spec)
         row = rules.create(self.ctx, spec, _body(self.raw))
         view = next((r for r in rules.rows(self.ctx, spec) if r.get(spec.key) == row[spec.key]), row)
         null_derived = self.state.options.post_needs_prefer and "return=representation" not in self.headers.get(

@@ -21,6 +21,7 @@ SHOWN = {
     "tribe_invoices_to_odoo": "Every 5 minutes, UTC",
     "odoo_payments_to_tribe": "At 03:00, Europe/Amsterdam",
     "exact_to_tribe": "Every hour, UTC",
+    "tribe_to_exact": "Every 5 minutes, UTC",
 }
 
 

@@ -173,7 +173,7 @@ def test_the_page_lives_at_one_clean_address(airflow_app, recorded):
     assert view["href"] == "/tribe-sync/" and view.get("url_route") is None and view["destination"] == "nav"
     # The webhook receiver keeps its address under it (its app answers there, not the page's).
     assert airflow_app.get("/tribe-sync/webhooks/tribe").status_code == 405
-    assert airflow_app.get("/tribe-sync/webhooks/nothing").status_code == 404
+    assert airflow_app.post("/tribe-sync/webhooks/nothing").status_code == 404  # no such sender
 
 
 def test_the_dag_list_shows_each_schedule_in_words_with_its_timezone(airflow_app):
@@ -381,3 +381,42 @@ def test_a_match_by_number_held_for_its_names_is_linked_anyway_or_created_new(ai
     assert _started("poweroffice_to_tribe", started["run_id"])["conf"]["retry_records"] == {"customers": ["5000301"]}
     answer = MatchDecisions(link_db, "poweroffice").all("Relation_Organization")["5000301"]
     assert (answer.choice, answer.target_id) == ("link", "org-77")
+
+
+def test_each_token_chain_shows_its_token_calls_today_and_never_a_token(airflow_app, link_db, monkeypatch):
+    """Exact's one chain per app: three token endpoint calls today (one of them refused, which
+    counts too) and a renewal; the page shows the count, when the access token was issued and
+    when Exact allows the next one (570 s and the margin later), and neither token nor secret."""
+    from cryptography.fernet import Fernet
+
+    from tribe_operators.systems.exact.hook import ExactOnlineHook
+
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("AIRFLOW_CONN_EXACT_DEFAULT", json.dumps({
+        "conn_type": "exact_online", "host": "http://127.0.0.1:9", "login": "app-of-the-page",
+        "password": "SECRET-client-5", "extra": {"division": 100001}}))
+    hook = ExactOnlineHook(link_engine=link_db)
+    store = hook.token_store
+    issued = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+    with store.renewing() as (_, save, count_call):
+        for _ in range(3):
+            count_call()
+        save("SECRET-refresh-6", "SECRET-access-7", issued + timedelta(seconds=600), issued_at=issued)
+    headers = token(airflow_app, "viewer")
+
+    chains = airflow_app.get("/tribe-sync/api/exact", headers=headers).json()["token_chains"]
+    assert [(c["system"], c["chain"], c["calls_today"], c["connections"]) for c in chains] == [
+        ("Exact Online", store.key["conn_id"], 3, ["exact_default"])], chains
+    assert chains[0]["calls_limit"] == 200  # Exact's token calls a day
+    html = airflow_app.get("/tribe-sync/?integration=exact", headers=headers).text
+    row = html[html.index('<table id="token-chains"'):]
+    row = row[row.index(f'<tr data-chain="{store.key["conn_id"]}"'):row.index("</tr>", row.index("<tr data-chain"))]
+    assert 'data-calls-today="3"' in row and "<b>3</b>" in row and "/ 200" in row, row
+    assert issued.strftime("%Y-%m-%d %H:%M:%S") in row, row
+    allowed = issued + timedelta(seconds=570 + hook.auth.margin_s)  # Exact's rule, and our margin
+    assert allowed.strftime("%Y-%m-%d %H:%M:%S") in row, row
+    for page in (html, json.dumps(chains)):
+        assert "SECRET" not in page
+    poweroffice = airflow_app.get("/tribe-sync/?integration=poweroffice", headers=headers).text
+    assert 'id="token-chains"' not in poweroffice  # a client key, no chain to show
+

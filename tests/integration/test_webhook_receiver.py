@@ -41,8 +41,11 @@ def _forget_webhook_runs(airflow_db) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _poweroffice_alone(monkeypatch) -> None:
     """PowerOffice the one system taking webhooks here: Odoo's are switched off in its settings
-    Variable (the fan-out to both has a test of its own)."""
+    Variable (the fan-out to both has a test of its own); Exact Online has no connection here."""
     monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_ODOO_SETTINGS", json.dumps({"webhooks": False}))
+    for system, conn_type in (("POWEROFFICE", "poweroffice_go"), ("ODOO", "odoo")):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{system}_DEFAULT", json.dumps({"conn_type": conn_type, "host": "https://x"}))
+    monkeypatch.delenv("AIRFLOW_CONN_EXACT_DEFAULT", raising=False)
 
 
 @pytest.fixture
@@ -64,6 +67,17 @@ def test_one_event_starts_the_relations_export_of_every_system_taking_webhooks(c
     assert response.status_code == 200, response.text
     assert {r["dag_id"] for r in response.json()["runs"]} == {RELATIONS, "tribe_to_odoo"}
     assert {r["dag_id"] for r in dag_runs(f"webhook__{event_id}")} == {RELATIONS, "tribe_to_odoo"}
+
+
+def test_a_system_without_a_connection_is_not_started(client, webhook_secret, monkeypatch):
+    """Every system ships its settings: a Tribe event starts only the exports of systems a
+    connection sets up here (no failing tribe_to_exact run per event for a PowerOffice user)."""
+    monkeypatch.delenv("AIRFLOW_CONN_POWEROFFICE_DEFAULT")
+    response = post(client, event_body("Relation.Organization"), webhook_secret)
+    assert response.status_code == 202 and response.json()["status"] == "ignored", response.text
+    monkeypatch.setenv("AIRFLOW_CONN_EXACT_DEFAULT", json.dumps({"conn_type": "exact_online", "host": "https://x"}))
+    response = post(client, event_body("Relation.Organization"), webhook_secret)
+    assert {r["dag_id"] for r in response.json()["runs"]} == {"tribe_to_exact"}, response.text
 
 
 def post(client, body: bytes, secret: str | None = None, *, signature: str | None = None):

@@ -18,9 +18,14 @@ postcode_nl, HouseNumber: house_number, HouseNumberSuffix: addition}``):
 
 * ``postcode_nl`` — a Dutch postcode: ``1234 AB`` = ``1234ab`` = ``1234-ab``;
 * ``house_number`` — the number only; letters typed with it (``12-A``, ``12 a``) belong to the
-  addition, so ``12-A`` = ``12`` + ``A`` = ``12A``;
-* ``addition`` — case and separators do not count (``-A`` = ``a``), and *no* addition is a value
-  of its own: ``12`` and ``12 A`` are two addresses, never one.
+  addition, so ``12-A`` = ``12`` + ``A`` = ``12A``; a value with no number in it (``A``) is no key;
+* ``addition`` — case, separators and a Belgian box word do not count (``-A`` = ``a``, ``bus 3`` =
+  ``/3`` = ``3``), and *no* addition is a value of its own: ``12`` and ``12 A`` are two
+  addresses, never one.
+
+A key with both reads the pair as one house number (``mapping.addresses.house_number_key``), the
+same on both sides: the number and addition an accounting system's street line was split into
+("Kerkstraat 12 A" → 12, "A") and the ones typed into Tribe's address (12, "a"; or "12a" alone).
 """
 from __future__ import annotations
 
@@ -29,9 +34,10 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tribe_operators.mapping.addresses import addition_key, house_number_key
+
 __all__ = ["NORMALISERS", "field_value", "key_needles", "key_tuple", "normal_key"]
 
-_DIGITS = re.compile(r"\s*0*(\d+)\s*(.*)$", re.DOTALL)
 _SEPARATORS = re.compile(r"[\s\-/.,]+")
 _POSTCODE_NL = re.compile(r"^(\d{4})([a-z]{2})$")
 
@@ -57,14 +63,12 @@ def _postcode_nl(value: Any) -> str | None:
 
 
 def _house_number(value: Any) -> str | None:
-    text = normal_key(value)
-    found = _DIGITS.match(text) if text else None
-    return (found.group(1).lstrip("0") or "0") if found else text
+    found = house_number_key(value)
+    return None if found is None else str(found[0])
 
 
 def _addition(value: Any) -> str:
-    text = normal_key(value)
-    return "" if text is None else _SEPARATORS.sub("", text)
+    return addition_key(value).casefold()
 
 
 def _postcode_needle(normal: str) -> str:
@@ -85,17 +89,17 @@ NORMALISERS: dict[str, tuple[Callable[[Any], str | None], Callable[[str], str | 
 def key_tuple(values: Sequence[Any], normalisers: Sequence[str] | None = None) -> tuple[str, ...] | None:
     """The normal form of a (composite) key; None when a part that must have a value is empty."""
     names = list(normalisers or ()) + ["text"] * (len(values) - len(normalisers or ()))
-    raw = list(values)
+    pair: dict[int, str] = {}
     if "house_number" in names and "addition" in names:  # "12-A": the letters are the addition's
         n, a = names.index("house_number"), names.index("addition")
-        text = normal_key(raw[n])
-        found = _DIGITS.match(text) if text else None
-        if found and found.group(2):
-            raw[a] = f"{found.group(2)}{normal_key(raw[a]) or ''}"
+        house = house_number_key(values[n], values[a])
+        if house is None:
+            return None  # no number, no house: an address key without one matches nothing
+        pair = {n: str(house[0]), a: house[1].casefold()}
     parts = []
-    for name, value in zip(names, raw, strict=True):
+    for index, (name, value) in enumerate(zip(names, values, strict=True)):
         normalise, _, empty_is_value = NORMALISERS[name]
-        part = normalise(value)
+        part = pair[index] if index in pair else normalise(value)
         if part is None or (part == "" and not empty_is_value):
             return None
         parts.append(part)

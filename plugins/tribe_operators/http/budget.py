@@ -1,12 +1,18 @@
-"""A vendor's rate budget shared by every process and host that talks to the same account.
+"""A vendor's rate budget: the windows it counts requests in, and their count shared by every
+process and host that talks to the same account.
 
-The in-process :class:`~tribe_operators.http.pacing.RateLimiter` keeps one task inside the
-vendor's window, but two tasks (two Celery workers, two hosts) each believe they own the whole
-of it. :class:`SharedBudget` keeps the windows in Redis instead: a log of request times per
-account and window, and one Lua call that checks every window of the vendor (Exact Online: a
-clock minute *and* a UTC day) and records the request only when all of them have room —
-atomic, so no two workers take the last slot. The windows are :class:`~.pacing.Window` objects, with
-the in-process limiter's arithmetic (sliding or fixed, the safety margin).
+A vendor may count in several windows at once (Exact Online: 60 calls per clock minute *and*
+5,000 per UTC day); each is a :class:`Window`, counted on its own and corrected from its own
+rate headers. A ``final`` window is a budget, not a pace: when it is spent the task stops
+(``BudgetExhaustedError``) instead of sleeping until it comes back. How a client spends the
+windows in one process (``RateLimiter``, ``shared_limiter``) is :mod:`~tribe_operators.http.pacing`'s.
+
+The in-process limiter keeps one task inside the vendor's windows, but two tasks (two Celery
+workers, two hosts) each believe they own the whole of them. :class:`SharedBudget` keeps the
+windows in Redis instead: a log of request times per account and window, and one Lua call that
+checks every window of the vendor and records the request only when all of them have room —
+atomic, so no two workers take the last slot, with the same window arithmetic (sliding or
+fixed, the safety margin).
 
 Why not a library: pyrate-limiter's ``RedisBucket`` (used here before) keeps one log for all
 its rates, so the server's count of one window (the day: 3,000 used elsewhere) can only be
@@ -26,19 +32,83 @@ connection's extra, or once for all connections as the Airflow setting
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tribe_operators.exceptions import BudgetExhaustedError, FatalError
-from tribe_operators.http.pacing import Window
 
-__all__ = ["SETTING", "SharedBudget", "store_url"]
+__all__ = ["DAY_S", "SETTING", "SharedBudget", "Window", "store_url"]
 
 SETTING = ("tribe_sync", "rate_limit_store")  # [tribe_sync] rate_limit_store = redis://host:6379/0
+DAY_S = 86_400.0  # a fixed window of this length resets at 00:00 UTC (POSIX days start at UTC midnight)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window a vendor counts requests in.
+
+    Args:
+        name: What the rate-header reader calls it (``minute``, ``day``).
+        limit: Requests the vendor allows in it.
+        seconds: Its length.
+        fixed: Resets on the clock, at multiples of ``seconds`` since the epoch (60: the clock
+            minute; ``DAY_S``: the UTC day), rather than sliding.
+        final: Spent means stop (``BudgetExhaustedError``), not wait.
+        safety: Margin in seconds for requests that arrive a little bunched or a clock that is a
+            little off. A sliding window is stretched by it; a fixed one also counts requests
+            sent that close to its start, and starts that much later. Default 2 % of
+            ``seconds``, at least 0.1 s (and at most 2 s for a fixed window: a day's 2 % is half an hour).
+    """
+
+    name: str
+    limit: int
+    seconds: float
+    fixed: bool = False
+    final: bool = False
+    safety: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.seconds <= 0:
+            raise ValueError("rate must be >= 1 and per positive (every window needs a limit and a length)")
+
+    @property
+    def margin(self) -> float:
+        if self.safety is not None:
+            return self.safety
+        return min(2.0, max(0.1, 0.02 * self.seconds)) if self.fixed else max(0.1, 0.02 * self.seconds)
+
+    @property
+    def span(self) -> float:
+        """The longest stretch of time whose requests count together."""
+        return self.seconds + (2 * self.margin if self.fixed else self.margin)
+
+    def _period(self, now: float) -> float:
+        return math.floor((now - self.margin) / self.seconds) * self.seconds
+
+    def start(self, now: float) -> float:
+        """Requests sent after this moment count at ``now``. A fixed window's period begins a
+        margin late and reaches a margin back, so a clock that is off by less than the margin
+        in either direction never lets its previous period's requests go uncounted."""
+        return self._period(now) - self.margin if self.fixed else now - self.span
+
+    def room_at(self, now: float, blocking: float) -> float:
+        """When a full window has room again: its next period, or when ``blocking`` (the send
+        time whose expiry frees a slot) leaves a sliding one."""
+        return self._period(now) + self.seconds + self.margin if self.fixed else blocking + self.span
+
+    def reset_in(self, now: float, reset_in_s: float) -> float:
+        """A server's reset delay, or this window's own when the header's is unusable (a
+        negative delay from a skewed clock, or one longer than the window)."""
+        if 0 < reset_in_s <= self.span:
+            return reset_in_s
+        return self.room_at(now, now) - now
+
 
 # Take ``weight`` requests from every window, or from none. KEYS: one log (a sorted set of
 # send times in ms) per window. ARGV: now, weight, a unique member prefix, then per window:

@@ -140,11 +140,23 @@ class ApiClient:
     def _send(self, method: str, path: str, params: dict[str, Any] | None, body: Any,
               headers: dict[str, str] | None) -> requests.Response:
         endpoint = endpoint_of(path, self.base_url)
+        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         if self.guard is not None:
             self.guard.allow(endpoint)  # before the limiter: a held endpoint spends no budget
+        status = None
+        try:
+            response = self._sent(method, url, endpoint, params, body, headers)
+            status = response.status_code
+        finally:
+            if self.guard is not None:
+                self.guard.record(endpoint, status)  # None: nothing answered, its slot is freed
+        return self._check(method, url, response)
+
+    def _sent(self, method: str, url: str, endpoint: str, params: dict[str, Any] | None, body: Any,
+              headers: dict[str, str] | None) -> requests.Response:
+        """One request on the wire, paced by the limiter; the answer as it came."""
         if self.limiter is not None:
             self.limiter.acquire()
-        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         with self._calls_lock:
             self.calls[f"{method} {endpoint}"] += 1
         try:
@@ -157,9 +169,7 @@ class ApiClient:
             raise error from exc
         except requests.RequestException as exc:  # timeouts, broken bodies
             raise NetworkError(f"{method} {url}: {exc}") from exc
-        if self.guard is not None:
-            self.guard.record(endpoint, response.status_code)
-        return self._check(method, url, response)
+        return response
 
     def _rate_state(self, response: requests.Response) -> dict[str | None, tuple[int, float]]:
         """The server's count per window (None: the limiter's first), fed to the limiter: the

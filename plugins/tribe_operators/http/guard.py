@@ -11,10 +11,11 @@ The counts live in pyrate-limiter buckets — a sorted set in Redis when a ``rat
 is configured, so every worker of the key shares them; an in-process list otherwise — one
 bucket per endpoint, used as a time-stamped log (put, leak, count, peek).
 
-Checking before a request and recording after it are two steps: workers sending to one
-endpoint at the same moment may each pass the check, and count one refusal more than
-``limit`` each. The margin below the vendor's ten covers that (Exact: one call at a time per
-division anyway, ``exact_online_api`` pool).
+A request in flight holds a place until its answer is recorded: in one process, requests to an
+endpoint are never more than ``limit`` minus its refusals, so several load threads cannot all
+pass the check and be refused together (``limit`` refusals at most, never ``limit`` + threads).
+Other processes sharing the store are not in this count: two workers sending to one endpoint
+at the same moment may each pass it once more, which the margin below the vendor's ten covers.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import hashlib
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from tribe_operators.exceptions import ErrorBudgetHeldError, FatalError
 
-__all__ = ["COUNTED", "ErrorGuard", "endpoint_of", "shared_guard"]
+__all__ = ["COUNTED", "ErrorGuard", "endpoint_of", "forget_shared_guards", "shared_guard"]
 
 COUNTED = frozenset({400, 401, 403, 404})  # what Exact counts toward its block
 _KEY_SEGMENT = re.compile(r"\([^/]*\)")  # Accounts(guid'…'), Items(12), Customers('A-1')
@@ -75,28 +77,44 @@ class ErrorGuard:
         self._redis = _connect(store) if store else None
         self._buckets: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._in_flight: Counter[str] = Counter()
+        self._answered = threading.Condition()
 
     def allow(self, endpoint: str) -> None:
-        """Raise ``ErrorBudgetHeldError`` when ``endpoint`` had ``limit`` refusals in the window."""
-        bucket, now = self._bucket(endpoint), self._now()
-        bucket.leak(now)  # refusals older than the window no longer count
-        counted = bucket.count()
-        if counted >= self.limit:
-            # Room again when the oldest of the newest ``limit`` leaves the window.
-            oldest = bucket.peek(self.limit - 1)
-            at = (oldest.timestamp if oldest is not None else now) + self.window_ms
-            raise ErrorBudgetHeldError(endpoint, datetime.fromtimestamp(at / 1000, UTC), counted)
+        """Take a place to send to ``endpoint``; raise ``ErrorBudgetHeldError`` when it had
+        ``limit`` refusals in the window. Waits while the requests in flight could bring it there
+        (each must then be ``record``-ed, answered or not)."""
+        with self._answered:
+            while True:
+                bucket, now = self._bucket(endpoint), self._now()
+                bucket.leak(now)  # refusals older than the window no longer count
+                counted = bucket.count()
+                if counted >= self.limit:
+                    # Room again when the oldest of the newest ``limit`` leaves the window.
+                    oldest = bucket.peek(self.limit - 1)
+                    at = (oldest.timestamp if oldest is not None else now) + self.window_ms
+                    raise ErrorBudgetHeldError(endpoint, datetime.fromtimestamp(at / 1000, UTC), counted)
+                if counted + self._in_flight[endpoint] < self.limit:
+                    self._in_flight[endpoint] += 1
+                    return
+                self._answered.wait(timeout=5.0)  # another worker's refusals may leave the window too
 
-    def record(self, endpoint: str, status: int) -> None:
-        """Count the answer when its status is one the vendor counts."""
-        if status not in self.statuses:
-            return
-        from pyrate_limiter import RateItem
+    def record(self, endpoint: str, status: int | None) -> None:
+        """Count the answer when its status is one the vendor counts, and give its place back
+        (``None``: no answer came)."""
+        try:
+            if status in self.statuses:
+                from pyrate_limiter import RateItem
 
-        bucket = self._bucket(endpoint)
-        bucket.put(RateItem("refusal", self._now()))
-        if self._redis is not None:
-            self._redis.pexpire(bucket.bucket_key, self.window_ms)  # an endpoint left alone leaves no key
+                bucket = self._bucket(endpoint)
+                bucket.put(RateItem("refusal", self._now()))
+                if self._redis is not None:
+                    self._redis.pexpire(bucket.bucket_key, self.window_ms)  # an endpoint left alone leaves no key
+        finally:
+            with self._answered:
+                if self._in_flight[endpoint] > 0:
+                    self._in_flight[endpoint] -= 1
+                self._answered.notify_all()
 
     def errors(self, endpoint: str) -> int:
         """Refusals of ``endpoint`` counted in the window now."""
@@ -144,3 +162,10 @@ def shared_guard(key: str, *, limit: int = 6, window_s: float = 3600.0, store: s
             guard = _shared[(key, limit, window_s, store)] = ErrorGuard(key, limit=limit, window_s=window_s,
                                                                          store=store)
         return guard
+
+
+def forget_shared_guards() -> None:
+    """Drop this process's guards: what a new worker process starts with (without a shared
+    store, an hour later its counts are gone). Redis-shared counts stay in Redis."""
+    with _shared_lock:
+        _shared.clear()

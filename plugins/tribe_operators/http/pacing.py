@@ -1,91 +1,29 @@
 """Client-side pacing: stay under a vendor's published rate instead of bouncing off 429s.
 
-A vendor may count in several windows at once (Exact Online: 60 calls per clock minute *and*
-5,000 per UTC day); each is a :class:`Window`, counted on its own and corrected from its own
-rate headers. A ``final`` window is a budget, not a pace: when it is spent the task stops
-(``BudgetExhaustedError``) instead of sleeping until it comes back.
+What the vendor counts is :mod:`~tribe_operators.http.budget`'s (its :class:`Window` objects,
+and the count every process shares in Redis); this module spends it: the in-process
+:class:`RateLimiter`, one limiter per API key (``shared_limiter``: in process, or the shared
+budget when a store is configured), and the readers of the vendor's rate headers that correct
+each window's count. ``Window`` and ``DAY_S`` are handed on from here, where callers import them.
 """
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tribe_operators.exceptions import BudgetExhaustedError
+from tribe_operators.http.budget import DAY_S, SharedBudget, Window
 
-__all__ = ["DAY_S", "SMOOTH_BURST_S", "RateLimiter", "Window", "rate_header_reader", "rate_windows_reader",
-           "shared_limiter"]
+__all__ = ["DAY_S", "SMOOTH_BURST_S", "RateLimiter", "Window", "forget_shared_limiters", "rate_header_reader",
+           "rate_windows_reader", "shared_limiter"]
 
 log = logging.getLogger(__name__)
 SMOOTH_BURST_S = 2.0  # a long window's budget is paced evenly; bursts of this many seconds' worth
-DAY_S = 86_400.0  # a fixed window of this length resets at 00:00 UTC (POSIX days start at UTC midnight)
-
-
-@dataclass(frozen=True)
-class Window:
-    """One window a vendor counts requests in.
-
-    Args:
-        name: What the rate-header reader calls it (``minute``, ``day``).
-        limit: Requests the vendor allows in it.
-        seconds: Its length.
-        fixed: Resets on the clock, at multiples of ``seconds`` since the epoch (60: the clock
-            minute; ``DAY_S``: the UTC day), rather than sliding.
-        final: Spent means stop (``BudgetExhaustedError``), not wait.
-        safety: Margin in seconds for requests that arrive a little bunched or a clock that is a
-            little off. A sliding window is stretched by it; a fixed one also counts requests
-            sent that close to its start, and starts that much later. Default 2 % of
-            ``seconds``, at least 0.1 s (and at most 2 s for a fixed window: a day's 2 % is half an hour).
-    """
-
-    name: str
-    limit: int
-    seconds: float
-    fixed: bool = False
-    final: bool = False
-    safety: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.limit < 1 or self.seconds <= 0:
-            raise ValueError("rate must be >= 1 and per positive (every window needs a limit and a length)")
-
-    @property
-    def margin(self) -> float:
-        if self.safety is not None:
-            return self.safety
-        return min(2.0, max(0.1, 0.02 * self.seconds)) if self.fixed else max(0.1, 0.02 * self.seconds)
-
-    @property
-    def span(self) -> float:
-        """The longest stretch of time whose requests count together."""
-        return self.seconds + (2 * self.margin if self.fixed else self.margin)
-
-    def _period(self, now: float) -> float:
-        return math.floor((now - self.margin) / self.seconds) * self.seconds
-
-    def start(self, now: float) -> float:
-        """Requests sent after this moment count at ``now``. A fixed window's period begins a
-        margin late and reaches a margin back, so a clock that is off by less than the margin
-        in either direction never lets its previous period's requests go uncounted."""
-        return self._period(now) - self.margin if self.fixed else now - self.span
-
-    def room_at(self, now: float, blocking: float) -> float:
-        """When a full window has room again: its next period, or when ``blocking`` (the send
-        time whose expiry frees a slot) leaves a sliding one."""
-        return self._period(now) + self.seconds + self.margin if self.fixed else blocking + self.span
-
-    def reset_in(self, now: float, reset_in_s: float) -> float:
-        """A server's reset delay, or this window's own when the header's is unusable (a
-        negative delay from a skewed clock, or one longer than the window)."""
-        if 0 < reset_in_s <= self.span:
-            return reset_in_s
-        return self.room_at(now, now) - now
 
 
 class _Log:
@@ -261,7 +199,7 @@ _shared_lock = threading.Lock()
 
 def shared_limiter(key: str, rate: float | None = None, per: float = 1.0, *, store: str | None = None,
                    windows: Sequence[Window] | None = None) -> Any:
-    """One limiter per API key: with a ``store`` (a Redis URL, ``http.budget.store_url``) every
+    """One limiter per API key: with a ``store`` (a Redis URL, ``budget.store_url``) every
     process and host using that key shares one budget (``SharedBudget``); without, every hook
     of this process does (``RateLimiter``). ``windows`` instead of ``rate``/``per`` for a
     vendor that counts in several (a clock minute and a UTC day)."""
@@ -270,8 +208,6 @@ def shared_limiter(key: str, rate: float | None = None, per: float = 1.0, *, sto
         limiter = _shared.get((key, spec, store))
         if limiter is None:
             if store:
-                from tribe_operators.http.budget import SharedBudget
-
                 limiter = SharedBudget(store, key, list(spec))
             else:
                 limiter = RateLimiter(windows=spec)

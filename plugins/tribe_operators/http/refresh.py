@@ -68,9 +68,10 @@ class RefreshTokenAuth(CachedBearer):
     def __init__(self, token_url: str, client_id: str, client_secret: str, store: TokenStore, *,
                  initial_refresh_token: str | None = None, renew_before_s: float = 30.0, min_interval_s: float = 0.0,
                  margin_s: float = 5.0, too_early_wait_s: float = 10.0, max_wait_s: float = 700.0,
-                 session: requests.Session | None = None, timeout: float = 30.0,
+                 session: requests.Session | None = None, timeout: float = 30.0, calls_per_day: int | None = None,
                  clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(renew_before_s)
+        self.calls_per_day = calls_per_day  # the vendor's token calls a day, where it has a limit (shown)
         mask(client_secret)
         if initial_refresh_token:
             mask(initial_refresh_token)

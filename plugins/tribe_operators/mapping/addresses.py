@@ -29,7 +29,7 @@ from typing import Any
 
 from tribe_operators.mapping.transforms import MapContext, bad_value, text
 
-__all__ = ["ADDRESS_TRANSFORMS", "SUFFIX_MAX", "address", "address_block", "house_number_key",
+__all__ = ["ADDRESS_TRANSFORMS", "SUFFIX_MAX", "addition_key", "address", "address_block", "house_number_key",
            "house_number_text", "split_street"]
 
 LINES = ("line1", "line2", "zip", "city", "country")
@@ -131,8 +131,8 @@ def house_number_key(number: Any, addition: Any = None) -> tuple[int, str] | Non
     ``"12 A"``, ``"12a"``, ``"12-a"``, ``"12/A"`` and ``(12, "a")`` are all ``(12, "A")``; no
     addition is ``""`` (``12`` and ``12 A`` are two houses); no number is None. A whole street
     line goes through ``split_street`` first: ``house_number_key(*split_street(line)[1:])``."""
-    if number is None or isinstance(number, bool):
-        return None
+    if number is None or isinstance(number, bool) or (isinstance(number, str) and not number.strip()):
+        return None  # an addition alone ("12" typed in the suffix) is no house number
     if isinstance(number, float):
         if not number.is_integer():
             return None
@@ -141,8 +141,16 @@ def house_number_key(number: Any, addition: Any = None) -> tuple[int, str] | Non
     found = _KEY_NUMBER.match(joined)
     if not found:
         return None
-    rest = _KEY_NOISE.sub("", _KEY_BOX.sub("", found[2]))
-    return int(found[1]), rest.upper()
+    return int(found[1]), addition_key(found[2])
+
+
+def addition_key(addition: Any) -> str:
+    """The normal form of a house-number addition on its own: box words, separators and case do
+    not count (``"bus 3"`` = ``"/3"`` = ``"3"``, ``"-a"`` = ``"A"``); none is ``""``."""
+    if addition is None or isinstance(addition, bool | dict | list):
+        return ""
+    text = unicodedata.normalize("NFKC", str(addition))
+    return _KEY_NOISE.sub("", _KEY_BOX.sub("", text)).upper()
 
 
 def _keys(keys: dict[str, str]) -> dict[str, str]:

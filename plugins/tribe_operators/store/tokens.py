@@ -26,7 +26,7 @@ from tribe_operators.exceptions import FatalError
 from tribe_operators.store.schema import oauth_token
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["StoredTokens", "TokenStore", "token_hash"]
+__all__ = ["ChainState", "StoredTokens", "TokenStore", "token_hash"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,20 @@ class StoredTokens:
     issued_at: datetime | None = None  # the database's clock after the answer
     refused: bool = False  # the server refused this access token: never send it again
     calls_today: int = 0  # token endpoint calls on this UTC day
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """What may be shown of a token chain (the page): its key, its clock and its counts — read
+    without a token column, so nothing is decrypted and no token can leak into it."""
+
+    chain: str  # whose chain (the store's conn_id: an app at a vendor, no secret)
+    scope: str
+    issued_at: datetime | None  # the current access token's, by the database's clock
+    access_expires_at: datetime | None
+    rotations: int
+    calls_today: int  # token endpoint calls on this UTC day
+    updated_at: datetime | None
 
 
 def token_hash(token: str) -> str:
@@ -116,6 +130,17 @@ class TokenStore:
         with self.engine.begin() as conn:
             conn.execute(sa.update(oauth_token).where(*self._where()).values(refused_access_hash=token_hash(access_token)))
 
+    def state(self) -> ChainState | None:
+        """The chain's clock and counts, no token (None before the first is stored)."""
+        c = oauth_token.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(c.conn_id, c.scope, c.issued_at, c.access_expires_at, c.rotations,
+                                         c.calls_day, c.calls, c.updated_at).where(*self._where())).first()
+        if row is None:
+            return None
+        return ChainState(row.conn_id, row.scope, _aware(row.issued_at), _aware(row.access_expires_at),
+                          int(row.rotations), _calls_today(row), _aware(row.updated_at))
+
     def read(self) -> StoredTokens | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(oauth_token).where(*self._where())).first()
@@ -134,11 +159,15 @@ class TokenStore:
         except InvalidToken as exc:
             raise FatalError(f"the stored tokens of {self.key['conn_id']!r} cannot be decrypted with the "
                              "current Fernet key (rotated without keeping the old one?)") from exc
-        today = datetime.now(UTC).date()
         return StoredTokens(refresh, access, _aware(row.access_expires_at), int(row.rotations),
                             issued_at=_aware(row.issued_at),
                             refused=bool(access and row.refused_access_hash == token_hash(access)),
-                            calls_today=int(row.calls or 0) if row.calls_day == today else 0)
+                            calls_today=_calls_today(row))
+
+
+def _calls_today(row: Any) -> int:
+    """The row's token endpoint calls if they were counted on this UTC day, else none yet."""
+    return int(row.calls or 0) if row.calls_day == datetime.now(UTC).date() else 0
 
 
 def _aware(value: datetime | None) -> datetime | None:

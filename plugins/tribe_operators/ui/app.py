@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from tribe_operators.ui import actions, data
+from tribe_operators.ui import actions, chains, data
 
 __all__ = ["create_app"]
 
@@ -72,7 +72,7 @@ def _page_data(integration: str) -> dict[str, Any]:
     return {"integration": integration, "runs": runs, "last_run": data.last_run(runs), "quarantine": rows,
             "quarantine_groups": groups, "ledger": data.ledger(engine, integration),
             "totals": data.totals(engine, integration), "watermarks": data.watermarks(engine, integration),
-            "settings": settings, "settings_error": settings_error}
+            "settings": settings, "settings_error": settings_error, "token_chains": chains.token_chains(integration)}
 
 
 def _code_choices(integration: str, setting: str, reverse: bool) -> list[str]:

@@ -1,12 +1,13 @@
 """The receiver: ``POST /tribe`` checks, de-duplicates and turns a Tribe event into DAG runs,
-one per enabled accounting system that syncs its type (``routing.dags_for``).
+one per enabled accounting system that syncs its type (``routing.dags_for``); ``POST /<system>``
+does the same for a system that sends webhooks of its own (``inbound``: Exact Online's).
 
 Order matters: the signature is checked on the raw bytes before anything is parsed (401), then
 the shape (400), then freshness (409) and the replay store (200 "duplicate"), and only then are
-runs started, each (event, DAG) claimed on its own. Answers: 200 started / duplicate (with
-``runs``: DAG, run id and outcome each), 202 ignored, 401, 400, 409, 503 (not configured, or a
-run could not be started: Tribe redelivers, the replay store lets that one through and answers
-the started ones as duplicates).
+runs started, each (event, DAG) claimed on its own (``dispatch``). Answers: 200 started /
+duplicate (with ``runs``: DAG, run id and outcome each), 202 ignored, 401, 400, 409, 503 (not
+configured, or a run could not be started: Tribe redelivers, the replay store lets that one
+through and answers the started ones as duplicates).
 """
 from __future__ import annotations
 
@@ -20,18 +21,19 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tribe_operators.store.webhook_events import FINAL, WebhookEvents
+from tribe_operators.webhooks.dispatch import Answer, Dispatcher
 from tribe_operators.webhooks.events import InvalidEvent, WebhookEvent, is_fresh, parse_event
+from tribe_operators.webhooks.inbound import SystemReceiver
 from tribe_operators.webhooks.routing import conf_for, dags_for
 from tribe_operators.webhooks.secret import DEFAULT_CONN_ID, SecretNotConfigured, webhook_secrets
 from tribe_operators.webhooks.signature import SIGNATURE_HEADER, verify
-from tribe_operators.webhooks.trigger import RunAlreadyExists, StartRun, run_id_for, trigger_dag_run
+from tribe_operators.webhooks.trigger import StartRun, trigger_dag_run
 
 __all__ = ["DEFAULT_TOLERANCE_S", "Receiver", "create_app"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TOLERANCE_S = 300.0
-Answer = tuple[int, dict[str, Any]]
 
 
 def _link_db_events() -> WebhookEvents:
@@ -87,76 +89,49 @@ class Receiver:
 
     def _accept(self, event: WebhookEvent) -> Answer:
         store = self.events()
+        dispatch = Dispatcher("Tribe", store, self.start_run)
         tolerance = self.tolerance_s if self.tolerance_s is not None else float(
             _setting("webhook_tolerance_s", str(DEFAULT_TOLERANCE_S)))
         if not is_fresh(event, self.now(), timedelta(seconds=tolerance)):
             known = store.deliveries(event.event_id)
             if known and all(k.status in FINAL for k in known):
-                return self._duplicate(event.event_id)  # a late redelivery: stop its retries
+                return dispatch.duplicate(event.event_id)  # a late redelivery: stop its retries
             log.warning("Tribe webhook refused: event %s stamped %s is outside the %g s replay window",
                         event.event_id, event.timestamp.isoformat(), tolerance)
             return 409, {"detail": f"event timestamp is outside the {tolerance:g} s replay window"}
 
         dag_ids = [] if event.is_deletion else self.route(event.entity_type)
         if not dag_ids:
-            if not store.claim(event.event_id, event.entity_type, event.entity_id, None):
-                return self._duplicate(event.event_id)
-            store.finish(event.event_id, None, "ignored")
             reason = "deletions are not synced" if event.is_deletion else f"{event.entity_type} is not synced"
-            log.info("Tribe webhook event %s ignored: %s", event.event_id, reason)
-            return 202, {"status": "ignored", "event_id": event.event_id, "reason": reason}
-
-        runs = [self._start(store, event, dag_id) for dag_id in dag_ids]
-        if any(r["status"] == "failed" for r in runs):
-            # Not final: Tribe's redelivery claims the failed ones again; the others are duplicates then.
-            failed = ", ".join(r["dag_id"] for r in runs if r["status"] == "failed")
-            return 503, {"detail": f"could not start {failed}; deliver again later", "runs": runs}
-        status = "duplicate" if all(r["status"] == "duplicate" for r in runs) else "triggered"
-        return 200, {"status": status, "event_id": event.event_id, "runs": runs}
-
-    def _start(self, store: WebhookEvents, event: WebhookEvent, dag_id: str) -> dict[str, Any]:
-        """Start one DAG's run for the event, unless this event already started it."""
-        run_id = run_id_for(event.event_id)
-        if not store.claim(event.event_id, event.entity_type, event.entity_id, dag_id):
-            known = store.get(event.event_id, dag_id)
-            log.info("Tribe webhook event %s: %s already started", event.event_id, dag_id)
-            return {"dag_id": dag_id, "dag_run_id": known.dag_run_id if known else None, "status": "duplicate"}
-        try:
-            started = self.start_run(dag_id, run_id, conf_for(event, dag_id))
-        except RunAlreadyExists:
-            store.finish(event.event_id, dag_id, "duplicate", run_id)
-            return {"dag_id": dag_id, "dag_run_id": run_id, "status": "duplicate"}
-        except Exception:
-            log.exception("Tribe webhook event %s: could not start %s", event.event_id, dag_id)
-            store.finish(event.event_id, dag_id, "failed")
-            return {"dag_id": dag_id, "dag_run_id": None, "status": "failed"}
-        store.finish(event.event_id, dag_id, "triggered", started)
-        log.info("Tribe webhook event %s (%s %s %s) started %s run %s", event.event_id, event.mutation,
-                 event.entity_type, event.entity_id, dag_id, started)
-        return {"dag_id": dag_id, "dag_run_id": started, "status": "triggered"}
-
-    def _duplicate(self, event_id: str) -> Answer:
-        log.info("Tribe webhook event %s is a duplicate; nothing started", event_id)
-        runs = [{"dag_id": k.dag_id, "dag_run_id": k.dag_run_id, "status": k.status}
-                for k in self.events().deliveries(event_id) if k.dag_id]
-        return 200, {"status": "duplicate", "event_id": event_id, "runs": runs}
+            return dispatch.ignore(event, reason)
+        return dispatch.start(event, dag_ids, lambda dag_id: conf_for(event, dag_id))
 
 
-def create_app(**options: Any) -> FastAPI:
-    """The FastAPI app with ``POST /tribe``; ``options`` go to ``Receiver``."""
+def create_app(*, systems: Callable[[], dict[str, Any]] | None = None, **options: Any) -> FastAPI:
+    """The FastAPI app with ``POST /tribe`` and ``POST /<system>``; ``options`` go to ``Receiver``
+    (its replay store and run starter serve both routes); ``systems`` to ``SystemReceiver``."""
     receiver = Receiver(**options)
+    inbound = SystemReceiver(events=receiver.events, start_run=receiver.start_run,
+                             **({"systems": systems} if systems is not None else {}))
     app = FastAPI(title="tribe-sync webhooks", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.receiver = receiver
+
+    async def answer(sender: str, handle: Callable[..., Answer], *args: Any) -> JSONResponse:
+        try:
+            # Database and connection look-ups block: off the event loop.
+            status, content = await run_in_threadpool(handle, *args)
+        except Exception:
+            log.exception("%s webhook: receiver failed", sender)
+            status, content = 503, {"detail": "receiver failed; deliver again later"}
+        return JSONResponse(content, status_code=status)
 
     @app.post("/tribe")
     async def tribe(request: Request) -> JSONResponse:
         body = await request.body()  # the raw bytes: the signature covers exactly these
-        try:
-            # Database and connection look-ups block: off the event loop.
-            status, content = await run_in_threadpool(receiver.handle, body, request.headers.get(SIGNATURE_HEADER))
-        except Exception:
-            log.exception("Tribe webhook: receiver failed")
-            status, content = 503, {"detail": "receiver failed; deliver again later"}
-        return JSONResponse(content, status_code=status)
+        return await answer("Tribe", receiver.handle, body, request.headers.get(SIGNATURE_HEADER))
+
+    @app.post("/{system}")  # after /tribe: Tribe is the CRM, not a registered system
+    async def from_system(system: str, request: Request) -> JSONResponse:
+        return await answer(system[:40], inbound.handle, system, await request.body())
 
     return app

@@ -1,6 +1,6 @@
 """Which DAGs a Tribe entity type starts, and the small conf each run gets.
 
-One event starts the export of every accounting system that is set up (its settings file),
+One event starts the export of every accounting system that is set up (its settings file and a connection it names),
 has ``webhooks`` on and, for invoices, the ``invoices`` stream enabled: ``System.exports``
 names the DAG per kind.
 
@@ -43,7 +43,26 @@ def wants(system: Any, kind: str) -> bool:
     if kind not in system.exports or not is_configured(system.name):
         return False
     settings = load_settings(system.name)
-    return bool(settings["webhooks"]) and (kind != "invoices" or stream_enabled(settings, "invoices"))
+    if not settings["webhooks"] or (kind == "invoices" and not stream_enabled(settings, "invoices")):
+        return False
+    return _connected(system, settings)
+
+
+def _connected(system: Any, settings: dict[str, Any]) -> bool:
+    """Is the system connected here: does a connection its scopes (or its default) name exist?
+    Every system ships its settings file, so a settings file alone does not mean a user set the
+    system up: without a connection its export could only fail, once per Tribe event."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    names = {(scope or {}).get("conn_id") or system.default_conn_id for scope in (settings.get("scopes") or {}).values()}
+    for conn_id in sorted(names or {system.default_conn_id}):
+        try:
+            BaseHook.get_connection(conn_id)
+            return True
+        except AirflowNotFoundException:
+            continue
+    return False
 
 
 def dags_for(entity_type: str, *, systems: Any = None, enabled: Any = wants) -> list[str]:

@@ -7,4 +7,6 @@ from tribe_operators.registry import System
 SYSTEM = System(
     name="exact", title="Exact Online", default_conn_id="exact_default", hook=".hook:ExactOnlineHook",
     connection_type=".connection:CONNECTION_TYPE", pool="exact_online_api", rate_per_minute=60,
-    source=".source:ExactSource", settings=".settings:ExactSettings", authorize=".authorize:ExactAuthorization")
+    source=".source:ExactSource", target=".target:ExactTarget", settings=".settings:ExactSettings",
+    authorize=".authorize:ExactAuthorization", webhooks=".webhooks:ExactWebhooks",
+    exports={"relations": "tribe_to_exact"})

@@ -31,6 +31,7 @@ from tribe_operators.http.guard import ErrorGuard, shared_guard
 from tribe_operators.http.pacing import DAY_S, Window, rate_windows_reader, shared_limiter
 from tribe_operators.http.refresh import RefreshTokenAuth
 from tribe_operators.http.retry import build_retrying
+from tribe_operators.systems.exact.odata import results
 
 __all__ = ["MIN_RENEWAL_S", "REGIONS", "ExactOnlineConnectionInfo", "ExactOnlineHook", "exact_error"]
 
@@ -38,6 +39,7 @@ __all__ = ["MIN_RENEWAL_S", "REGIONS", "ExactOnlineConnectionInfo", "ExactOnline
 REGIONS = {f"start.exactonline.{tld}": country for tld, country in
            (("nl", "NL"), ("be", "BE"), ("de", "DE"), ("co.uk", "UK"), ("com", "US"), ("es", "ES"), ("fr", "FR"))}
 MIN_RENEWAL_S = 570.0  # Exact refuses a new access token sooner after the last
+TOKEN_CALLS_PER_DAY = 200  # token endpoint calls per app and user a UTC day
 ERRORS_BEFORE_HOLDING = 6  # Exact blocks the key after 10 refusals per endpoint an hour: stop well before
 # Exact's two windows, each with its own headers (on a 429 only the spent one's), resets in epoch ms.
 RATE_HEADERS = rate_windows_reader({"minute": ("X-RateLimit-Minutely-Remaining", "X-RateLimit-Minutely-Reset"),
@@ -168,6 +170,7 @@ class ExactOnlineHook(VendorHook):
         return RefreshTokenAuth(exact.token_url, exact.client_id, exact.client_secret, self.token_store,
                                 initial_refresh_token=exact.refresh_token, min_interval_s=MIN_RENEWAL_S,
                                 renew_before_s=20.0, timeout=float(self.connection_info["extra"]["timeout"]),
+                                calls_per_day=TOKEN_CALLS_PER_DAY,
                                 **overrides)
 
     # ---- clients ----------------------------------------------------------------------------
@@ -203,12 +206,12 @@ class ExactOnlineHook(VendorHook):
     # ---- what any flow asks -----------------------------------------------------------------
     def me(self) -> dict[str, Any]:
         """``current/Me``: the user, and the division the user works in now."""
-        return _results(self.client.request("GET", "current/Me").json())[0]
+        return results(self.client.request("GET", "current/Me").json())[0]
 
     def divisions(self) -> list[dict[str, Any]]:
         """The divisions the grant covers (``system/Divisions`` through the current one)."""
         current = self.me()["CurrentDivision"]
-        return _results(self.client_for(current).request(
+        return results(self.client_for(current).request(
             "GET", "system/Divisions", params={"$select": "Code,Description,Country"}).json())
 
     def test_connection(self) -> tuple[bool, str]:
@@ -218,17 +221,9 @@ class ExactOnlineHook(VendorHook):
         try:
             client = self._api_client(f"{self.exact.base_url}/api/v1")
             client.auth = quick
-            me = _results(client.request("GET", "current/Me").json())[0]
+            me = results(client.request("GET", "current/Me").json())[0]
         except AuthError as exc:
             return False, f"{self.hook_name}: {exc}"
         except Exception as exc:  # noqa: BLE001 - the UI wants a message, not a traceback
             return False, str(exc)
         return True, f"signed in as {me.get('FullName') or me.get('UserName')}, division {me.get('CurrentDivision')}"
-
-
-def _results(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of an OData v2 answer: ``{"d":{"results":[…]}}``, or ``{"d":[…]}``, or one ``{"d":{…}}``."""
-    data = body.get("d", body)
-    if isinstance(data, dict):
-        return data.get("results", [data]) if "results" in data else [data]
-    return list(data)

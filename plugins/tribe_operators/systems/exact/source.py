@@ -18,11 +18,10 @@ from tribe_operators.http.pagination import NextLinkPaginator
 from tribe_operators.mapping.filters import Condition, conditions_for, matches
 from tribe_operators.mapping.reads import source_paths, top_fields
 from tribe_operators.protocols import Adapter, Row
+from tribe_operators.systems.exact.odata import by_ids
 from tribe_operators.timeutil import odata_datetime_literal, parse_ms_date
 
 __all__ = ["ExactSource", "entity_endpoint"]
-
-_BY_ID = 20  # ids per re-read: a filter of 20 "or"s stays well inside a URL
 
 
 def entity_endpoint(resource: str) -> str:
@@ -72,8 +71,7 @@ class ExactSource(Adapter):
         """Records by id that meet ``where``; ids that are gone are left out."""
         conditions = conditions_for(spec) if where is None else where
         rows: list[Row] = []
-        for start in range(0, len(ids), _BY_ID):
-            ors = " or ".join(f"ID eq guid'{i}'" for i in ids[start:start + _BY_ID])
+        for ors in by_ids(ids):
             params = {"$select": self._select(spec, conditions, sync=False), "$filter": ors}
             for page in self._client().pages(entity_endpoint(spec.source.resource), NextLinkPaginator(), params):
                 rows += [self._row(spec, r) for r in page if matches(r, conditions)]

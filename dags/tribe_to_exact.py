@@ -1,0 +1,41 @@
+"""
+### Tribe CRM → Exact Online: relations, immediately
+
+Tribe's help article on the Exact Online integration: "new and updated relationships are
+synchronised automatically in both directions, based on the Exact Online ID". Tribe's webhook
+starts this DAG at once; this schedule (every 5 minutes) is the safety poll on `LastMutationDate`
+that catches whatever a webhook missed.
+
+* **tribe_customers** / **tribe_suppliers** — organisations → Exact accounts (status C, and
+  IsSupplier): an organisation in both roles is one account, resolved together;
+* **tribe_contacts** — their contacts → contacts of the account (after the organisations).
+
+The Exact ID leads once linked; unlinked, an account whose Code is the debtor / creditor number
+(and whose name agrees) is the same one. Exact numbers a new account: its Code is written back
+over Tribe's debtor / creditor number. Every refusal counts toward Exact's block of the key (ten
+an hour per endpoint): after six, the rest of the hour's records are held in quarantine, not sent,
+and tried again by a later run. Deleting and deactivating never propagate.
+
+Connections: `exact_default` (authorized once: `python -m tribe_operators.cli oauth authorize
+--conn exact_default`), `tribe_default`, `tribe_sync_db`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG
+
+from tribe_operators.dag_factory import dag_settings, export_relation_groups, window_params
+from tribe_operators.operators import SummaryOperator
+from tribe_operators.timetables import LocalCronIntervals
+
+with DAG(
+    dag_id="tribe_to_exact",
+    description="Tribe → Exact Online, on webhook + safety poll: organisations, contacts → accounts and their "
+                "contacts; Exact's Code becomes Tribe's number",
+    schedule=LocalCronIntervals("*/5 * * * *", timezone="UTC"),
+    **dag_settings(tags=["exact", "export"], doc_md=__doc__, retry_delay=timedelta(seconds=30)),
+    params=window_params("Tribe"),
+) as dag:
+    export_relation_groups("exact", dry_run="{{ params.dry_run }}") >> SummaryOperator(task_id="summary")
