@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tribe_operators.mapping.filters import Condition
     from tribe_operators.mapping.spec import StreamSpec
 
-__all__ = ["RELATIONSHIP_ID", "Adapter", "CursorSource", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
+__all__ = ["RELATIONSHIP_ID", "Adapter", "CursorSource", "DeletionSource", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
            "Target", "WritesBack"]
 
 Row = tuple[str, datetime | None, dict[str, Any]]  # (source id, modified at, record)
@@ -62,6 +62,15 @@ class CursorSource(Protocol):
 
     def extract_changes(self, spec: StreamSpec, cursor: int,
                         where: list[Condition] | None = None) -> Iterator[tuple[list[Row], int]]: ...
+
+
+@runtime_checkable
+class DeletionSource(Protocol):
+    """A source that keeps a log of what was deleted (Exact's ``sync/Deleted``), in the order of
+    a cursor: pages of ``(resource, record id)`` deleted after ``cursor`` among ``resources`` (the
+    mappings' ``source.resource``), each with the highest cursor it holds."""
+
+    def deleted_after(self, cursor: int, resources: list[str]) -> Iterator[tuple[list[tuple[str, str]], int]]: ...
 
 
 @runtime_checkable

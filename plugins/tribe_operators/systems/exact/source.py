@@ -21,7 +21,12 @@ from tribe_operators.protocols import Adapter, Row
 from tribe_operators.systems.exact.odata import by_ids
 from tribe_operators.timeutil import odata_datetime_literal, parse_ms_date
 
-__all__ = ["ExactSource", "entity_endpoint"]
+__all__ = ["DELETED_TYPES", "ExactSource", "entity_endpoint"]
+
+# sync/Deleted's EntityType per entity endpoint (Exact's DeletedEntityType; reference §sync).
+DELETED_TYPES = {"crm/accounts": 2, "crm/addresses": 3, "crm/contacts": 5, "documents/documents": 6,
+                 "financial/glaccounts": 7, "logistics/items": 9, "salesinvoice/salesinvoices": 13,
+                 "salesorder/salesorderheaders": 32}
 
 
 def entity_endpoint(resource: str) -> str:
@@ -76,6 +81,19 @@ class ExactSource(Adapter):
             for page in self._client().pages(entity_endpoint(spec.source.resource), NextLinkPaginator(), params):
                 rows += [self._row(spec, r) for r in page if matches(r, conditions)]
         return rows
+
+    def deleted_after(self, cursor: int, resources: list[str]) -> Iterator[tuple[list[tuple[str, str]], int]]:
+        """Pages of ``(resource, id)`` from ``sync/Deleted`` after ``cursor``, of the entities
+        ``resources`` read (one call an idle run), each with the highest Timestamp it holds."""
+        types = {DELETED_TYPES[entity_endpoint(r).lower()]: r for r in resources
+                 if entity_endpoint(r).lower() in DELETED_TYPES}
+        if not types:
+            return
+        kinds = " or ".join(f"EntityType eq {t}" for t in sorted(types))
+        params = {"$select": "EntityKey,EntityType,Timestamp", "$filter": f"Timestamp gt {int(cursor)}L and ({kinds})"}
+        for page in self._client().pages("sync/Deleted", NextLinkPaginator(), params):
+            yield ([(types[int(r["EntityType"])], str(r["EntityKey"])) for r in page if int(r["EntityType"]) in types],
+                   max(int(r["Timestamp"]) for r in page))
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         """``{key: ID (or value)}`` of a small table (units, VAT codes), codes trimmed (Exact pads them)."""
