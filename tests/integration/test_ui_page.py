@@ -420,3 +420,23 @@ def test_each_token_chain_shows_its_token_calls_today_and_never_a_token(airflow_
     poweroffice = airflow_app.get("/tribe-sync/?integration=poweroffice", headers=headers).text
     assert 'id="token-chains"' not in poweroffice  # a client key, no chain to show
 
+
+
+def test_a_run_stopped_by_a_spent_daily_budget_says_when_it_resumes(airflow_app, link_db):
+    """Issue 25: the run's note, its summary *and the page* say "budget spent, resumes after 00:00 UTC"."""
+    from tribe_operators.exceptions import BudgetExhaustedError
+    from tribe_operators.sync.steps import budget_spent
+
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    record_step(link_db, run_id="scheduled__e1", dag_id="exact_to_tribe", integration="exact", stream="customers",
+                step="extract", counts={"extracted": 60, **budget_spent(BudgetExhaustedError(midnight))},
+                started_at=datetime.now(UTC))
+    record_step(link_db, run_id="scheduled__e0", dag_id="exact_to_tribe", integration="exact", stream="customers",
+                step="extract", counts={"extracted": 3}, started_at=datetime.now(UTC) - timedelta(hours=1))
+    html = airflow_app.get("/tribe-sync/?integration=exact", headers=token(airflow_app, "viewer")).text
+    spent = html[html.index('<tr data-run="scheduled__e1"'):]
+    assert "⚠ budget spent, resumes after 00:00 UTC" in spent[:spent.index("</tr>")]
+    fine = html[html.index('<tr data-run="scheduled__e0"'):]
+    assert "budget spent" not in fine[:fine.index("</tr>")]
+    runs = airflow_app.get("/tribe-sync/api/exact", headers=token(airflow_app, "viewer")).json()["runs"]
+    assert {r["run_id"]: bool(r["budget_resumes_at"]) for r in runs} == {"scheduled__e1": True, "scheduled__e0": False}

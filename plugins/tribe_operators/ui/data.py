@@ -61,7 +61,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def recent_runs(engine: sa.Engine, integration: str, limit: int = 40) -> list[dict[str, Any]]:
     """The integration's last runs, oldest first: ``{run_id, dag_id, started, finished, dry_run,
-    counts}``; ``counts`` adds up the run's streams (load counts, every step's quarantine) and
+    counts, budget_resumes_at}``; ``counts`` adds up the run's streams (load counts, every step's quarantine) and
     its invoices by status."""
     with engine.connect() as conn:
         last = (sa.select(sync_run.c.run_id, sa.func.max(sync_run.c.finished_at).label("at"))
@@ -78,7 +78,8 @@ def recent_runs(engine: sa.Engine, integration: str, limit: int = 40) -> list[di
                                  .where(export_outcome.c.integration == integration,
                                         export_outcome.c.run_id.in_(ids))).all() if ids else []
     runs: dict[str, dict[str, Any]] = defaultdict(lambda: {"counts": Counter(), "started": None, "finished": None,
-                                                           "dag_id": None, "dry_run": False, "kind": "records"})
+                                                           "dag_id": None, "dry_run": False, "kind": "records",
+                                                           "budget_resumes_at": None})
     for row in steps:
         run = runs[row.run_id]
         counts = row.counts or {}
@@ -89,6 +90,9 @@ def recent_runs(engine: sa.Engine, integration: str, limit: int = 40) -> list[di
         if row.step == "extract":
             run["counts"]["extracted"] += int(counts.get("extracted", 0))
         run["counts"]["quarantined"] += int(counts.get("quarantined", 0))
+        if counts.get("budget_resumes_at"):  # a vendor's daily budget stopped a step: when it comes back
+            resumes = datetime.fromtimestamp(int(counts["budget_resumes_at"]), UTC)
+            run["budget_resumes_at"] = max(filter(None, [run["budget_resumes_at"], resumes]))
         _span(run, row.dag_id, row.started_at, row.finished_at)
         run["dry_run"] = run["dry_run"] or bool(row.dry_run)
     for row in documents:
