@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     both.add_argument("--odoo-port", type=int, default=8083, help="0: no Odoo simulator")
     both.add_argument("--odoo-tribe-port", type=int, default=8084, help="the Odoo company's own Tribe tenant")
     both.add_argument("--exact-port", type=int, default=8085, help="0: no Exact Online simulator")
+    both.add_argument("--exact-tribe-port", type=int, default=8086, help="the Exact company's own Tribe tenant")
     both.add_argument("--latency-ms", type=float, nargs=2, default=(0.0, 0.0), metavar=("MIN", "MAX"))
     args = parser.parse_args(argv)
 
@@ -74,7 +75,7 @@ def serve(args: argparse.Namespace) -> None:
 
     tribe, po = demo_states()
     odoo_tribe, odoo = odoo_demo_state() if args.odoo_port else (None, None)
-    exact = _exact_state() if args.exact_port else None
+    exact_tribe, exact = _exact_states() if args.exact_port else (None, None)
     for state in (tribe, po):
         state.faults.update({"latency_ms": list(args.latency_ms)})
     stop = threading.Event()
@@ -89,6 +90,7 @@ def serve(args: argparse.Namespace) -> None:
             from sandbox.exact import create_app as exact_app
 
             servers.enter_context(ServerThread(exact_app(exact), host=args.host, port=args.exact_port))
+            servers.enter_context(ServerThread(tribe_app(exact_tribe), host=args.host, port=args.exact_tribe_port))
         print(f"tribe on http://{args.host}:{args.tribe_port}, poweroffice on http://{args.host}:"
               f"{args.poweroffice_port}" + (f", odoo on http://{args.host}:{args.odoo_port}" if odoo else "")
               + (f", exact on http://{args.host}:{args.exact_port}" if exact else "")
@@ -99,12 +101,10 @@ def serve(args: argparse.Namespace) -> None:
             pass
 
 
-def _exact_state() -> Any:  # imported late, as the others are
-    from sandbox.exact import ExactState, seed
+def _exact_states() -> Any:  # imported late, as the others are
+    from sandbox.exact_scenario import exact_demo_state
 
-    state = ExactState()
-    seed(state)
-    return state
+    return exact_demo_state()
 
 
 if __name__ == "__main__":

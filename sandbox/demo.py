@@ -3,10 +3,12 @@
 ``python -m sandbox.demo`` (wrapped by ``scripts/demo.sh``):
 
 1. starts the simulators in the background (``python -m sandbox serve``: Tribe, PowerOffice
-   Go, Odoo), seeded with the demo scenarios, unless they are already running from an earlier demo;
+   Go, Odoo, Exact Online), seeded with the demo scenarios, unless they are already running from
+   an earlier demo;
 2. picks the link database: local PostgreSQL when reachable (database ``tribe_sync_demo``),
    otherwise an embedded SQLite file under ``.demo/``; migrates it;
-3. runs the PowerOffice DAGs, then the Odoo ones, with ``dag.test()`` on a throwaway Airflow home;
+3. runs the PowerOffice DAGs, then the Odoo ones, then the Exact ones (authorizing the app once),
+   with ``dag.test()`` on a throwaway Airflow home;
 4. prints what each created, updated, linked, skipped and quarantined.
 
 Run it again and the second run finds nothing new. ``--reset`` starts over; ``--stop``
@@ -29,11 +31,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = Path(os.environ.get("TRIBE_SYNC_DEMO_DIR", ROOT / ".demo"))
 PIDFILE = DEMO / "sandbox.pid"
-# Tribe, PowerOffice, Odoo and the Odoo company's own Tribe tenant; TRIBE_SYNC_DEMO_PORT moves all
-# four (CI runs a SQLite and a PostgreSQL demo side by side).
+# Tribe, PowerOffice, Odoo and the Odoo company's own Tribe tenant, Exact Online and the Exact
+# company's own Tribe tenant; TRIBE_SYNC_DEMO_PORT moves all six (CI runs a SQLite and a
+# PostgreSQL demo side by side).
 _BASE = int(os.environ.get("TRIBE_SYNC_DEMO_PORT", "8081"))
 TRIBE_PORT, PO_PORT, ODOO_PORT, ODOO_TRIBE_PORT = _BASE, _BASE + 1, _BASE + 2, _BASE + 3
-PORTS = (TRIBE_PORT, PO_PORT, ODOO_PORT, ODOO_TRIBE_PORT)
+EXACT_PORT, EXACT_TRIBE_PORT = _BASE + 4, _BASE + 5
+PORTS = (TRIBE_PORT, PO_PORT, ODOO_PORT, ODOO_TRIBE_PORT, EXACT_PORT, EXACT_TRIBE_PORT)
 PG_URL = os.environ.get("TRIBE_SYNC_DEMO_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -59,7 +63,8 @@ def start_simulators() -> bool:
     log = open(DEMO / "sandbox.log", "w")  # noqa: SIM115 - lives as long as the child
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--tribe-port", str(TRIBE_PORT),
                              "--poweroffice-port", str(PO_PORT), "--odoo-port", str(ODOO_PORT),
-                             "--odoo-tribe-port", str(ODOO_TRIBE_PORT), "--exact-port", "0"],  # no Exact act yet
+                             "--odoo-tribe-port", str(ODOO_TRIBE_PORT), "--exact-port", str(EXACT_PORT),
+                             "--exact-tribe-port", str(EXACT_TRIBE_PORT)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     PIDFILE.write_text(str(proc.pid))
@@ -110,6 +115,9 @@ def _tribe_connection(port: int) -> str:
 
 def configure_environment(db_url: str) -> None:
     """Airflow home, DAG folder and connections — all before Airflow is imported."""
+    from sandbox.exact.clients import REDIRECT_URI
+    from sandbox.exact.seed import NL
+    from sandbox.exact.state import CLIENT_ID, CLIENT_SECRET  # the app's, as the App Center shows them
     from sandbox.odoo.state import DEFAULT_API_KEY  # the simulator's, as Odoo shows a new key once
 
     home = DEMO / "airflow"
@@ -131,9 +139,23 @@ def configure_environment(db_url: str) -> None:
         "AIRFLOW_CONN_ODOO_DEFAULT": json.dumps({
             "conn_type": "odoo", "host": f"http://127.0.0.1:{ODOO_PORT}", "login": "admin",
             "password": DEFAULT_API_KEY, "extra": {"database": "sandbox", "rate_per_second": 50}}),
+        "AIRFLOW_CONN_EXACT_DEFAULT": json.dumps({
+            "conn_type": "exact_online", "host": f"http://127.0.0.1:{EXACT_PORT}", "login": CLIENT_ID,
+            "password": CLIENT_SECRET, "extra": {"division": NL, "redirect_uri": REDIRECT_URI}}),
+        # The token chain is kept encrypted with Airflow's Fernet key: one key for every round.
+        "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),
     })
     for path in (ROOT, ROOT / "plugins"):
         sys.path.insert(0, str(path))
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    path = DEMO / "fernet.key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+    return path.read_text().strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                    capture_output=True, env=os.environ.copy())
     print(f"link database: {engine.url.render_as_string(hide_password=True)}")
     print(f"simulators:    tribe :{TRIBE_PORT}, poweroffice :{PO_PORT}, odoo :{ODOO_PORT} with its tribe "
-          f":{ODOO_TRIBE_PORT} ({'started' if fresh else 'reused'})")
+          f":{ODOO_TRIBE_PORT}, exact :{EXACT_PORT} with its tribe :{EXACT_TRIBE_PORT} "
+          f"({'started' if fresh else 'reused'})")
     return run_and_report(engine)
 
 
@@ -228,6 +251,7 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
             print(f"conflict on {row['stream']} tribe {row['tribe_id']} / poweroffice {row['external_id']}: {fields}")
     _quarantine_report(Quarantine(engine, "poweroffice"))
     runs += odoo_report(bag, engine)
+    runs += exact_report(bag, engine)
     return round_report(engine, runs)
 
 
@@ -279,6 +303,41 @@ def odoo_report(bag: Any, engine: Any) -> list[Any]:
         return _odoo_act(bag, engine)
     finally:
         os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(TRIBE_PORT)
+
+
+def exact_report(bag: Any, engine: Any) -> list[Any]:
+    """The Exact act (``sandbox/demo_exact.py``): each DAG's summary, how the import matched, and
+    the Tribe-born customer with Exact's number."""
+    print(f"\n--- Exact Online (a third company: its own Tribe tenant on :{EXACT_TRIBE_PORT}) ---")
+    os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(EXACT_TRIBE_PORT)
+    try:
+        return _exact_act(bag, engine)
+    finally:
+        os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(TRIBE_PORT)
+
+
+def _exact_act(bag: Any, engine: Any) -> list[Any]:
+    from sandbox.demo_exact import exact_story
+    from sandbox.exact_scenario import TRIBE_BORN
+    from tribe_operators.reports.summary import render_counts as render, summarise
+    from tribe_operators.store.quarantine import Quarantine
+    from tribe_operators.store.runs import run_counts
+    from tribe_operators.systems.tribe.hook import TribeCrmHook
+
+    runs = []
+    for label, dagrun in exact_story(bag, engine):
+        print(f"\nDAG {dagrun.dag_id} ({label}): {dagrun.state}")
+        print(render(summarise(run_counts(engine, dagrun.run_id))))
+        runs.append(dagrun)
+    tribe = TribeCrmHook()
+    for org in tribe.iter_records("Relation_Organization", filter=f"Name eq '{TRIBE_BORN}'",
+                                  select=["Name", "DebtorNumber"]):
+        print(f"Tribe-born customer {org['Name']}: debtor number {org['DebtorNumber']} (Exact's Code)")
+    inactive = sum(1 for _ in tribe.iter_records("Product", filter="IsInactive eq true and ImportId ne null",
+                                                 select=["ID"]))
+    print(f"items ended in Exact → Inactive in Tribe: {inactive}")
+    _quarantine_report(Quarantine(engine, "exact"))
+    return runs
 
 
 def _odoo_act(bag: Any, engine: Any) -> list[Any]:
