@@ -5,7 +5,8 @@ the stream *is*: organisations, not persons) and the settings' ``filters.<stream
 company wants: only active customers of one contact group). A source adapter sends what its
 API can express (an OData ``$filter``, an Odoo domain, a PowerOffice list parameter) and checks
 the rest with :func:`matches`, so a record that fails a condition never reaches the map step
-whichever way it was filtered.
+whichever way it was filtered. Text compares trimmed here: a code its store pads (Exact's
+``Country`` "NL ") is the code a person typed.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from tribe_operators.exceptions import MappingConfigError
 
-__all__ = ["Condition", "conditions_for", "matches", "split"]
+__all__ = ["Condition", "conditions_for", "matches", "split", "unknown_streams"]
 
 Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "contains", "any_of"]
 
@@ -51,8 +52,12 @@ class Condition(BaseModel):
     def holds(self, record: dict[str, Any]) -> bool:
         if self.op == "any_of":
             return any(c.holds(record) for c in self.value)
-        actual = _path(record, self.field)
+        actual = _trimmed(_path(record, self.field))
         value, op = self.value, self.op
+        if op in ("eq", "ne"):
+            value = _trimmed(value)
+        elif op in ("in", "not_in"):
+            value = [_trimmed(v) for v in value]
         if op == "eq":
             return bool(actual == value)
         if op == "ne":
@@ -108,6 +113,24 @@ def split(conditions: Iterable[Condition],
         translated = native(condition)
         (local.append(condition) if translated is None else sent.append(translated))
     return sent, local
+
+
+def unknown_streams(integration: str, filters: dict[str, Any]) -> str | None:
+    """What is wrong with the streams ``filters`` names (a misspelt one would filter nothing,
+    without a word), or None: each must be a stream the integration has a mapping for."""
+    from tribe_operators.mapping.files import mappings_root
+
+    folder = mappings_root() / integration
+    known = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "settings")
+    wrong = [name for name in filters if name not in known]
+    if not wrong:
+        return None
+    return (f"filters.{wrong[0]}: {integration} has no stream {wrong[0]!r} (its streams: {', '.join(known)}; "
+            "the filters of an import are on the accounting system's records, of an export on Tribe's)")
+
+
+def _trimmed(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
 
 
 def _path(record: Any, path: str) -> Any:

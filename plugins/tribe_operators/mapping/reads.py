@@ -30,7 +30,8 @@ def _flat_address(args: dict[str, Any]) -> list[str]:
 
 
 def _name_parts(args: dict[str, Any]) -> list[str]:
-    return [args.get("first", "FirstName"), args.get("last", "LastName")]
+    return [args.get("first", "FirstName"), args.get("last", "LastName"),
+            *(args[name] for name in ("middle", "title") if args.get(name))]
 
 
 # Transform name → the record paths it reads for these args (besides the value it is given).
@@ -49,7 +50,7 @@ RECORD_READS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
 # over the record: what a target is read back for, to compare with what we would write.
 SPREAD_FIELDS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "address_block": lambda args: list((args.get("keys") or {}).values()),
-    "person_name": lambda args: ["FirstName", "MiddleName", "LastName"],
+    "person_name": lambda args: ["FirstName", "MiddleName", "LastName", *(["Title"] if args.get("title") else [])],
 }
 
 
@@ -91,9 +92,12 @@ def source_paths(spec: StreamSpec, where: Iterable[Condition] = ()) -> list[str]
 
 
 def target_fields(spec: StreamSpec) -> list[str]:
-    """The target fields a stream writes: a spread field map's own fields, not its name."""
+    """The target fields a stream writes: a spread field map's own fields, not its name; a
+    ``check_only`` field is never written."""
     out: list[str] = []
     for fm in spec.fields:
+        if fm.check_only:
+            continue
         spread = SPREAD_FIELDS.get(fm.transform or "") if fm.spread else None
         out += spread(fm.args) if spread else [fm.target]
     return list(dict.fromkeys(out))

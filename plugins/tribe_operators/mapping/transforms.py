@@ -297,19 +297,33 @@ def amount(value: Any, ctx: MapContext, record: dict[str, Any], *, minimum: floa
 
 
 def person_name(value: Any, ctx: MapContext, record: dict[str, Any], *, first: str = "FirstName",
-                last: str = "LastName") -> dict[str, str | None]:
+                last: str = "LastName", middle: str | None = None, title: str | None = None,
+                titles: dict[str, str] | None = None) -> dict[str, str | None]:
     """First / middle (particles: "van der") / last name, from separate fields or one full name
     (``names.split_person_name``; the particles are data: ``include/mappings/name_particles.yaml``).
 
     ``"Jan Willem van der Meer"`` → ``{"FirstName": "Jan Willem", "MiddleName": "van der", "LastName": "Meer"}``.
+    ``middle``: a field the source keeps the particles in (Exact's ``MiddleName``), put before any
+    particles still typed in the first or last name. ``title``: a field whose value becomes
+    ``Title``, through ``titles`` when given (a code → the target's title; a code the map lacks —
+    a salutation such as Exact's ``DHR`` — leaves the title empty, as does an empty field).
     """
     first_name = text(_path(record, first), ctx, record, max_length=100)
     last_name = text(_path(record, last), ctx, record, max_length=150)
     full = None if last_name else text(value, ctx, record, max_length=250)
-    first_name, middle, last_name = split_person_name(first_name, last_name, full)
+    first_name, particles, last_name = split_person_name(first_name, last_name, full)
     if not last_name:
         raise bad_value("has no name to split into first and last name")
-    return {"FirstName": first_name, "MiddleName": middle, "LastName": last_name}
+    given = text(_path(record, middle), ctx, record, max_length=100) if middle else None
+    name: dict[str, str | None] = {"FirstName": first_name,
+                                   "MiddleName": " ".join(p for p in (given, particles) if p) or None,
+                                   "LastName": last_name}
+    if title:
+        code = text(_path(record, title), ctx, record, max_length=50)
+        if titles is not None and code is not None:
+            code = {str(k).casefold(): v for k, v in titles.items()}.get(code.casefold())
+        name["Title"] = code
+    return name
 
 
 def _path(record: dict[str, Any], dotted: str) -> Any:

@@ -5,6 +5,7 @@ XCom carries counts; payloads live here. Steps read and write in chunks so memor
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from tribe_operators.store.schema import staging
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["Staging", "run_matches"]
+__all__ = ["Staging", "one_reader", "run_matches"]
 
 _UPDATE_BATCH = 1000  # rows per UPDATE … FROM unnest(…) statement
 
@@ -134,6 +135,16 @@ class Staging:
                             .values({c: sa.bindparam(f"b_{c}") for c in cols}))
                     conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in batch])
 
+    def staged(self, source_ids: Iterable[str]) -> set[str]:
+        """Which of ``source_ids`` this run has staged for the stream (in any status)."""
+        ids = list(dict.fromkeys(map(str, source_ids)))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _UPDATE_BATCH):
+                found.update(conn.execute(sa.select(staging.c.source_id).where(
+                    self._where(), staging.c.source_id.in_(ids[start:start + _UPDATE_BATCH]))).scalars())
+        return found
+
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(staging.c.status, sa.func.count()).where(self._where())
@@ -143,6 +154,27 @@ class Staging:
     def max_modified(self) -> datetime | None:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.max(staging.c.source_modified_at)).where(self._where())).scalar()
+
+
+@contextmanager
+def one_reader(engine: sa.Engine, *key: str) -> Iterator[None]:
+    """Hold a lock named by ``key`` while staging rows for several streams (the roles of a party
+    that read one resource): a second reader of the same run and resource waits, then finds its
+    rows staged. A PostgreSQL session lock, taken outside any transaction so that the connection
+    is not left idle in one during a long read, and released with the session if a worker dies.
+    Other databases run one task at a time: no lock."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    name = "staging:" + ":".join(key)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": name})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
+            conn.commit()
 
 
 def run_matches(engine: sa.Engine, run_id: str, keys: dict[tuple[str, str], set[str]],

@@ -8,18 +8,20 @@ staging rows and link table make the retry pick up where it stopped).
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 from tribe_operators.dedupe import Deduper, party_roles
 from tribe_operators.exceptions import BudgetExhaustedError, OutOfScope, RecordError
 from tribe_operators.mapping.engine import Mapper
-from tribe_operators.mapping.filters import conditions_for
+from tribe_operators.mapping.filters import Condition, conditions_for, matches
+from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.protocols import CursorSource
 from tribe_operators.store.match_decisions import MatchDecisions
 from tribe_operators.store.quarantine import dedupe_holds
-from tribe_operators.store.runs import record_step
-from tribe_operators.store.staging import Staging
+from tribe_operators.store.runs import record_step, run_counts
+from tribe_operators.store.staging import Staging, one_reader
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.load import load_step
 
@@ -38,18 +40,118 @@ def _finish(ctx: StepContext, step: str, counts: dict[str, int], started: dateti
     return counts
 
 
-def _pages(ctx: StepContext, source: Any, where: list[Any], counts: dict[str, int]) -> Any:
-    """The source's pages: after the committed cursor for a sync endpoint (``counts["cursor"]``
-    becomes where the load may commit to), else the run's time window."""
-    if ctx.spec.source.cursor_field and isinstance(source, CursorSource):
-        start = ctx.cursors.get(ctx.spec.stream, ctx.spec.direction) or 0
-        counts["cursor"] = start
-        for rows, highest in source.extract_changes(ctx.spec, start, where=where):
-            counts["cursor_read"] = max(counts.get("cursor_read", start), highest)
-            yield rows
-        counts["cursor"] = counts.get("cursor_read", start)  # read to the end: all of it
+def _shared_roles(ctx: StepContext) -> list[Any]:
+    """The other roles of this stream's party that read the same resource after the same kind of
+    cursor, and are enabled: one read of the resource stages rows for all of them (an Exact
+    account is read once for customers and suppliers, not once per role)."""
+    src = ctx.spec.source
+    if not src.cursor_field or len(ctx.spec.party) < 2:
+        return []
+    same = (src.system, src.resource, src.cursor_field, src.id_field, src.id_template)
+    return [role for role in party_roles(ctx.spec) if role.stream != ctx.spec.stream
+            and (role.source.system, role.source.resource, role.source.cursor_field, role.source.id_field,
+                 role.source.id_template) == same and stream_enabled(ctx.settings, role.stream)]
+
+
+def _run_steps(ctx: StepContext, stream: str) -> dict[str, dict[str, Any]]:
+    """This run's recorded steps of ``stream`` in this scope, by step name."""
+    return {r["step"]: r["counts"] for r in run_counts(ctx.engine, ctx.run_id)
+            if r["stream"] == stream and r["scope"] == ctx.scope and r["integration"] == ctx.integration}
+
+
+def _read_spec(roles: list[Any], wheres: dict[str, list[Condition]]) -> tuple[Any, list[Condition]]:
+    """What one read for several roles asks for: every role's fields, and rows any role may want
+    (each role's own conditions are checked again when its rows are staged)."""
+    first = roles[0]
+    spec = first.model_copy(update={"fields": [fm for role in roles for fm in role.fields],
+                                    "children": [c for role in roles for c in role.children]})
+    alternatives: list[Condition] = [c for role in roles for c in wheres[role.stream]]
+    if any(not wheres[role.stream] for role in roles):  # a role that takes every row
+        alternatives.append(Condition(field=first.source.id_field, op="ne", value=None))
+    return spec, [Condition(op="any_of", value=alternatives)]
+
+
+def _pages(ctx: StepContext, source: Any, roles: list[Any], wheres: dict[str, list[Condition]],
+           counts: dict[str, dict[str, Any]]) -> Any:
+    """The source's pages as ``{stream: rows}`` for each of ``roles`` (the first is this step's
+    own): after the committed cursor for a sync endpoint (``counts[stream]["cursor"]`` becomes
+    where that role's load may commit to) — read once from the lowest cursor of the roles, each
+    role given the rows after its own that meet its own conditions — else the run's window."""
+    spec = ctx.spec
+    if not (spec.source.cursor_field and isinstance(source, CursorSource)):
+        for rows in source.extract(spec, *ctx.window, where=wheres[spec.stream]):
+            yield {spec.stream: rows}
         return
-    yield from source.extract(ctx.spec, *ctx.window, where=where)
+    field = spec.source.cursor_field
+    starts = {role.stream: ctx.cursors.get(role.stream, role.direction) or 0 for role in roles}
+    for stream, start in starts.items():
+        counts[stream]["cursor"] = start
+    read, where = _read_spec(roles, wheres) if len(roles) > 1 else (spec, wheres[spec.stream])
+    for rows, highest in source.extract_changes(read, min(starts.values()), where=where):
+        for stream, start in starts.items():
+            counts[stream]["cursor_read"] = max(counts[stream].get("cursor_read", start), highest)
+        if len(roles) == 1:
+            yield {spec.stream: rows}
+            continue
+        yield {stream: [row for row in rows if int(row[2][field]) > start and matches(row[2], wheres[stream])]
+               for stream, start in starts.items()}
+    for stream in starts:  # read to the end: all of it
+        counts[stream]["cursor"] = counts[stream].get("cursor_read", starts[stream])
+
+
+def _read(ctx: StepContext, source: Any, roles: list[Any]) -> dict[str, dict[str, Any]]:
+    """Read the source once and stage each role's rows; the counts of each role."""
+    wheres = {role.stream: conditions_for(role, ctx.settings) for role in roles}  # mapping's and settings' filters
+    stagings = {role.stream: Staging(ctx.engine, ctx.run_id, ctx.integration, role.stream, ctx.scope)
+                for role in roles}
+    counts: dict[str, dict[str, Any]] = {role.stream: {"extracted": 0, "retried": 0, "pages": 0} for role in roles}
+    for staged in stagings.values():
+        staged.clear()
+    try:
+        for page in _pages(ctx, source, roles, wheres, counts):
+            for stream, rows in page.items():
+                counts[stream]["extracted"] += stagings[stream].put_extracted(rows)
+            counts[ctx.spec.stream]["pages"] += 1
+        _retry(ctx, source, wheres[ctx.spec.stream], counts[ctx.spec.stream])
+    except BudgetExhaustedError as exc:
+        log.warning("%s/%s: %s; what was read goes on, the rest next time", ctx.integration, ctx.spec.stream, exc)
+        for role_counts in counts.values():
+            role_counts.update(budget_spent(exc))
+            if "cursor_read" in role_counts:
+                role_counts["cursor"] = max(role_counts["cursor"], role_counts["cursor_read"] - 1)
+        ctx.window = (ctx.window[0], ctx.window[0])  # the watermark stays where it was
+    for role_counts in counts.values():
+        role_counts.pop("cursor_read", None)
+    return counts
+
+
+def _retry(ctx: StepContext, source: Any, where: list[Condition], counts: dict[str, Any]) -> None:
+    """Quarantined records are tried again every run (fixed at the source, or their dependency —
+    a product's group, an invoice's customer — has been synced since), read afresh by id unless
+    this run staged them already. Records a person asked to retry now (the tribe-sync page) come first."""
+    wanted = list(dict.fromkeys(map(str, [*ctx.retry_first,
+                                          *(q["record_id"] for q in ctx.quarantine.open(ctx.spec.stream))])))
+    staged = ctx.staging.staged(wanted) if wanted else set()
+    retry = [r for r in wanted if r not in staged][:RETRY_LIMIT]
+    counts["retried"] = ctx.staging.put_extracted(source.fetch(ctx.spec, retry, where=where)) if retry else 0
+    counts["extracted"] += counts["retried"]
+
+
+def _claim(ctx: StepContext, source: Any, marker: dict[str, Any]) -> dict[str, Any]:
+    """This stream's rows, staged in this run by another role's read of the same resource: no
+    call for them, only its own quarantine's re-read. Their counts (cursor, a spent budget) are
+    taken over as if read here."""
+    counts: dict[str, Any] = {**marker["staged"], "pages": 0, "read_by": marker["read_by"]}
+    if counts.get("budget_spent"):
+        ctx.window = (ctx.window[0], ctx.window[0])  # the watermark stays where it was
+        return counts
+    try:
+        _retry(ctx, source, conditions_for(ctx.spec, ctx.settings), counts)
+    except BudgetExhaustedError as exc:
+        log.warning("%s/%s: %s; what was read goes on, the rest next time", ctx.integration, ctx.spec.stream, exc)
+        counts.update(budget_spent(exc))
+        ctx.window = (ctx.window[0], ctx.window[0])
+    return counts
 
 
 def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
@@ -58,33 +160,30 @@ def extract_step(ctx: StepContext, source: Any) -> dict[str, int]:
     A vendor's daily budget spent mid-read (``BudgetExhaustedError``) ends the read cleanly:
     what was staged goes on through map, dedupe and load, a sync cursor commits only up to just
     before the last page read (rows sharing a cursor may straddle pages), a time window's
-    watermark does not move, and the counts say when the budget comes back."""
+    watermark does not move, and the counts say when the budget comes back.
+
+    Roles of a party that read one resource after a cursor (``_shared_roles``) read it once: the
+    first role's extract stages every such role's rows and leaves each a note (step
+    ``extract_staged``); a later role's extract finds the note and spends no call on the read.
+    Each role keeps its own conditions, cursor (committed by its own load) and counts. A role
+    that already extracted in this run (a cleared task run again) is left alone and reads for
+    itself when run again."""
     started = datetime.now(UTC)
-    staging = ctx.staging
-    staging.clear()
-    counts: dict[str, Any] = {"extracted": 0, "retried": 0, "pages": 0}
-    seen: set[str] = set()
-    where = conditions_for(ctx.spec, ctx.settings)  # the mapping's and the settings' filters
-    try:
-        for rows in _pages(ctx, source, where, counts):
-            counts["extracted"] += staging.put_extracted(rows)
-            seen.update(row[0] for row in rows)
-            counts["pages"] += 1
-        # Quarantined records are tried again every run (fixed at the source, or their dependency —
-        # a product's group, an invoice's customer — has been synced since), read afresh by id.
-        # Records a person asked to retry now (the tribe-sync page) come first.
-        wanted = [*ctx.retry_first, *(q["record_id"] for q in ctx.quarantine.open(ctx.spec.stream))]
-        retry = [r for r in dict.fromkeys(map(str, wanted)) if r not in seen][:RETRY_LIMIT]
-        counts["retried"] = staging.put_extracted(source.fetch(ctx.spec, retry, where=where)) if retry else 0
-        counts["extracted"] += counts["retried"]
-    except BudgetExhaustedError as exc:
-        log.warning("%s/%s: %s; what was read goes on, the rest next time", ctx.integration, ctx.spec.stream, exc)
-        counts.update(budget_spent(exc))
-        if "cursor_read" in counts:
-            counts["cursor"] = max(counts["cursor"], counts["cursor_read"] - 1)
-        ctx.window = (ctx.window[0], ctx.window[0])  # the watermark stays where it was
-    counts.pop("cursor_read", None)
-    return _finish(ctx, "extract", counts, started)
+    others = _shared_roles(ctx)
+    src = ctx.spec.source
+    with one_reader(ctx.engine, ctx.run_id, ctx.integration, ctx.scope, src.system, src.resource) if others \
+            else nullcontext():
+        mine = _run_steps(ctx, ctx.spec.stream) if others else {}
+        if "extract_staged" in mine and "extract" not in mine:
+            return _finish(ctx, "extract", _claim(ctx, source, mine["extract_staged"]), started)
+        fresh = [role for role in others if "extract" not in _run_steps(ctx, role.stream)]
+        counts = _read(ctx, source, [ctx.spec, *fresh])
+        for role in fresh:  # the note each later role's extract takes its rows and counts from
+            record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=ctx.integration,
+                        stream=role.stream, step="extract_staged", started_at=started, dry_run=ctx.dry_run,
+                        counts={"staged": counts[role.stream], "read_by": ctx.spec.stream}, window=ctx.window,
+                        scope=ctx.scope)
+    return _finish(ctx, "extract", counts[ctx.spec.stream], started)
 
 
 def budget_spent(exc: BudgetExhaustedError) -> dict[str, int]:

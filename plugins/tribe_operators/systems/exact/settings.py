@@ -2,13 +2,54 @@
 
 Scopes are divisions: each scope's ``key`` is the division number (``/api/v1/{division}``), and
 each keeps its own links, staging, watermarks, cursors and counts.
+
+``relation_types`` (the seed's "General" step) maps Tribe's commercial relationship types to
+Exact's account ``Status`` codes, read both ways: checked here against what each side has, so a
+code Exact would refuse, or one read as two Tribe types, fails before any record moves.
+``filters`` (the seed's "Sync and Filter" step) must name streams Exact has.
 """
 from __future__ import annotations
 
+from pydantic import model_validator
+
+from tribe_operators.mapping.filters import unknown_streams
 from tribe_operators.mapping.settings import CoreSettings
 
-__all__ = ["ExactSettings"]
+__all__ = ["EXACT_STATUSES", "TRIBE_COMMERCIAL_TYPES", "ExactSettings"]
+
+# An Exact account's Status (reference §3.1, picqer's docblock from Exact): empty or A = none.
+EXACT_STATUSES = {"C": "customer", "P": "prospect", "S": "suspect", "A": "none"}
+# Tribe's commercial funnel (Relationship_Organization_CommercialRelationship_<type>; reference
+# "Relationships"): the relationship types an account's Status can stand for.
+TRIBE_COMMERCIAL_TYPES = ("Suspect", "Lead", "HotProspect", "Prospect", "Customer")
 
 
 class ExactSettings(CoreSettings):
-    pass
+    @model_validator(mode="after")
+    def _relation_types_exact_has(self) -> ExactSettings:
+        statuses = ", ".join(f"{code} {name}" for code, name in EXACT_STATUSES.items())
+        read_as: dict[str, str] = {}
+        for kind, codes in self.relation_types.items():
+            where = f"relation_types.{kind}"
+            if kind == "Supplier":
+                raise ValueError(f"{where}: Exact marks a supplier by the account's IsSupplier flag, not by a Status "
+                                 "code; leave Supplier out of relation_types")
+            if kind not in TRIBE_COMMERCIAL_TYPES:
+                raise ValueError(f"{where}: {kind!r} is not a Tribe commercial relationship type "
+                                 f"({', '.join(TRIBE_COMMERCIAL_TYPES)})")
+            if not codes:
+                raise ValueError(f"{where}: name the Exact account Status it stands for ({statuses})")
+            for code in codes:
+                if code not in EXACT_STATUSES:
+                    raise ValueError(f"{where}: {code!r} is not an Exact account Status ({statuses})")
+                if code in read_as:
+                    raise ValueError(f"{where}: Status {code} is relation_types.{read_as[code]} already; an account "
+                                     "has one Status, so it is imported as one Tribe type only")
+                read_as[code] = kind
+        return self
+
+    @model_validator(mode="after")
+    def _filters_of_known_streams(self) -> ExactSettings:
+        if unknown := unknown_streams("exact", self.filters):
+            raise ValueError(unknown)
+        return self

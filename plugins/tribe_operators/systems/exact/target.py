@@ -1,12 +1,14 @@
-"""Exact Online as a *target* (Tribe → Exact): find accounts by key, create, write what differs.
+"""Exact Online as a *target* (Tribe → Exact): find accounts and items by key, create, write what differs.
 
 Every refusal counts toward Exact's block (ten 4xx per endpoint an hour block the key), so
 this adapter sends nothing it can decide itself: lookups are filters that answer an empty list
 (never a GET by key that could 404), an update sends only the fields that differ, and what the
 client's error guard holds back reaches the load step as a record error (quarantined as held,
 tried again next run). Exact pads what it stores (``Code`` to 18 characters right-aligned,
-``Country`` to three) and writes its dates as ``/Date(ms)/`` Amsterdam wall time: records are
-read back trimmed and with real datetimes, so a value written is a value that compares equal.
+``Country`` to three, an item's ``Unit`` code) and writes its dates as ``/Date(ms)/`` Amsterdam
+wall time: records are read back trimmed and with real datetimes, so a value written is a value
+that compares equal. An item always has a group and a unit (Exact fills its defaults on create):
+an empty one from Tribe leaves Exact's as it is rather than clearing it on every run.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["ExactTarget"]
 
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-PADDED = ("Code", "Country")  # Exact pads these; compared and written back trimmed
+PADDED = ("Code", "Country", "Unit")  # Exact pads these; compared and written back trimmed
+EXACTS_WHEN_EMPTY = ("ItemGroup", "Unit")  # Exact defaults them and holds no item without them
 _KEYS_PER_CALL = 20  # as by_ids: 20 terms stay well inside Exact's 6,000-character URL
 
 
@@ -102,7 +105,7 @@ class ExactTarget(Adapter):
         return found
 
     def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:
-        return not all(same_value(current.get(k), v) for k, v in fields.items())
+        return not all(same_value(current.get(k), v) for k, v in _kept(fields).items())
 
     def create(self, spec: StreamSpec, fields: dict[str, Any]) -> dict[str, Any]:
         """POST the record; Exact answers with it as stored (a ``Code`` it assigned included)."""
@@ -112,12 +115,18 @@ class ExactTarget(Adapter):
 
     def update(self, spec: StreamSpec, target_id: str, fields: dict[str, Any], current: dict[str, Any] | None) -> None:
         """PUT only what differs (Exact answers 204, no body)."""
-        changes = {k: v for k, v in fields.items() if not same_value((current or {}).get(k), v)}
+        changes = {k: v for k, v in _kept(fields).items() if not same_value((current or {}).get(k), v)}
         if changes:
             self._client().request("PUT", f"{spec.target.entity_set}(guid'{target_id}')", json=changes)
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
-        return self.as_source().lookup_table(entity_set, key, value)
+        """As the source reads it, values trimmed too: a unit code is written as Exact compares it."""
+        return {k: v.strip() for k, v in self.as_source().lookup_table(entity_set, key, value).items()}
 
     def as_source(self) -> ExactSource:
         return ExactSource(self.hook, self.settings, self.scope)
+
+
+def _kept(fields: dict[str, Any]) -> dict[str, Any]:
+    """What an update writes: an empty group or unit leaves Exact's own (see the module's note)."""
+    return {k: v for k, v in fields.items() if not (v is None and k in EXACTS_WHEN_EMPTY)}
