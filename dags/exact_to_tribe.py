@@ -10,7 +10,8 @@ Synchronisation", "Which Data Is Synchronised?"). Every hour this DAG brings int
   `Code`, trimmed;
 * **contacts** — the contacts of those accounts → persons with a Contact relationship to their
   organisation (organisations first: a contact hangs under its organisation's link);
-* **products** — items → products (name, code, unit, purchase and sales price), matched on the
+* **product groups**, then **products** — item groups, items → products (name, code, unit, group,
+  purchase and sales price), matched on the
   Exact item ID.
 
 **Duplicate check, in the article's order**: the Exact ID, then the debtor / creditor number
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from tribe_operators.dag_factory import dag_settings, import_relation_groups, stream_group, window_params
+from tribe_operators.dag_factory import dag_settings, scoped_import, window_params
 from tribe_operators.operators import SummaryOperator
 from tribe_operators.timetables import LocalCronIntervals
 
@@ -49,9 +50,10 @@ with DAG(
     **dag_settings(tags=["exact", "import"], doc_md=__doc__),
     params=window_params("Exact Online"),
 ) as dag:
-    common = {"dry_run": "{{ params.dry_run }}"}
-    # Customers and suppliers are roles of one account: read and mapped first, resolved with
-    # each other's keys, then loaded in turn; contacts hang under their organisation's link.
-    relations = import_relation_groups("exact", **common)
-    # One stream after the other: they share the division's 60 calls a minute.
-    relations >> stream_group("exact", "products", **common) >> SummaryOperator(task_id="summary")
+    # One mapped task group per division of the settings (``scopes``), each with its own links,
+    # staging, cursors and counts. In each, customers and suppliers (roles of one account: read
+    # and mapped first, resolved with each other's keys, then loaded in turn), their contacts
+    # (under their organisation's link), then these streams one after the other (they share the
+    # division's 60 calls a minute).
+    divisions = scoped_import("exact", ["product_groups", "products"], dry_run="{{ params.dry_run }}")
+    divisions >> SummaryOperator(task_id="summary")

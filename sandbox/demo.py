@@ -24,6 +24,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -297,21 +299,24 @@ def odoo_report(bag: Any, engine: Any) -> list[Any]:
     and the archived partners that are former relationships in Tribe."""
 
     print(f"\n--- Odoo (a second company: its own Tribe tenant on :{ODOO_TRIBE_PORT}) ---")
-    # Connections are read when a task builds its hook: the Odoo DAGs talk to that tenant.
-    os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(ODOO_TRIBE_PORT)
-    try:
+    with _tenant(ODOO_TRIBE_PORT):
         return _odoo_act(bag, engine)
-    finally:
-        os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(TRIBE_PORT)
 
 
 def exact_report(bag: Any, engine: Any) -> list[Any]:
     """The Exact act (``sandbox/demo_exact.py``): each DAG's summary, how the import matched, and
     the Tribe-born customer with Exact's number."""
     print(f"\n--- Exact Online (a third company: its own Tribe tenant on :{EXACT_TRIBE_PORT}) ---")
-    os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(EXACT_TRIBE_PORT)
-    try:
+    with _tenant(EXACT_TRIBE_PORT):
         return _exact_act(bag, engine)
+
+
+@contextmanager
+def _tenant(port: int) -> Iterator[None]:
+    """Connections are read when a task builds its hook: the act's DAGs talk to its own Tribe tenant."""
+    os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(port)
+    try:
+        yield
     finally:
         os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(TRIBE_PORT)
 

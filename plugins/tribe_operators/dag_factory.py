@@ -9,8 +9,13 @@ from airflow.sdk import Param, TaskGroup
 from tribe_operators.operators import DedupeOperator, ExtractOperator, LoadOperator, MapOperator
 from tribe_operators.pools import step_pool
 
-__all__ = ["dag_settings", "dry_run_param", "export_relation_groups", "import_relation_groups", "invoice_export_tasks",
-           "invoice_params", "party_groups", "payment_tasks", "stream_group", "window_params"]
+__all__ = ["SCOPE_LABEL", "dag_settings", "dry_run_param", "export_relation_groups", "import_relation_groups",
+           "invoice_export_tasks", "invoice_params", "party_groups", "payment_tasks", "scoped_import", "stream_group",
+           "window_params"]
+
+# A mapped task's label: its scope and what the settings call it ("nl · 100001 Tribe Demo B.V.";
+# ``SyncOperator`` puts ``scope_label`` in the context), the scope's name if it stopped before.
+SCOPE_LABEL = "{{ scope_label | default(task.scope) }}"
 
 
 def dry_run_param(what: str = "Report what would change; write nothing.") -> Param:
@@ -86,6 +91,31 @@ def party_groups(integration: str, streams: list[str], **common: Any) -> list[Ta
             previous >> dedupe
         previous = group.children[f"{group.group_id}.load"]
     return groups
+
+
+def scoped_import(integration: str, streams: list[str], *, group_id: str = "division", **common: Any) -> Any:
+    """The import, once per scope of the settings (a mapped task group over
+    ``ListScopesOperator``): in each, the relations (``import_relation_groups``), then ``streams``
+    one after the other (``["product_groups", "products"]``: a product refers to its group's
+    link). Every task of a scope reads, links, stages and counts in that scope only, so a record
+    never crosses scopes; a webhook run (``conf["scope"]``) runs its scope alone. Returns the
+    mapped group (the summary goes after it)."""
+    from airflow.sdk import task_group
+
+    from tribe_operators.operators.scopes import ListScopesOperator
+
+    scopes = ListScopesOperator(task_id="scopes", integration=integration)
+
+    @task_group(group_id=group_id, tooltip=f"{integration}: one per scope of its settings")
+    def per_scope(scope: Any) -> None:
+        kwargs = {**common, "scope": scope, "map_index_template": SCOPE_LABEL}
+        previous: Any = import_relation_groups(integration, **kwargs)
+        for stream in streams:  # one after the other: they share the scope's API budget
+            group = stream_group(integration, stream, **kwargs)
+            previous >> group
+            previous = group
+
+    return per_scope.expand(scope=scopes.output)
 
 
 def import_relation_groups(integration: str, **common: Any) -> list[TaskGroup]:

@@ -27,15 +27,8 @@ RELATIONS, INVOICES = "tribe_to_poweroffice", "tribe_invoices_to_poweroffice"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _forget_webhook_runs(airflow_db) -> Iterator[None]:
+def _forget_webhook_runs(forget_webhook_runs) -> None:
     """The metadata DB outlives this module: leave no queued ``webhook__`` runs behind."""
-    yield
-    from airflow.models import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        session.query(DagRun).filter(DagRun.run_id.like("webhook\\_\\_%", escape="\\")).delete(
-            synchronize_session=False)
 
 
 @pytest.fixture(autouse=True)

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tribe_operators.mapping.addresses import addition_key, house_number_key
 
-__all__ = ["NORMALISERS", "field_value", "key_needles", "key_tuple", "normal_key"]
+__all__ = ["NORMALISERS", "KeyLookup", "field_value", "key_needles", "key_tuple", "normal_key"]
 
 _SEPARATORS = re.compile(r"[\s\-/.,]+")
 _POSTCODE_NL = re.compile(r"^(\d{4})([a-z]{2})$")
@@ -119,3 +119,29 @@ def field_value(record: dict[str, Any] | None, path: str) -> Any:
     for part in path.split("/"):
         value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+class KeyLookup:
+    """A target's lookup of ``values`` by ``fields``, in the keys' normal form: what to ask the
+    server for (``wanted``: each normal key with the values that have it) and what was found for
+    each value, a record counted once per key however often the server returned it.
+
+    A target asks its server for a superset (what *contains* each key) and ``add``s what came
+    back; the normal form decides here."""
+
+    def __init__(self, fields: list[str], values: Iterable[tuple[Any, ...]], normalisers: Sequence[str] | None,
+                 id_key: str = "ID") -> None:
+        self.fields, self.normalisers, self.id_key = fields, normalisers, id_key
+        self.wanted: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for value in dict.fromkeys(values):
+            if (normal := key_tuple(value, normalisers)) is not None:
+                self.wanted.setdefault(normal, []).append(value)
+        self.found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        self._seen: set[tuple[tuple[str, ...], str]] = set()
+
+    def add(self, record: dict[str, Any]) -> None:
+        normal = key_tuple([field_value(record, f) for f in self.fields], self.normalisers)
+        if normal in self.wanted and (normal, str(record[self.id_key])) not in self._seen:
+            self._seen.add((normal, str(record[self.id_key])))
+            for value in self.wanted[normal]:
+                self.found.setdefault(value, []).append(record)

@@ -153,7 +153,10 @@ class DedupeOperator(_StreamOperator):
         return found
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
-        return _steps().dedupe_step(ctx, self.adapter(ctx, ctx.spec.target.system, "target"))
+        from tribe_operators.operators.scopes import other_scopes_hidden
+
+        # A record another scope (division) has bound is never this scope's match.
+        return _steps().dedupe_step(ctx, other_scopes_hidden(self.adapter(ctx, ctx.spec.target.system, "target"), ctx))
 
 
 class LoadOperator(_StreamOperator):

@@ -36,10 +36,12 @@ class SummaryOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from tribe_operators.reports.summary import (note_text, read_report, render_counts, render_invoices,
-                                                     render_matches, render_quarantine)
+                                                     render_matches, render_preview, render_quarantine)
 
         run_id = context["run_id"]
         report = read_report(engine_for(self.db_conn_id), run_id)
+        if report.streams and report.dry_run:  # the initial import's count first: nothing was written
+            log.info("preview of the import (dry run: nothing written) for %s\n%s", run_id, render_preview(report))
         if report.streams:
             log.info("sync summary for %s\n%s", run_id, render_counts(report.streams))
         if report.budget_line():  # a step stopped early: the vendor's daily budget is spent

@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["COLUMNS", "QUARANTINE_LIST_CAP", "RunReport", "needs_a_look", "note_text", "read_report",
-           "render_counts", "render_invoices", "render_matches", "render_quarantine", "summarise"]
+__all__ = ["COLUMNS", "QUARANTINE_LIST_CAP", "RunReport", "needs_a_look", "note_text", "preview_lines", "read_report",
+           "render_counts", "render_invoices", "render_matches", "render_preview", "render_quarantine", "summarise"]
 
 # The summary's columns, in the README's order (Operations → Watching a run says what each means).
 COLUMNS = ("extracted", "retried", "mapped", "created", "updated", "linked", "skipped", "matched", "unlinked",
@@ -176,8 +176,30 @@ def note_text(report: RunReport) -> str | None:
     if flags or budget:
         text = "⚠ " + text
     if report.dry_run:
-        text = "dry run · " + text
+        # A preview (the initial import's count first): what each stream would do, first.
+        text = " · ".join(["preview", *preview_lines(report), *budget]) if report.streams else "dry run · " + text
     return text[:NOTE_LIMIT]
+
+
+# A preview's columns: the summary's, as what the import would do.
+_PREVIEW = (("read", ("extracted",)), ("create", ("created",)), ("update", ("updated",)), ("link", ("linked",)),
+            ("unchanged", ("skipped",)), ("quarantine", ("quarantined",)))
+
+
+def preview_lines(report: RunReport) -> list[str]:
+    """"customers: read 27, create 24, update 0, link 0, unchanged 0, quarantine 3", per stream."""
+    return [f"{stream}: " + ", ".join(f"{label} {sum(counts.get(c, 0) for c in cols)}" for label, cols in _PREVIEW)
+            for stream, counts in report.streams.items()]
+
+
+def render_preview(report: RunReport) -> str:
+    """A dry run's counts as what the import of the same range would do, one row per stream
+    (a stream of another scope than the default: ``stream[scope]``). Nothing was written."""
+    width = max([len("stream"), *map(len, report.streams)]) + 1
+    header = f"{'stream':<{width}}" + "".join(f"{label:>12}" for label, _ in _PREVIEW)
+    rows = [f"{s:<{width}}" + "".join(f"{sum(v.get(c, 0) for c in cols):>12}" for _, cols in _PREVIEW)
+            for s, v in report.streams.items()]
+    return "\n".join([header, "-" * len(header), *rows])
 
 
 def render_counts(table: dict[str, dict[str, int]]) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from tribe_operators.dedupe.keys import field_value, key_needles, key_tuple
+from tribe_operators.dedupe.keys import KeyLookup, key_needles
 from tribe_operators.mapping.compare import same_value
 from tribe_operators.mapping.reads import target_fields
 from tribe_operators.protocols import Adapter
@@ -85,24 +85,15 @@ class ExactTarget(Adapter):
         what *contains* each key (a superset: a ``Code`` is stored padded) and the normal form
         decides here."""
         shape = spec.key_normalisers(fields)
-        wanted: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-        for value in dict.fromkeys(values):
-            if (normal := key_tuple(value, shape)) is not None:
-                wanted.setdefault(normal, []).append(value)
+        lookup = KeyLookup(fields, values, shape)
         groups = [" and ".join(_term(f, needle) for f, needle in zip(fields, key_needles(key, shape), strict=True)
-                               if needle) for key in wanted]
+                               if needle) for key in lookup.wanted]
         groups = [g for g in groups if g]
-        found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-        seen: set[tuple[tuple[str, ...], str]] = set()
         for start in range(0, len(groups), _KEYS_PER_CALL):
             condition = " or ".join(f"({g})" for g in groups[start:start + _KEYS_PER_CALL])
             for record in self._read(spec, condition):
-                normal = key_tuple([field_value(record, f) for f in fields], shape)
-                if normal in wanted and (normal, record["ID"]) not in seen:
-                    seen.add((normal, record["ID"]))
-                    for value in wanted[normal]:
-                        found.setdefault(value, []).append(record)
-        return found
+                lookup.add(record)
+        return lookup.found
 
     def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:
         return not all(same_value(current.get(k), v) for k, v in _kept(fields).items())

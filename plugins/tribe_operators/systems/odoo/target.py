@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tribe_operators.dedupe.keys import key_needles, key_tuple
+from tribe_operators.dedupe.keys import KeyLookup, key_needles
 from tribe_operators.mapping.compare import same_value
 from tribe_operators.mapping.reads import target_fields
 from tribe_operators.systems.odoo.records import normalised, read_fields
@@ -58,13 +58,9 @@ class OdooTarget(Adapter):
         ``" 011013"`` is ``11013``): Odoo is asked for what *contains* each key (``ilike``, a
         superset, wildcards included) and the normal form decides here."""
         shape = spec.key_normalisers(fields)
-        wanted: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-        for value in dict.fromkeys(values):
-            if (normal := key_tuple(value, shape)) is not None:
-                wanted.setdefault(normal, []).append(value)
-        found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        lookup = KeyLookup(fields, values, shape, id_key="id")
         types = self.hook.fields(spec.target.entity_set)
-        keys = list(wanted)
+        keys = list(lookup.wanted)
         for start in range(0, len(keys), 200):
             groups = [[_term(f, needle, types) for f, needle in zip(fields, key_needles(key, shape), strict=True) if needle]
                       for key in keys[start:start + 200]]
@@ -73,10 +69,8 @@ class OdooTarget(Adapter):
                 continue
             domain = ["|"] * (len(groups) - 1) + [term for group in groups for term in (["&"] * (len(group) - 1) + group)]
             for record in self._read(spec, domain):
-                normal = key_tuple([record.get(f) for f in fields], shape)
-                for value in wanted.get(normal, []) if normal is not None else []:
-                    found.setdefault(value, []).append(record)
-        return found
+                lookup.add(record)
+        return lookup.found
 
     def differs(self, current: dict[str, Any], fields: dict[str, Any]) -> bool:
         """Only fields the server has count: ``mobile`` is read where it exists (Odoo < 19)."""

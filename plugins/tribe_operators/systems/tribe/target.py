@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from tribe_operators.dedupe.keys import field_value, key_needles, key_tuple, normal_key
+from tribe_operators.dedupe.keys import KeyLookup, key_needles, normal_key
 from tribe_operators.mapping.compare import same_value
 from tribe_operators.protocols import RELATIONSHIP_ID, Adapter
 from tribe_operators.systems.tribe.hook import FIND_CHUNK
@@ -86,11 +86,8 @@ class TribeTarget(Adapter):
         *contains* each value (case-insensitive, a superset) and the normal forms decide here.
         """
         shape = spec.key_normalisers(fields)
-        wanted: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-        for value in dict.fromkeys(values):
-            if (normal := key_tuple(value, shape)) is not None:
-                wanted.setdefault(normal, []).append(value)
-        found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        lookup = KeyLookup(fields, values, shape)
+        wanted = lookup.wanted
         expand = self._expand_for(spec)
         if len(fields) == 1:
             keys = [normal[0] for normal in wanted]
@@ -104,14 +101,9 @@ class TribeTarget(Adapter):
             groups = [{f: needle for f, needle in zip(fields, key_needles(normal, shape), strict=True) if needle}
                       for normal in wanted]
             rows = self.hook.find_any_of(spec.target.entity_set, groups, expand=expand)
-        seen: set[tuple[tuple[str, ...], str]] = set()
         for row in rows:
-            normal = key_tuple([field_value(row, f) for f in fields], shape)
-            if normal in wanted and (normal, row["ID"]) not in seen:
-                seen.add((normal, row["ID"]))
-                for value in wanted[normal]:
-                    found.setdefault(value, []).append(row)
-        return found
+            lookup.add(row)
+        return lookup.found
 
     def _key_index(self, entity_set: str, field: str, wanted: int) -> dict[Any, list[str]] | None:
         """``{normal key: [ids]}`` of a whole set, when reading it is cheaper than looking the
