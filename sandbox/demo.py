@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -322,8 +323,11 @@ def _tenant(port: int) -> Iterator[None]:
 
 
 def _exact_act(bag: Any, engine: Any) -> list[Any]:
+    import sqlalchemy as sa
+
     from sandbox.demo_exact import exact_story
     from sandbox.exact_scenario import TRIBE_BORN
+    from tribe_operators.store.schema import staging
     from tribe_operators.reports.summary import render_counts as render, summarise
     from tribe_operators.store.quarantine import Quarantine
     from tribe_operators.store.runs import run_counts
@@ -333,6 +337,13 @@ def _exact_act(bag: Any, engine: Any) -> list[Any]:
     for label, dagrun in exact_story(bag, engine):
         print(f"\nDAG {dagrun.dag_id} ({label}): {dagrun.state}")
         print(render(summarise(run_counts(engine, dagrun.run_id))))
+        with engine.connect() as conn:  # which key found each record Tribe already had
+            found = Counter(str(row.match_keys) for row in conn.execute(
+                sa.select(staging.c.match_keys).where(staging.c.run_id == dagrun.run_id,
+                                                      staging.c.match_keys.is_not(None))))
+        shown = {k.strip('"'): n for k, n in found.items() if k.strip('"').startswith("match:")}
+        if shown:
+            print("matched by " + ", ".join(f"{key.removeprefix('match:')}: {n}" for key, n in sorted(shown.items())))
         runs.append(dagrun)
     tribe = TribeCrmHook()
     for org in tribe.iter_records("Relation_Organization", filter=f"Name eq '{TRIBE_BORN}'",

@@ -24,6 +24,12 @@ def seed_exact_demo(tribe: TribeState, exact: ExactState) -> dict[str, Any]:
     from sandbox.tribe.reference import ref_id
 
     seed(exact)
+    from sandbox.exact.entities import SPECS
+    from sandbox.exact.seed import NL
+
+    accounts = exact.store.table(NL, "crm/Accounts").values()
+    bakery = next(a for a in accounts if a["Name"] == "Bakkerij van der Berg")
+    exact.store.update(NL, SPECS["crm/accounts"], bakery, {"VATNumber": None})  # the seed's is made up
     customer = tribe.insert("Relation_Organization", {"Name": "De Vries Installatietechniek B.V.", "DebtorNumber": "2"})
     tribe.insert("Relationship_Organization_CommercialRelationship_Customer", {"Organization": {"ID": customer["ID"]}})
     address = {"Street": "Kerkstraat", "HouseNumber": 12, "HouseNumberSuffix": "a", "Postalcode": "1012AB",

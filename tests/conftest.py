@@ -41,3 +41,9 @@ for path in (ROOT, ROOT / "plugins"):
 
 pytest_plugins = ["tests.fixtures.airflow_env", "tests.fixtures.database", "tests.fixtures.simulators",
                   "tests.fixtures.webhooks", "tests.fixtures.skips", "tests.fixtures.redis_store"]
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001 - pytest's hook signature
+    """Tests marked ``long`` (minutes of waiting on a vendor's clock) first: on xdist workers they
+    start at once and overlap everything else, instead of running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

@@ -7,7 +7,7 @@ from typing import Any
 from airflow.sdk import Param, TaskGroup
 
 from tribe_operators.operators import DedupeOperator, ExtractOperator, LoadOperator, MapOperator
-from tribe_operators.pools import step_pool
+from tribe_operators.pools import api_pool, step_pool
 
 __all__ = ["SCOPE_LABEL", "dag_settings", "dry_run_param", "export_relation_groups", "import_relation_groups",
            "invoice_export_tasks", "invoice_params", "party_groups", "payment_tasks", "scoped_import", "stream_group",
@@ -97,11 +97,13 @@ def scoped_import(integration: str, streams: list[str], *, group_id: str = "divi
     """The import, once per scope of the settings (a mapped task group over
     ``ListScopesOperator``): in each, the relations (``import_relation_groups``), then ``streams``
     one after the other (``["product_groups", "products"]``: a product refers to its group's
-    link). Every task of a scope reads, links, stages and counts in that scope only, so a record
-    never crosses scopes; a webhook run (``conf["scope"]``) runs its scope alone. Returns the
-    mapped group (the summary goes after it)."""
+    link), then the source's deletion log (``forget_deleted``: links of deleted records dropped;
+    skipped for a source that keeps none). Every task of a scope reads, links, stages and counts
+    in that scope only, so a record never crosses scopes; a webhook run (``conf["scope"]``) runs
+    its scope alone. Returns the mapped group (the summary goes after it)."""
     from airflow.sdk import task_group
 
+    from tribe_operators.operators.deletions import ForgetDeletedOperator
     from tribe_operators.operators.scopes import ListScopesOperator
 
     scopes = ListScopesOperator(task_id="scopes", integration=integration)
@@ -114,6 +116,8 @@ def scoped_import(integration: str, streams: list[str], *, group_id: str = "divi
             group = stream_group(integration, stream, **kwargs)
             previous >> group
             previous = group
+        previous >> ForgetDeletedOperator(task_id="forget_deleted", integration=integration, trigger_rule="none_failed",
+                                          pool=api_pool(integration), **kwargs)
 
     return per_scope.expand(scope=scopes.output)
 

@@ -55,3 +55,17 @@ def test_an_account_deleted_in_exact_loses_its_link_and_its_organisation_stays(e
     exact.state.reset_counters()
     assert forget(link_db) == {"deleted": 0, "unlinked": 0, "cursor": counts["cursor"]}  # idle: one call
     assert exact.state.counters()["requests"] == {"GET sync/deleted": 1}
+
+
+def test_the_import_forgets_what_exact_deleted(exact_import, world, link_db, monkeypatch):
+    """The same through ``exact_to_tribe`` (its ``forget_deleted`` task, per division)."""
+    tribe, exact = world
+    monkeypatch.setenv("AIRFLOW_VAR_TRIBE_SYNC_EXACT_SETTINGS", json.dumps({"enabled_streams": ["customers"]}))
+    run(exact_import, 1)
+    links = LinkStore(link_db, "exact")
+    gone = next(i for i in imported(tribe) if links.to_internal("customer", i) is not None)
+    tribe_id = links.to_internal("customer", gone)
+    exact.state.store.delete(NL, SPECS["crm/accounts"], gone)
+    run(exact_import, 2)
+    assert links.to_internal("customer", gone) is None
+    assert tribe.get("Relation_Organization", tribe_id) is not None

@@ -47,6 +47,7 @@ def exact(link_db, monkeypatch):
         server.__exit__(None, None, None)
 
 
+@pytest.mark.long
 @pytest.mark.timeout(540)  # five real minutes of pacing, and up to 40 s to begin early in a minute
 def test_three_hundred_calls_at_full_speed_meet_no_minutely_429_and_waste_no_minute(exact):
     """Exact's own numbers in real time (60 a clock minute: some five minutes, nearly all of it
