@@ -15,7 +15,7 @@ fi
 SERIAL=(tests/integration/test_webhook_receiver.py tests/integration/test_exact_webhooks_receiver.py tests/live)
 ignore=()
 for path in "${SERIAL[@]}"; do ignore+=(--ignore="$path"); done
-.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-3}" "${ignore[@]}"
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-3}" --durations=25 "${ignore[@]}"  # the slowest, named: where CI time goes
 status=0
 .venv/bin/python -m pytest "${SERIAL[@]}" || status=$?
 # No secret, client key or token in any log the suite left (tests/log_scan.py names file and

@@ -298,7 +298,7 @@ def test_an_idle_run_costs_one_call_per_resource(first_run, exact_import, link_d
     assert not held(link_db, "suppliers") and not held(link_db, "product_groups")
     assert exact.state.counters()["requests"] == {"GET sync/crm/accounts": 1, "GET sync/crm/contacts": 1,
                                                   "GET sync/logistics/items": 1, "GET logistics/itemgroups": 1,
-                                                  **rereads}
+                                                  "GET sync/deleted": 1, **rereads}
 
 
 def test_many_accounts_cost_a_call_per_page_of_them(exact_import, world, link_db, monkeypatch):
@@ -326,7 +326,7 @@ def test_many_accounts_cost_a_call_per_page_of_them(exact_import, world, link_db
     reads = math.ceil(len(every) / page)
     assert reads <= calls["GET sync/crm/accounts"] <= reads + 1, calls  # + 1: a last page that is full
     other = {"GET sync/crm/contacts": math.ceil(contacts / page) + 1, "GET sync/logistics/items": 1,
-             "GET logistics/itemgroups": 1}
+             "GET logistics/itemgroups": 1, "GET sync/deleted": 1}
     assert all(calls.get(path, 0) <= n for path, n in other.items()), calls
     assert sum(calls.values()) <= reads + 1 + sum(other.values()), calls
     active = [a for a in every.values() if not a["Blocked"] and a.get("EndDate") is None]
@@ -351,4 +351,4 @@ def test_many_accounts_cost_a_call_per_page_of_them(exact_import, world, link_db
                if held(link_db, stream)}
     assert {k: v for k, v in idle.items() if k not in rereads} == {
         "GET sync/crm/accounts": 1, "GET sync/crm/contacts": 1, "GET sync/logistics/items": 1,
-        "GET logistics/itemgroups": 1}, idle
+        "GET logistics/itemgroups": 1, "GET sync/deleted": 1}, idle
