@@ -45,8 +45,8 @@ from bench._support import ROOT, customer_inputs, ensure_path, isolate_airflow, 
 TARGET = 1.05
 # Odoo has no largest page (``search_read`` takes any limit) and takes any number of keys in one
 # domain: one call; our own page (500) and key chunk (200) are above what the phases need.
-PAGE_MAX = {"poweroffice": 1000, "tribe": 100, "odoo": 10**9}
-KEYS_PER_CALL = {"poweroffice": 100, "tribe": 40, "odoo": 10**9}
+PAGE_MAX = {"poweroffice": 1000, "tribe": 100, "odoo": 10**9, "exact": 1000}  # Exact: its sync endpoints
+KEYS_PER_CALL = {"poweroffice": 100, "tribe": 40, "odoo": 10**9, "exact": 20}
 READS_BACK = {"tribe", "odoo"}  # targets whose writes answer with ids, not the record
 
 

@@ -21,10 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench._support import ROOT, ensure_path, isolate_airflow, scratch_database
-from bench.calls import KEYS_PER_CALL, PAGE_MAX, _migrate_airflow, measure_phase, report
+from bench.calls import _migrate_airflow, measure_phase, report
 
-PAGE_MAX.setdefault("exact", 1000)
-KEYS_PER_CALL.setdefault("exact", 20)
 IDLE_DAY_TARGET = 500
 
 

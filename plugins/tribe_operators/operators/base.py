@@ -39,6 +39,11 @@ class SyncOperator(BaseOperator):
         self.scope = scope
         self.dry_run = dry_run
 
+    @property
+    def is_dry_run(self) -> bool:
+        """``dry_run`` as rendered (a template gives text: "True", "false")."""
+        return _truthy(self.dry_run)
+
     def step_context(self, context: Any, integration: str, stream: str) -> StepContext:
         """A ``StepContext`` for this task instance (its run, its try, the stream's mapping)."""
         ti = context["ti"]

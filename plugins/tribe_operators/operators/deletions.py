@@ -34,7 +34,6 @@ class ForgetDeletedOperator(SyncOperator):
         from tribe_operators.mapping.files import mappings_root
         from tribe_operators.mapping.settings import load_settings, stream_enabled
         from tribe_operators.mapping.spec import load_stream
-        from tribe_operators.operators.base import _truthy
         from tribe_operators.protocols import DeletionSource
         from tribe_operators.registry import get_system
         from tribe_operators.store.engine import engine_for
@@ -53,9 +52,9 @@ class ForgetDeletedOperator(SyncOperator):
                    and stream_enabled(settings, s.stream)]
         try:
             counts = forget_deleted(engine_for(self.db_conn_id), self.integration, self.scope, source, streams,
-                                    run_id=context["run_id"], dry_run=_truthy(self.dry_run))
+                                    run_id=context["run_id"], dry_run=self.is_dry_run)
         except BudgetExhaustedError as exc:
             raise AirflowSkipException(f"{exc}; the deletion log is read from the same place next time") from exc
         self.log.info("%s deletions read after cursor: %d; links dropped: %d%s", self.integration, counts["deleted"],
-                      counts["unlinked"], " (dry run: none dropped)" if _truthy(self.dry_run) else "")
+                      counts["unlinked"], " (dry run: none dropped)" if self.is_dry_run else "")
         return counts
