@@ -4,8 +4,8 @@
 Tribe's help article on the Exact Online integration ("Relationship Synchronisation", "Product
 Synchronisation", "Which Data Is Synchronised?"). Every hour this DAG brings into Tribe:
 
-* **customers** and **suppliers** — accounts with status C (customer) and accounts marked
-  `IsSupplier` → organisations with a Customer / Supplier relationship; an account that is both is
+* **customers** and **suppliers** — accounts whose Status the settings' `relation_types` map to
+  Customer (C unless you map more) and accounts marked `IsSupplier` → organisations with a Customer / Supplier relationship; an account that is both is
   **one organisation with both relationships**. Debtor and creditor number are the account's
   `Code`, trimmed;
 * **contacts** — the contacts of those accounts → persons with a Contact relationship to their

@@ -106,3 +106,15 @@ def test_a_product_exports_with_exacts_unit_code_and_item_group_and_an_unknown_u
     assert "Unit" in str(held.value) and "'Dag'" in str(held.value)
     with pytest.raises(RecordError, match=r"field 'Name': is 61 characters long; the target allows 60"):
         mapper.map({**product, "Name": "x" * 61})
+
+
+def test_the_customers_import_reads_the_status_codes_the_settings_map_to_customer():
+    """customers.yaml takes its Status codes from relation_types.Customer, not a code of its own:
+    a user who maps A (no relation type) to Customer as well imports those accounts too."""
+    spec = load_stream("exact", "customers")
+    account = {"ID": "1", "Status": "A", "Blocked": False}
+    assert not matches(account, conditions_for(spec, {"relation_types": {"Customer": ["C"]}}))
+    assert matches(account, conditions_for(spec, {"relation_types": {"Customer": ["C", "A"]}}))
+    assert not matches({**account, "Blocked": True}, conditions_for(spec, {"relation_types": {"Customer": ["C", "A"]}}))
+    with pytest.raises(MappingConfigError, match=r"relation_types\.Customer is not in the settings"):
+        conditions_for(spec, {"relation_types": {}})
