@@ -89,7 +89,7 @@ def test_one_read_for_both_account_roles_asks_for_every_field_and_lets_each_role
     from tribe_operators.sync.steps import _read_spec
 
     roles = [load_stream("exact", "customers"), load_stream("exact", "suppliers")]
-    wheres = {role.stream: conditions_for(role, {}) for role in roles}
+    wheres = {role.stream: conditions_for(role, {"relation_types": {"Customer": ["C"]}}) for role in roles}
     spec, where = _read_spec(roles, wheres)
     paths = source_paths(spec, where)
     assert {"Status", "IsSupplier", "Blocked", "Code", "EndDate", "Timestamp"} <= set(paths)
