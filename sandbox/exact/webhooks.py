@@ -119,13 +119,18 @@ class WebhookHub:
               content: dict[str, Any] | None) -> bool:
         entry = {"subscription": row["ID"], "kind": kind, "topic": row["Topic"], "status": None, "attempts": 0,
                  "delivered": None, "error": None, "action": (content or {}).get("Action"),
-                 "key": (content or {}).get("Key"), "body": body}
+                 "key": (content or {}).get("Key"), "body": body,
+                 # Wall-clock time (not the simulated clock) of the last attempt's POST and of its
+                 # answer: what a test measures webhook latency from.
+                 "sent_at": None, "answered_at": None}
         with self._lock:
             self.deliveries.append(entry)
         headers = {"Content-Type": "application/json"} if body else {}
         attempts = max(1, self.state.options.webhook_attempts)
         for attempt in range(1, attempts + 1):
             status, error = None, None
+            with self._lock:
+                entry["sent_at"] = time.time()
             try:
                 status = session.post(row["CallbackURL"], data=body, headers=headers, timeout=5,
                                       verify=self.verify).status_code
@@ -133,7 +138,7 @@ class WebhookHub:
                 error = f"{type(exc).__name__}: {exc}"
             ok = status == 200 if kind == "validation" else status is not None and 200 <= status < 300
             with self._lock:
-                entry.update(status=status, attempts=attempt, error=None if ok else error)
+                entry.update(status=status, attempts=attempt, error=None if ok else error, answered_at=time.time())
                 if ok or attempt == attempts:
                     entry["delivered"] = ok
             if ok:

@@ -92,6 +92,11 @@ class LiveAirflow(StartStop):
         return f"{self.base_url}/tribe-sync/webhooks/tribe"
 
     @property
+    def exact_webhook_url(self) -> str:
+        """Where Exact Online posts its webhooks (``webhooks subscribe --url``): the same receiver."""
+        return f"{self.base_url}/tribe-sync/webhooks/exact"
+
+    @property
     def metadata_url(self) -> str:
         return self.postgres.url(self.database).set(drivername="postgresql+psycopg2").render_as_string(
             hide_password=False)
@@ -313,6 +318,17 @@ class LiveAirflow(StartStop):
             raise HarnessError(f"airflow {' '.join(args)} exited {result.returncode}:\n"
                                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         return result
+
+    def tribe_sync(self, *args: str, timeout: float = 120) -> str:
+        """``python -m tribe_operators.cli <args>`` (the operator's CLI) with the components'
+        environment: their connections, link database and Fernet key. Returns what it printed."""
+        argv = [sys.executable, "-m", "tribe_operators.cli", *args]
+        result = subprocess.run(argv, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                                stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise HarnessError(f"tribe_operators.cli {' '.join(args[:2])} exited {result.returncode}:\n"
+                               f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result.stdout
 
     def diagnostics(self, lines: int = 40) -> str:
         """The tail of every component's log."""

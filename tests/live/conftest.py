@@ -47,9 +47,16 @@ def live_stack() -> Iterator[LiveStack]:
 
 @pytest.fixture
 def live(live_stack: LiveStack) -> LiveStack:
-    """The shared stack with both simulators back to reference data and the link database empty."""
+    """The shared stack with the simulators back to reference data and the link database empty."""
     live_stack.reset()
     return live_stack
+
+
+@pytest.fixture
+def exact(live: LiveStack) -> LiveStack:
+    """``live`` with the Exact app authorized (the reset emptied its token chain): one CLI call."""
+    live.authorize_exact()
+    return live
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -6,7 +6,7 @@ a cleared mapped task or a retry really do. This harness starts the real thing:
 * **PostgreSQL** — a fresh metadata database ``airflow_live_<pid>`` and a fresh link database
   ``tribe_sync_live_<pid>`` (migrated with the package's Alembic migrations); both dropped in
   :meth:`LiveStack.stop`.
-* **Simulators** — Tribe CRM and PowerOffice Go as real HTTP servers in *this* process
+* **Simulators** — Tribe CRM, PowerOffice Go, Odoo and Exact Online as real HTTP servers in *this* process
   (``sandbox.common.ServerThread``), so a test seeds, resets and inspects them through their
   Python state while the Airflow processes reach them over HTTP like any vendor API.
 * **Airflow** — ``airflow api-server``, ``scheduler``, ``dag-processor`` and ``triggerer`` as subprocesses
@@ -28,6 +28,11 @@ switch it for a while (the scheduler restarts): ``with stack.airflow.timetables_
 The Tribe connection carries a generated ``webhook_secret`` (:attr:`LiveStack.webhook_secret`):
 register a simulator webhook with it, pointing at :attr:`LiveAirflow.webhook_url`, and Tribe's
 signed events reach the receiver in the API server.
+
+Exact Online's connection (``exact_default``) is there from the start, but its token chain lives
+in the link database after a person's consent, which :meth:`LiveStack.reset` empties: a test
+that talks to Exact calls :meth:`LiveStack.authorize_exact` first (the ``exact`` fixture), and
+:meth:`LiveStack.subscribe_exact` to have Exact's signed events reach the receiver.
 
 Use it as a context manager (everything is always torn down, in reverse order)::
 
@@ -115,6 +120,21 @@ class LiveStack(StartStop):
         self.sims.reset()
         self.link.reset()
 
+    def authorize_exact(self) -> str:
+        """The Exact app's one-time consent as an operator gives it: ``oauth authorize`` with the
+        address the browser landed on. The first token pair goes into the link database,
+        encrypted with the components' Fernet key. Returns what the CLI printed."""
+        assert self.airflow is not None and self.sims is not None
+        return self.airflow.tribe_sync("oauth", "authorize", "--conn", "exact_default",
+                                       "--callback-url", self.sims.exact_consent())
+
+    def subscribe_exact(self) -> str:
+        """``webhooks subscribe``: Exact's topics (every division of the settings) to the receiver in
+        the API server. Exact validates each with an empty POST about a second later."""
+        assert self.airflow is not None
+        return self.airflow.tribe_sync("webhooks", "subscribe", "--conn", "exact_default",
+                                       "--url", self.airflow.exact_webhook_url)
+
     def stop(self) -> None:
         errors: list[BaseException] = []
         for step in (lambda: self.airflow and self.airflow.stop(), lambda: self.link and self.link.drop(),
@@ -172,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Airflow     {stack.airflow.base_url}  (user {stack.airflow.username}, password "
               f"{stack.airflow.password})\nAIRFLOW_HOME {stack.airflow.home}\n"
               f"Tribe       {stack.sims.tribe_url}\nPowerOffice {stack.sims.po_url}\n"
+              f"Exact       {stack.sims.exact_url}  (not authorized: tribe_operators.cli oauth authorize)\n"
               f"webhooks    {stack.airflow.webhook_url}  (secret {stack.webhook_secret})\n"
               f"link DB     {stack.link.url.render_as_string(hide_password=True) if stack.link.url else '-'}\n"
               f"started in {stack.timings['total']:.1f} s; Ctrl-C stops and drops everything", flush=True)

@@ -2,10 +2,14 @@
 HTTP) and a link database of its own on PostgreSQL."""
 from __future__ import annotations
 
+import json
 import os
+import secrets
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import requests
 import sqlalchemy as sa
 
 from tests.fixtures.postgres import Postgres, airflow_conn_uri, empty_tables
@@ -69,11 +73,13 @@ class LinkDatabase:
 # Simulators
 # --------------------------------------------------------------------------------------------
 class Simulators:
-    """Tribe CRM, PowerOffice Go and Odoo simulators on free ports of this process, empty but for
-    their reference data (as a fresh tenant / client / database has)."""
+    """Tribe CRM, PowerOffice Go, Odoo and Exact Online simulators on free ports of this process,
+    empty but for their reference data (as a fresh tenant / client / database has; Exact's is its
+    seeded demo divisions, as its ``reset`` restores them)."""
 
     def __init__(self, *, tribe_extra: dict | None = None, po_extra: dict | None = None) -> None:
         from sandbox.common import ServerThread
+        from sandbox.exact.clients import ExactServer
         from sandbox.odoo import OdooState
         from sandbox.odoo import create_app as odoo_app
         from sandbox.poweroffice import PowerOfficeState
@@ -86,6 +92,12 @@ class Simulators:
         self.odoo = OdooState()
         self._servers = [ServerThread(tribe_app(self.tribe)), ServerThread(po_app(self.po)),
                          ServerThread(odoo_app(self.odoo))]
+        self.exact_server = ExactServer()
+        self.exact = self.exact_server.state
+        # An app of this stack's own: our budgets and error guards count per client id in the
+        # shared Redis store, so an earlier stack's refusals (the Contacts topic) never hold ours.
+        self.exact.client_id = str(uuid.uuid4())
+        self.exact.webhook_secret = "exact-whsec-" + secrets.token_hex(16)
         self._extra = {"tribe_extra": tribe_extra, "po_extra": po_extra}
         self._started: list[Any] = []
 
@@ -101,10 +113,16 @@ class Simulators:
     def odoo_url(self) -> str:
         return self._servers[2].url
 
+    @property
+    def exact_url(self) -> str:
+        return self.exact_server.url
+
     def start(self) -> Simulators:
         for server in self._servers:
             server.start()
             self._started.append(server)
+        self.exact_server.__enter__()  # also tells the state its public URL (webhook endpoints)
+        self._started.append(_Exiting(self.exact_server))
         return self
 
     def stop(self) -> None:
@@ -112,15 +130,46 @@ class Simulators:
             self._started.pop().stop()
 
     def connection_env(self) -> dict[str, str]:
-        """``AIRFLOW_CONN_TRIBE_DEFAULT`` / ``…_POWEROFFICE_DEFAULT`` / ``…_ODOO_DEFAULT`` for the components."""
+        """``AIRFLOW_CONN_TRIBE_DEFAULT`` / ``…_POWEROFFICE_DEFAULT`` / ``…_ODOO_DEFAULT`` /
+        ``…_EXACT_DEFAULT`` for the components. Exact's carries the app's webhook secret (the
+        receiver verifies HashCode with it); its token chain is not in it but in the link
+        database, after a person's consent (:meth:`exact_consent`, ``oauth authorize``)."""
+        from sandbox.exact.clients import REDIRECT_URI
+        from sandbox.exact.seed import NL
         from tests.fixtures.simulators import connection_env, odoo_connection_env
 
+        exact = {"conn_type": "exact_online", "host": self.exact_url, "login": self.exact.client_id,
+                 "password": self.exact.client_secret,
+                 "extra": {"division": NL, "redirect_uri": REDIRECT_URI, "webhook_secret": self.exact.webhook_secret}}
         return {**connection_env(self.tribe_url, self.po_url, **self._extra),
-                **odoo_connection_env(self.odoo_url, self.odoo.db)}
+                **odoo_connection_env(self.odoo_url, self.odoo.db),
+                "AIRFLOW_CONN_EXACT_DEFAULT": json.dumps(exact)}
+
+    def exact_consent(self) -> str:
+        """What a person does for ``oauth authorize``: open the consent page (the simulator's test
+        mode consents at once) and copy the address the browser is sent to, code and all."""
+        from sandbox.exact.clients import REDIRECT_URI
+
+        answer = requests.get(f"{self.exact_url}/api/oauth2/auth", allow_redirects=False, timeout=10, params={
+            "client_id": self.exact.client_id, "redirect_uri": REDIRECT_URI, "response_type": "code"})
+        assert answer.status_code == 302, answer.text
+        return answer.headers["Location"]
 
     def reset(self) -> None:
-        """Both back to reference data only: no records, faults, counters or recorded traffic.
+        """All back to reference data only: no records, faults, counters or recorded traffic;
+        Exact also without tokens or webhook subscriptions (a consent is needed again).
         (Back-date a seeded record with its own stamp: ``LastChangedDateTimeOffset=…``.)"""
         self.tribe.reset()
         self.po.reset()
         self.odoo.reset()
+        self.exact.reset()
+
+
+class _Exiting:
+    """``stop()`` for a simulator started as a context manager."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    def stop(self) -> None:
+        self.server.__exit__(None, None, None)

@@ -84,10 +84,11 @@ def test_signed_tribe_webhooks_reach_poweroffice_once_each_and_quickly(live, cap
     # One delivery, one receiver record and one run per event; no other run of the DAG.
     deliveries = tribe.webhooks.deliveries()
     assert len(deliveries) == EVENTS and {(d["status"], d["attempts"]) for d in deliveries} == {(200, 1)}, deliveries
-    # Each event starts the relations export of every system set up (Odoo's too: it ships paused
-    # here, so its runs wait) — one receiver record per event and DAG.
+    # Each event starts the relations export of every system set up (Odoo's and Exact's too: they
+    # ship paused here, so their runs wait) — one receiver record per event and DAG.
     received = Counter((str(row["event_id"]), row["status"], row["dag_id"]) for row in live.link.rows("webhook_event"))
-    assert received == Counter((e["event_id"], "triggered", dag) for e in events for dag in (DAG_ID, "tribe_to_odoo"))
+    assert received == Counter((e["event_id"], "triggered", dag) for e in events
+                               for dag in (DAG_ID, "tribe_to_odoo", "tribe_to_exact"))
     runs = api.runs(DAG_ID)
     assert sorted(r["dag_run_id"] for r in runs) == sorted(e["run_id"] for e in events)
     assert live.link.rows("quarantine") == []
