@@ -25,9 +25,14 @@ and stays active in Tribe.
 
 Each stream reads its sync endpoint after the Timestamp the last load committed: an idle run
 costs one call per enabled stream (Exact allows 5,000 a day and 60 a minute per app and
-division). **Daily budget spent**: the run stops reading cleanly, what it read is imported, the
+division). Once a day (Amsterdam) products also asks for the items whose `EndDate` passed since
+it last looked — a day passing changes nothing in Exact — and makes them Inactive in Tribe. **Daily budget spent**: the run stops reading cleanly, what it read is imported, the
 note says "budget spent, resumes after 00:00 UTC", and the next run after that goes on from the
 cursor.
+
+**A date range** (the Params `from_date` / `to_date`, the initial import's, with `dry_run` for its
+counts first; or `airflow backfill create`) reads the records *modified* in it from Exact's bulk
+endpoints instead, and leaves the sync cursors where they were.
 
 Connections: `exact_default` (authorized once: `python -m tribe_operators.cli oauth authorize
 --conn exact_default`), `tribe_default`, `tribe_sync_db`.

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from tribe_operators.mapping.filters import Condition
     from tribe_operators.mapping.spec import StreamSpec
 
-__all__ = ["RELATIONSHIP_ID", "Adapter", "CursorSource", "DeletionSource", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
-           "Target", "WritesBack"]
+__all__ = ["RELATIONSHIP_ID", "Adapter", "CursorSource", "DeletionSource", "DocumentSource", "DocumentTarget",
+           "EndingSource", "Exported", "InvoiceSource", "InvoiceTarget", "RelationshipTarget", "Row", "Source",
+           "SourceDocument", "Target", "WritesBack"]
 
 Row = tuple[str, datetime | None, dict[str, Any]]  # (source id, modified at, record)
 # In what ``Target.create`` returns: the id of the role relationship created with the record
@@ -71,6 +72,19 @@ class DeletionSource(Protocol):
     mappings' ``source.resource``), each with the highest cursor it holds."""
 
     def deleted_after(self, cursor: int, resources: list[str]) -> Iterator[tuple[list[tuple[str, str]], int]]: ...
+
+
+@runtime_checkable
+class EndingSource(Protocol):
+    """A source whose records end on a date (``source.ends_field``) with no change its cursor or
+    webhooks see when the day passes: pages of the records whose date lies in ``[since, until)``
+    (``since`` None: any time before ``until``; both the start of a day of ``wall_zone``, the zone
+    its dates are wall times of) that meet ``where``. Read once a day by ``sync.ended``."""
+
+    wall_zone: str
+
+    def ended_between(self, spec: StreamSpec, since: datetime | None, until: datetime,
+                      where: list[Condition] | None = None) -> Iterator[list[Row]]: ...
 
 
 @runtime_checkable
@@ -173,3 +187,41 @@ class InvoiceTarget(Protocol):
 
     def post(self, external_id: str) -> None:
         """Book / post it (the core checks ``posted_number`` before and after)."""
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A file the CRM keeps for a record (an invoice's PDF): its name and its bytes."""
+
+    file_name: str
+    content: bytes
+
+
+@runtime_checkable
+class DocumentSource(Protocol):
+    """A CRM that has documents: the file an invoice was sent as."""
+
+    def invoice_document(self, invoice_id: str) -> SourceDocument | None:
+        """The invoice's PDF, or None when the CRM holds none for it."""
+
+
+@runtime_checkable
+class DocumentTarget(Protocol):
+    """An accounting system that attaches documents to what was exported (``sync.documents``).
+
+    As with ``InvoiceTarget`` the core keeps the ledger, claims each step before its request and
+    looks up after a lost answer; ``create_document`` and ``attach`` raise ``AmbiguousWriteError``
+    when the outcome is unknown and ``ApiClientError`` when the system refused. Lookups never
+    fetch by key (a 404 is a refusal some systems count)."""
+
+    def find_document(self, reference: str, record: Exported) -> str | None:
+        """The id of the document carrying our ``reference``, linked to ``record``."""
+
+    def create_document(self, record: Exported, reference: str, subject: str) -> str:
+        """Create a document linked to the exported ``record`` with ``reference`` on it; its id."""
+
+    def find_attachment(self, document_id: str, file_name: str) -> str | None:
+        """The id of the document's attachment named ``file_name``."""
+
+    def attach(self, document_id: str, file_name: str, content: bytes) -> str:
+        """Attach the file's bytes to the document; the attachment's id."""

@@ -5,12 +5,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["WALL_ZONE", "odata_datetime_literal", "odata_timestamp", "parse_ms_date", "parse_timestamp",
-           "iso_timestamp"]
+__all__ = ["WALL_ZONE", "odata_datetime_literal", "odata_timestamp", "odata_wall_literal", "parse_ms_date",
+           "parse_timestamp", "iso_timestamp", "wall_bounds"]
 
 _FRACTION = re.compile(r"\.(\d+)")
 _MS_DATE = re.compile(r"^\\?/Date\((-?\d+)([+-]\d{4})?\)\\?/$")  # also as escaped in raw JSON: \/Date(…)\/
 _EPOCH = datetime(1970, 1, 1)
+_TICK = timedelta(microseconds=1)
+_NEAR_CHANGE = 3 * 3600  # seconds: longer than any clock change, shorter than the months between two
 WALL_ZONE = "Europe/Amsterdam"  # Exact Online's NL/BE/FR instances: a connection field may say otherwise
 
 
@@ -69,8 +71,64 @@ def parse_ms_date(value: str | None, *, zone: str = WALL_ZONE) -> datetime | Non
 def odata_datetime_literal(dt: datetime, *, zone: str = WALL_ZONE) -> str:
     """OData v2 ``datetime'…'`` filter literal: the wall time of ``zone``, no offset (what
     Exact Online compares its dates with). A naive ``dt`` is taken as UTC."""
-    wall = (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone))
+    return odata_wall_literal(_wall(dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC), ZoneInfo(zone)))
+
+
+def odata_wall_literal(wall: datetime) -> str:
+    """``datetime'…'`` of a naive wall time as it stands (milliseconds when there are any)."""
     text = wall.strftime("%Y-%m-%dT%H:%M:%S")
     if wall.microsecond:
         text += f".{wall.microsecond // 1000:03d}"
     return f"datetime'{text}'"
+
+
+def wall_bounds(since: datetime | None, until: datetime | None, *,
+                zone: str = WALL_ZONE) -> tuple[datetime | None, bool, datetime | None]:
+    """``(lowest, lowest_included, highest)``: the naive wall times of ``zone`` that an instant of
+    ``(since, until]`` can carry, for a filter on a field kept in wall time. Read ``wall gt
+    lowest`` (``ge`` when ``lowest_included``) and ``wall le highest``; None: no bound.
+
+    Bound by bound is not enough in autumn: the hour before the change is lived twice (02:00–03:00
+    in Amsterdam), so the window 00:00–01:00 UTC would become 02:00–02:00 wall and read nothing,
+    and a record stamped 02:15 in the second pass would never be read. When the clock goes back
+    within the window, the lowest bound drops to the start of the repeated hour and the highest
+    rises to its end. In spring the clock jumps forward: wall time only skips, the plain bounds
+    hold."""
+    tz = ZoneInfo(zone)
+    since, until = (parse_timestamp(v) for v in (since, until))
+    lowest = _wall(since, tz) if since is not None else None
+    highest = _wall(until, tz) if until is not None else None
+    included = False
+    if since is not None:
+        end = since.timestamp() + _NEAR_CHANGE
+        back = _clock_change(since.timestamp(), min(end, until.timestamp()) if until is not None else end, tz)
+        if back is not None and lowest is not None and _wall(back, tz) <= lowest:
+            lowest, included = _wall(back, tz), True  # the first moment of the second pass
+    if until is not None:
+        start = until.timestamp() - _NEAR_CHANGE
+        back = _clock_change(max(start, since.timestamp()) if since is not None else start, until.timestamp(), tz)
+        if back is not None and highest is not None:
+            # the last wall time before the change (the end of the first pass): 03:00
+            highest = max(highest, _wall(back - _TICK, tz) + _TICK)
+    return lowest, included, highest
+
+
+def _wall(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz).replace(tzinfo=None, fold=0)  # naive: compared and written as it stands
+
+
+def _clock_change(start: float, end: float, tz: ZoneInfo) -> datetime | None:
+    """The first whole second of ``(start, end]`` (epoch seconds) after which ``tz``'s clock is
+    set back (its UTC offset smaller than at ``start``), or None. One change at most lies between
+    two instants ``_NEAR_CHANGE`` apart; halving finds it to the second."""
+    def offset(second: int) -> timedelta:
+        return datetime.fromtimestamp(second, UTC).astimezone(tz).utcoffset() or timedelta()
+
+    lo, hi = int(start // 1), -int(-end // 1)  # floor, ceil
+    if hi <= lo or offset(hi) >= offset(lo):
+        return None
+    first = offset(lo)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if offset(mid) == first else (lo, mid)
+    return datetime.fromtimestamp(hi, UTC)

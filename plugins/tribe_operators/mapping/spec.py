@@ -42,6 +42,10 @@ class SourceSpec(_Strict):
     # A sync endpoint's ordering field (Exact's ``Timestamp``, an Int64): the stream reads on from
     # the cursor its last load committed instead of a time window (``protocols.CursorSource``).
     cursor_field: str | None = None
+    # A date the record ends on (an item's ``EndDate``): when that day passes nothing in the
+    # source changes, so once a day the stream also reads the records whose date passed since it
+    # last looked (``sync.ended``, ``protocols.EndingSource``); the mapping marks them ended.
+    ends_field: str | None = None
     unwrap: str | None = None  # read through a relationship set, sync the record under this navigation
     # Navigations whose own change counts as a change of the record: a contact is changed when
     # its person's name is (Tribe stamps the person, not the contact relationship).

@@ -105,10 +105,11 @@ class ExtractOperator(_StreamOperator):
         # pendulum → datetime; a manual run reads up to its trigger moment (read_interval)
         interval = tuple(parse_timestamp(v) if v is not None else None for v in read_interval(context))
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
+        from_date, to_date = _date(self.from_date), _date(self.to_date)
         # A backfill imports what changed in its own interval, nothing before it.
+        ctx.explicit_window = from_date is not None or to_date is not None or is_backfill(context)
         return resolve_window(ctx.watermarks.get(ctx.spec.stream, ctx.spec.direction), interval,  # type: ignore[arg-type]
-                              from_date=_date(self.from_date), to_date=_date(self.to_date), overlap=overlap,
-                              exact=is_backfill(context))
+                              from_date=from_date, to_date=to_date, overlap=overlap, exact=is_backfill(context))
 
     def execute(self, context: Any) -> dict[str, int]:
         ctx = self.build_context(context)

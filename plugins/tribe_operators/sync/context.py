@@ -32,6 +32,9 @@ class StepContext:
     dry_run: bool = False
     attempt: int = 1  # Airflow's try_number: > 1 means an earlier attempt may have written
     window: tuple[datetime | None, datetime | None] = (None, None)
+    # A date range someone chose (a manual run's from_date/to_date, a backfill's interval): a
+    # source with a cursor reads that range by modification time instead, and leaves the cursor.
+    explicit_window: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     retry_first: list[str] = field(default_factory=list)  # record ids a person asked to retry now
     # Lookup tables read in this task, by (system, set, key, value): the load step maps both

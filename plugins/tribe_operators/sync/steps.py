@@ -23,6 +23,7 @@ from tribe_operators.store.quarantine import dedupe_holds
 from tribe_operators.store.runs import record_step, run_counts
 from tribe_operators.store.staging import Staging, one_reader
 from tribe_operators.sync.context import StepContext
+from tribe_operators.sync.ended import read_ended
 from tribe_operators.sync.load import load_step
 
 __all__ = ["budget_spent", "dedupe_step", "extract_step", "load_step", "map_step"]
@@ -76,17 +77,23 @@ def _pages(ctx: StepContext, source: Any, roles: list[Any], wheres: dict[str, li
     """The source's pages as ``{stream: rows}`` for each of ``roles`` (the first is this step's
     own): after the committed cursor for a sync endpoint (``counts[stream]["cursor"]`` becomes
     where that role's load may commit to) — read once from the lowest cursor of the roles, each
-    role given the rows after its own that meet its own conditions — else the run's window."""
+    role given the rows after its own that meet its own conditions — else the run's window.
+
+    A date range someone chose (``ctx.explicit_window``: from/to Params, a backfill) is read by
+    modification time even where there is a cursor, and leaves the cursor where it is (no
+    ``cursor`` in the counts): what the preview of a range counts is what its import reads, and
+    the next scheduled run goes on from the cursor."""
     spec = ctx.spec
-    if not (spec.source.cursor_field and isinstance(source, CursorSource)):
-        for rows in source.extract(spec, *ctx.window, where=wheres[spec.stream]):
-            yield {spec.stream: rows}
+    read, where = _read_spec(roles, wheres) if len(roles) > 1 else (spec, wheres[spec.stream])
+    if not (spec.source.cursor_field and isinstance(source, CursorSource)) or ctx.explicit_window:
+        for rows in source.extract(read, *ctx.window, where=where):
+            yield {spec.stream: rows} if len(roles) == 1 else \
+                {role.stream: [row for row in rows if matches(row[2], wheres[role.stream])] for role in roles}
         return
     field = spec.source.cursor_field
     starts = {role.stream: ctx.cursors.get(role.stream, role.direction) or 0 for role in roles}
     for stream, start in starts.items():
         counts[stream]["cursor"] = start
-    read, where = _read_spec(roles, wheres) if len(roles) > 1 else (spec, wheres[spec.stream])
     for rows, highest in source.extract_changes(read, min(starts.values()), where=where):
         for stream, start in starts.items():
             counts[stream]["cursor_read"] = max(counts[stream].get("cursor_read", start), highest)
@@ -112,6 +119,8 @@ def _read(ctx: StepContext, source: Any, roles: list[Any]) -> dict[str, dict[str
             for stream, rows in page.items():
                 counts[stream]["extracted"] += stagings[stream].put_extracted(rows)
             counts[ctx.spec.stream]["pages"] += 1
+        for role in roles:  # records whose end date passed, though unchanged (once a day)
+            read_ended(ctx, source, role, wheres[role.stream], stagings[role.stream], counts[role.stream])
         _retry(ctx, source, wheres[ctx.spec.stream], counts[ctx.spec.stream])
     except BudgetExhaustedError as exc:
         log.warning("%s/%s: %s; what was read goes on, the rest next time", ctx.integration, ctx.spec.stream, exc)

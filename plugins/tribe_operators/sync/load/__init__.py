@@ -23,6 +23,7 @@ from typing import Any
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
 from tribe_operators.store.runs import record_step, run_counts
+from tribe_operators.sync import ended
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.load.conflicts import resolve_conflicts
 from tribe_operators.sync.load.echo import counterpart_hashes
@@ -79,6 +80,7 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
             ctx.watermarks.advance(spec.stream, spec.direction, ctx.window[1], ctx.run_id, since=ctx.window[0])
         if spec.source.cursor_field and (reached := extract_counts(ctx).get("cursor")) is not None:
             ctx.cursors.advance(spec.stream, spec.direction, int(reached), ctx.run_id)  # all of it is loaded
+        ended.commit(ctx, extract_counts(ctx))  # the look at end dates (sync.ended) is done
     log.info("%s links now bound for %s", ctx.links.count(spec.target.link_entity), spec.target.link_entity)
     record_step(ctx.engine, run_id=ctx.run_id, dag_id=ctx.dag_id, integration=ctx.integration, stream=spec.stream,
                 step="load", counts=counts, started_at=started, dry_run=ctx.dry_run, window=ctx.window, scope=ctx.scope)
