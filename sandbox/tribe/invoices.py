@@ -1,4 +1,5 @@
-"""Invoice rules: Draft -> Sent -> Paid, numbering on send, freezing, totals from product lines.
+"""Invoice rules: Draft -> Sent -> Paid, numbering on send, freezing, totals from product lines, and
+the PDF Tribe generates when an invoice is sent ([INFER] where it keeps it: sandbox/tribe/documents.py).
 
 Tribe's strict invoicing policy (since April 2024): number and date are assigned only when the
 invoice is sent; after that it cannot change, corrections go through a credit invoice. We allow
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sandbox.tribe.documents import ensure_invoice_pdf
 from sandbox.tribe.errors import ODataError, bad_request
 from sandbox.tribe.store import EntityStore, WritePlan
 
@@ -52,6 +54,8 @@ class InvoiceRules:
     def after(self, store: EntityStore, plan: WritePlan, record: dict) -> None:
         if plan.set_def.name == INVOICE_SET:
             self.recalculate(store, record["ID"])
+            if self._phase_code(store, record.get("Phase")) in FROZEN_PHASES:  # sent: Tribe made its PDF
+                ensure_invoice_pdf(store, store.lookup(record["ID"]))
         elif plan.set_def.name == LINE_SET and not plan.nested:
             parents = {record.get("Activity"), (plan.existing or {}).get("Activity")}
             for parent_id in parents - {None}:

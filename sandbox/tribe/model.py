@@ -160,8 +160,18 @@ _CONCRETE: list[EntitySet] = [
         navs={"Relationship": Nav("Relationship"), "Contact": Nav("Relationship_Person_Contact"),
               "Phase": Nav("Datastore_Phase_ActivityInvoice"), "LegalEntity": Nav("Datastore_LegalEntity"),
               "SalesRepresentative": Nav("Relationship_Person_Contact_Employee"),
-              "ProductLines": Nav("ProductLine", many=True, via="Activity")},
+              "ProductLines": Nav("ProductLine", many=True, via="Activity"),
+              "Attachments": Nav("Attachment", many=True, via="Activity")},
         computed=frozenset({"Amount", *_LINE_TOTALS}),
+    ),
+    # [INFER] Tribe documents an ``Attachment`` entity and an ``Attachments`` navigation on every
+    # entity, not their fields: a file's name, type and size, and the activity it belongs to. The
+    # file itself is the media resource ``Attachment(<id>)/$value`` (sandbox/tribe/documents.py).
+    EntitySet(
+        "Attachment", "Attachment",
+        fields={"FileName": "string", "ContentType": "string", "FileSize": "number"},
+        navs={"Activity": Nav("Activity")},
+        required=("FileName",), computed=frozenset({"FileSize"}),
     ),
     EntitySet(
         "ProductLine", "ProductLine",
@@ -237,4 +247,6 @@ def display_name(set_def: EntitySet, record: dict) -> str | None:
         return get("Subject") or (str(get("Number")) if get("Number") is not None else None)
     if set_def.name == "ProductLine":
         return get("Description")
+    if set_def.name == "Attachment":
+        return get("FileName")
     return get("Name")

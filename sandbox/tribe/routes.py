@@ -1,4 +1,5 @@
-"""HTTP routes: ``/oauth2/token``, the OData API under ``/v1/odata`` and ``/v1/webhooks``."""
+"""HTTP routes: ``/oauth2/token``, the OData API under ``/v1/odata`` (files at ``Attachment(<id>)/$value``)
+and ``/v1/webhooks``."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ from urllib.parse import parse_qsl, unquote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from sandbox.tribe.documents import ATTACHMENT_SET, attachment_content
 from sandbox.tribe.errors import ODataError, bad_request
 from sandbox.tribe.model import ENTITY_SETS, set_for_type
 from sandbox.tribe.odata_query import parse_options, run_collection, serialize
@@ -99,6 +101,20 @@ def _entity(state: TribeState, set_name: str, record: dict, params: dict[str, st
     return JSONResponse(body, status_code=status)
 
 
+def _media(state: TribeState, request: Request, params: dict[str, str], path: str) -> Response:
+    """``Attachment(<id>)/$value``: the file as its bytes ([INFER] the OData media-resource form)."""
+    name, key = _resource(path)
+    guard(state, request, f"{name}/$value", params)
+    if name != ATTACHMENT_SET or not key:
+        raise ODataError(404, "NotFound", f"'{path}' has no media value; files are Attachment(<id>)/$value")
+    record = state.store.lookup(key, name)
+    content = attachment_content(record) if record else None
+    if content is None:
+        raise ODataError(404, "NotFound", f"No file for attachment '{key}'")
+    return Response(content, media_type=record.get("ContentType") or "application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{record.get("FileName")}"'})
+
+
 def _known_set(name: str) -> str:
     if name not in ENTITY_SETS:
         raise ODataError(404, "EntityTypeNotFound", f"Entity set '{name}' not found")
@@ -121,8 +137,10 @@ def api_router(state: TribeState, plus_is_space: bool = True) -> APIRouter:
         return JSONResponse(issued, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @router.get("/v1/odata/{path:path}")
-    async def read(path: str, request: Request) -> JSONResponse:
+    async def read(path: str, request: Request) -> Response:
         params = query_params(request, plus_is_space)
+        if path.endswith("/$value"):  # a file's bytes (the invoice PDF): sandbox/tribe/documents.py
+            return _media(state, request, params, path[: -len("/$value")])
         name, key = _resource(path)
         guard(state, request, name, params)
         if name == "GetCurrentEmployee":

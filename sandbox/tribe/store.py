@@ -167,6 +167,11 @@ class EntityStore:
             self._put(new, "updated")
         return new
 
+    def add_within_write(self, entity_set: str, body: dict) -> dict:
+        """Rule helper: create a record inside the current write (what Tribe makes by itself,
+        such as the PDF it attaches to an invoice when it is sent); its events go with the write's."""
+        return self._apply(self._prepare(self._set(entity_set), body, None, False))
+
     def clear(self) -> None:
         with self.lock:
             self._records.clear()

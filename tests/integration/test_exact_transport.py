@@ -70,7 +70,10 @@ def test_three_hundred_calls_at_full_speed_meet_no_minutely_429_and_waste_no_min
     counters = server.state.counters()
     assert counters["rate_limited"]["minutely"] == 0, counters
     assert counters["requests"]["GET crm/accounts"] == 300
-    assert all(calls <= 60 and left[w] == 60 - calls for w, calls in minutes.items()), (minutes, left)
+    # Exact's own count of each minute: ours, plus at most the one call signing in made (listing
+    # the divisions the grant covers counts toward the division) when it fell in the same minute.
+    assert all(calls <= 60 and 0 <= left[w] <= 60 - calls for w, calls in minutes.items()), (minutes, left)
+    assert sum(60 - left[w] - calls for w, calls in minutes.items()) <= 1, (minutes, left)
     assert len(minutes) <= 300 // 60 + 1, minutes  # the five minutes 300 calls need, and one more
 
 

@@ -20,9 +20,10 @@ from tribe_operators.dedupe.keys import field_value
 from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, DuplicateReferenceError, RecordError
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.transforms import MapContext
+from tribe_operators.protocols import DocumentSource, DocumentTarget, Exported, InvoiceSource, InvoiceTarget
 from tribe_operators.store.ledger import DONE, ExportLedger
 from tribe_operators.sync.context import StepContext
-from tribe_operators.protocols import Exported, InvoiceSource, InvoiceTarget
+from tribe_operators.sync.documents import attach_invoice_document, unfinished_documents
 
 __all__ = ["export_invoice", "invoice_reference", "invoice_scope", "quarantine_invoice", "select_sent_invoices"]
 
@@ -65,6 +66,7 @@ def select_sent_invoices(source: InvoiceSource, ledger_for: Any, settings: dict[
     """
     rule_field = (settings.get("invoice_scope") or {}).get("field")
     ledgers: dict[str, ExportLedger] = {}
+    unfinished: dict[str, set[str]] = {}
     found: list[dict[str, str | None]] = []
     for row in source.pending(since=since, only=only, numbers=numbers, fields=(rule_field,) if rule_field else ()):
         amount = row.get("amount")
@@ -79,7 +81,9 @@ def select_sent_invoices(source: InvoiceSource, ledger_for: Any, settings: dict[
             continue
         ledger = ledgers.setdefault(item["scope"], ledger_for(item["scope"]))
         done = ledger.get(row["ID"])
-        if done is None or done.state not in DONE:
+        if item["scope"] not in unfinished:  # exported, but its document still to do (sync.documents)
+            unfinished[item["scope"]] = unfinished_documents(ledger)
+        if done is None or done.state not in DONE or row["ID"] in unfinished[item["scope"]]:
             found.append(item)
         elif exported is not None:
             exported.append({**item, "state": done.state, "external_id": done.external_id,
@@ -97,6 +101,9 @@ def export_invoice(ctx: StepContext, source: InvoiceSource, target: InvoiceTarge
     ledger = ExportLedger(ctx.engine, ctx.integration, ctx.scope)
     row = ledger.get(tribe_id)
     if row is not None and (row.state == "sent" or (row.state == "created" and not target.posts)):
+        if not ctx.dry_run:  # its document may still be missing (an earlier attempt stopped there)
+            _attach_document(ctx, source, target, {"ID": tribe_id, "Number": row.external_number},
+                             Exported(row.external_id, row.external_number))  # type: ignore[arg-type]
         return {"status": "already exported", "external_id": row.external_id, "number": row.external_number}
     invoice = source.read(tribe_id)
     mapped = _map(ctx, target, invoice)
@@ -121,6 +128,7 @@ def export_invoice(ctx: StepContext, source: InvoiceSource, target: InvoiceTarge
         ledger.mark_failed(tribe_id, exc.reason)
         quarantine_invoice(ctx, invoice, exc, refused=True)
         raise
+    _attach_document(ctx, source, target, invoice, Exported(external_id, number))  # type: ignore[arg-type]
     ctx.quarantine.resolve(ctx.spec.stream, [tribe_id])  # exported: an earlier refusal is settled
     if not target.posts:
         return {"status": "draft", "external_id": external_id, "number": number, "scope": ctx.scope}
@@ -134,6 +142,21 @@ def quarantine_invoice(ctx: StepContext, invoice: dict[str, Any], exc: RecordErr
     ctx.quarantine_records([{"record_id": invoice["ID"], "field": exc.field, "reason": exc.reason,
                              "payload": {"Number": invoice.get("Number")}, "action": exc.action}],
                            system=ctx.spec.target.system if refused else ctx.spec.source.system)
+
+
+def _attach_document(ctx: StepContext, source: InvoiceSource, target: InvoiceTarget, invoice: dict[str, Any],
+                     exported: Exported) -> None:
+    """The invoice's document and its file (``sync.documents``), where the CRM has documents and
+    the accounting system attaches them; a refusal is on record like the invoice's own."""
+    if not (isinstance(source, DocumentSource) and isinstance(target, DocumentTarget)):
+        return
+    try:
+        attach_invoice_document(source, target, invoice["ID"], exported, engine=ctx.engine,
+                                integration=ctx.integration, scope=ctx.scope,
+                                number=str(invoice["Number"]) if invoice.get("Number") is not None else None)
+    except RecordError as exc:
+        quarantine_invoice(ctx, invoice, exc, refused=True)
+        raise
 
 
 def _map(ctx: StepContext, target: InvoiceTarget, invoice: dict[str, Any]) -> dict[str, Any]:

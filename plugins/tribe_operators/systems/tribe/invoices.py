@@ -1,17 +1,21 @@
 """Tribe's invoices as the core's ``InvoiceSource``: ``Activity_Invoice`` in phase Sent (or Paid),
-read with their lines, and moved to Paid when the accounting system says so."""
+read with their lines, and moved to Paid when the accounting system says so; and as its
+``DocumentSource``: the PDF an invoice was sent as."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from tribe_operators.protocols import SourceDocument
 from tribe_operators.timeutil import odata_timestamp
 
 __all__ = ["TribeInvoices", "customer_name"]
 
 INVOICES = "Activity_Invoice"
 PHASES = "Datastore_Phase_ActivityInvoice"
+ATTACHMENTS = "Attachment"  # the files of a record, the invoice's PDF among them [INFER]
+PDF = "application/pdf"
 # What an invoice mapping reads: the customer relationship, and per line the product, unit and VAT group.
 EXPAND = ("Phase($select=Code),Relationship($select=ID),"
           "ProductLines($expand=Product($select=ID,Code),Unit($select=Code),VatGroup($select=Code))")
@@ -59,6 +63,18 @@ class TribeInvoices:
 
     def read(self, invoice_id: str) -> dict[str, Any]:
         return self.hook.get(INVOICES, invoice_id, expand=EXPAND)
+
+    def invoice_document(self, invoice_id: str) -> SourceDocument | None:
+        """The PDF Tribe made when the invoice was sent: its first PDF ``Attachment`` and the
+        bytes at ``Attachment(<id>)/$value``. [INFER] Tribe publishes the ``Attachment`` entity
+        and the ``Attachments`` navigation, not their fields nor how a file is read (see
+        sandbox/tribe/documents.py)."""
+        rows = list(self.hook.iter_records(ATTACHMENTS, filter=f"Activity/ID eq {invoice_id} and ContentType eq '{PDF}'",
+                                           select=["ID", "FileName"], orderby="CreationDate"))
+        if not rows:
+            return None
+        content = self.hook.client.request("GET", f"{ATTACHMENTS}({rows[0]['ID']})/$value").content
+        return SourceDocument(str(rows[0].get("FileName") or f"{invoice_id}.pdf"), content)
 
     def mark_paid(self, invoice_id: str) -> bool:
         current = self.hook.get(INVOICES, invoice_id, expand="Phase($select=Code)")
