@@ -22,6 +22,7 @@ SHOWN = {
     "odoo_payments_to_tribe": "At 03:00, Europe/Amsterdam",
     "exact_to_tribe": "Every hour, UTC",
     "tribe_to_exact": "Every 5 minutes, UTC",
+    "tribe_invoices_to_exact": "Every 5 minutes, UTC",
 }
 
 

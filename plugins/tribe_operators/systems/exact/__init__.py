@@ -1,5 +1,6 @@
 """Exact Online: one token chain per connection (authorized once by a person), divisions as
-scopes, Exact's budgets and error block respected by the core's transport."""
+scopes, Exact's budgets and error block respected by the core's transport; invoices as sales
+entries in each division's sales journal."""
 from __future__ import annotations
 
 from tribe_operators.registry import System
@@ -9,4 +10,5 @@ SYSTEM = System(
     connection_type=".connection:CONNECTION_TYPE", pool="exact_online_api", rate_per_minute=60,
     source=".source:ExactSource", target=".target:ExactTarget", settings=".settings:ExactSettings",
     authorize=".authorize:ExactAuthorization", webhooks=".webhooks:ExactWebhooks",
-    exports={"relations": "tribe_to_exact"})
+    invoices=".invoices:ExactInvoices", transforms=".transforms:TRANSFORMS",
+    exports={"relations": "tribe_to_exact", "invoices": "tribe_invoices_to_exact"})

@@ -7,15 +7,22 @@ each keeps its own links, staging, watermarks, cursors and counts.
 Exact's account ``Status`` codes, read both ways: checked here against what each side has, so a
 code Exact would refuse, or one read as two Tribe types, fails before any record moves.
 ``filters`` (the seed's "Sync and Filter" step) must name streams Exact has.
+
+``invoices`` (the seed's "Select the Journal to export invoices to" and "Configure VAT Mapping"),
+per division (scope name): the sales journal's code, and per Tribe VAT group the Exact VAT code
+and the revenue general-ledger account's code of each line. Whether those codes exist in the
+division is checked per invoice against Exact's own tables before any booking is sent.
 """
 from __future__ import annotations
 
-from pydantic import model_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tribe_operators.mapping.filters import unknown_streams
 from tribe_operators.mapping.settings import CoreSettings
 
-__all__ = ["EXACT_STATUSES", "TRIBE_COMMERCIAL_TYPES", "ExactSettings"]
+__all__ = ["EXACT_STATUSES", "TRIBE_COMMERCIAL_TYPES", "DivisionInvoices", "ExactSettings"]
 
 # An Exact account's Status (reference §3.1, picqer's docblock from Exact): empty or A = none.
 EXACT_STATUSES = {"C": "customer", "P": "prospect", "S": "suspect", "A": "none"}
@@ -24,7 +31,48 @@ EXACT_STATUSES = {"C": "customer", "P": "prospect", "S": "suspect", "A": "none"}
 TRIBE_COMMERCIAL_TYPES = ("Suspect", "Lead", "HotProspect", "Prospect", "Customer")
 
 
+class DivisionInvoices(BaseModel):
+    """Where one division books Tribe's invoices (``invoices.<scope>``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    journal: str  # the sales journal's code (Exact references a journal by its code: "70")
+    vat_codes: dict[str, str] = Field(default_factory=dict)  # Tribe VAT group code → Exact VAT code
+    gl_accounts: dict[str, str] = Field(default_factory=dict)  # Tribe VAT group code → revenue GL account code
+
+    @field_validator("journal", mode="before")
+    @classmethod
+    def _journal_as_text(cls, value: Any) -> Any:
+        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+        if text == "":
+            raise ValueError("name the sales journal's code (e.g. \"70\")")
+        return text
+
+    @field_validator("vat_codes", "gl_accounts", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for tribe, code in value.items():
+            if code in (None, "") or isinstance(code, (bool, dict, list)):
+                raise ValueError(f"{tribe}: give the Exact code as text, not {code!r}")
+            out[str(tribe)] = str(code).strip()
+        return out
+
+
 class ExactSettings(CoreSettings):
+    # Per division (scope name): the journal, VAT codes and GL accounts of its sales entries.
+    invoices: dict[str, DivisionInvoices] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _invoices_of_known_scopes(self) -> ExactSettings:
+        for scope in self.invoices:
+            if scope not in self.scopes:
+                raise ValueError(f"invoices.{scope}: {scope!r} is not one of the scopes (divisions: "
+                                 f"{', '.join(sorted(self.scopes))})")
+        return self
+
     @model_validator(mode="after")
     def _relation_types_exact_has(self) -> ExactSettings:
         statuses = ", ".join(f"{code} {name}" for code, name in EXACT_STATUSES.items())
