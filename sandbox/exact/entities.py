@@ -97,6 +97,13 @@ RECEIVABLE = _fields(
     "EndDate:d* EntryDate:d* EntryID:g* EntryNumber:i* InvoiceDate:d* InvoiceNumber:i* IsFullyPaid:b* Journal:s* "
     "JournalDescription:s* LastPaymentDate:d* PaymentMethod:s PaymentReference:s Status:i* TransactionAmountDC:f* "
     "TransactionAmountFC:f* TransactionEntryID:g* TransactionID:g* YourRef:s* " + _AUDIT)
+FIN_ENTRY = _fields(  # BankEntries / CashEntries (Exact's reference; lines by deep insert)
+    "EntryID:g ClosingBalanceFC:f Currency:s* EntryNumber:i* FinancialPeriod:i FinancialYear:i Journal:s "
+    "JournalDescription:s* OpeningBalanceFC:f Status:i* StatusDescription:s* BankEntryLines:n CashEntryLines:n "
+    + _AUDIT)
+FIN_ENTRY_LINE = _fields(
+    "ID:g Account:g AmountDC:f* AmountFC:f Date:d Description:s EntryID:g GLAccount:g Notes:s OurRef:i "
+    "LineNumber:i* " + _AUDIT)
 RECEIVABLES_LIST = _fields(
     "HID:l AccountCode:s AccountId:g AccountName:s Amount:f AmountInTransit:f CurrencyCode:s Description:s "
     "DueDate:d EntryNumber:i InvoiceDate:d InvoiceNumber:i JournalCode:s JournalDescription:s YourRef:s")
@@ -144,6 +151,12 @@ _BASE = [
     _spec("documents/Documents", "Document", "ID", DOCUMENT, methods="GPUD", deleted_type=6),
     _spec("documents/DocumentAttachments", "DocumentAttachment", "ID", ATTACHMENT, methods="GPD", deleted_type=4),
     _spec("cashflow/Receivables", "Receivable", "ID", RECEIVABLE, methods="GU"),
+    _spec("financialtransaction/BankEntries", "BankEntry", "EntryID", FIN_ENTRY, methods="GP",
+          navs={"BankEntryLines": ("financialtransaction/BankEntryLines", "EntryID")}),
+    _spec("financialtransaction/BankEntryLines", "BankEntryLine", "ID", FIN_ENTRY_LINE, methods="GP"),
+    _spec("financialtransaction/CashEntries", "CashEntry", "EntryID", FIN_ENTRY, methods="GP",
+          navs={"CashEntryLines": ("financialtransaction/CashEntryLines", "EntryID")}),
+    _spec("financialtransaction/CashEntryLines", "CashEntryLine", "ID", FIN_ENTRY_LINE, methods="GP"),
     _spec("read/financial/ReceivablesList", "ReceivablesList", "HID", RECEIVABLES_LIST, kind="read"),
     _spec("webhooks/WebhookSubscriptions", "WebhookSubscription", "ID", WEBHOOK, methods="GPD", kind="virtual"),
     _spec("system/Divisions", "System.Division", "Code", DIVISION, kind="virtual"),

@@ -23,6 +23,7 @@ SHOWN = {
     "exact_to_tribe": "Every hour, UTC",
     "tribe_to_exact": "Every 5 minutes, UTC",
     "tribe_invoices_to_exact": "Every 5 minutes, UTC",
+    "exact_payments_to_tribe": "Every hour, UTC",
 }
 
 

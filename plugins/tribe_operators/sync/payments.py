@@ -5,6 +5,13 @@ reports each as a :class:`Settlement` (amounts as ``Decimal``, in cents: a balan
 ``0.30 - 0.1 - 0.2`` is zero, as the accountant sees it, where floats leave ``5.5e-17``). The
 core keeps total and open amount in the export ledger, marks a settled invoice Paid in Tribe
 once, and counts partial, unpaid, reversed and unknown ones.
+
+The other way (:func:`paid_in_crm`): an invoice marked Paid in Tribe whose entry the accounting
+system still shows open. An adapter that can book the payment (``can_book``: its settings name
+the journal) books it once — an export ledger row (document type ``payment``) is claimed before
+the create and looked up (``find_payment``) after a lost answer; otherwise it is counted as a
+difference (``conflicts``, so the run's note and summary show it) and logged by invoice — never
+dropped.
 """
 from __future__ import annotations
 
@@ -15,14 +22,18 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
-from tribe_operators.store.ledger import ExportLedger, record_balance
+import sqlalchemy as sa
+
+from tribe_operators.store.ledger import DONE, ExportLedger, record_balance
+from tribe_operators.store.schema import export_ledger
 from tribe_operators.sync.context import StepContext
 from tribe_operators.protocols import InvoiceSource
 
-__all__ = ["PaymentSource", "Settlement", "money", "sync_payments"]
+__all__ = ["PAYMENT", "PaymentSource", "Settlement", "money", "paid_in_crm", "sync_payments"]
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
+PAYMENT = "payment"  # the export ledger's document type of a payment booked from Tribe
 
 
 def money(value: Any) -> Decimal:
@@ -81,4 +92,58 @@ def sync_payments(ctx: StepContext, source: PaymentSource, invoices: InvoiceSour
         if marked:
             log.info("invoice %s is paid (%s %s)", found[0], ctx.integration, settlement.external_id)
         counts["paid" if marked else "already_paid"] += 1
+    if hasattr(source, "can_book"):
+        counts.update(paid_in_crm(ctx, source, invoices, ledger))
+    return counts
+
+
+def _unsettled(ledger: ExportLedger) -> list[tuple[str, str, str | None]]:
+    """(tribe id, external id, number) of the exported invoices the accounting system has not
+    reported settled (no ``paid_at``)."""
+    c = export_ledger.c
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(sa.select(c.tribe_id, c.external_id, c.external_number).where(
+            *(c[k] == v for k, v in ledger.key.items()), c.state.in_(DONE), c.external_id.is_not(None),
+            c.paid_at.is_(None)).order_by(c.tribe_id))
+        return [(r.tribe_id, r.external_id, r.external_number) for r in rows]
+
+
+def paid_in_crm(ctx: StepContext, source: Any, invoices: InvoiceSource, ledger: ExportLedger) -> dict[str, int]:
+    """Invoices Paid in Tribe that the accounting system still shows open: booked there once
+    (``source.can_book()``), or reported as a difference."""
+    payments = ExportLedger(ctx.engine, ctx.integration, ctx.scope, document_type=PAYMENT)
+    counts = {"booked": 0, "booked_before": 0, "settled_already": 0, "conflicts": 0}
+    differences: list[str] = []
+    for tribe_id, external_id, number in _unsettled(ledger):
+        done = payments.get(tribe_id)
+        if done is not None and done.state in DONE:
+            counts["booked_before"] += 1  # the accounting system shows it settled at its next read
+            continue
+        if ((invoices.read(tribe_id).get("Phase") or {}).get("Code")) != "Paid":
+            continue
+        if not source.can_book():
+            counts["conflicts"] += 1
+            differences.append(number or tribe_id)
+            continue
+        if ctx.dry_run:
+            counts["booked"] += 1
+            continue
+        reference = f"tribe-payment:{tribe_id}"
+        earlier = done is not None  # claimed before: the create may have landed
+        payments.claim(tribe_id, reference, number)
+        found = source.find_payment(reference) if earlier else None
+        if found is None:
+            found = source.book_payment(external_id, reference)
+            if found is None:
+                counts["settled_already"] += 1  # nothing open any more: settled in the meantime
+                payments.mark_sent(tribe_id, None)
+                continue
+        payments.mark_created(tribe_id, found)
+        payments.mark_sent(tribe_id, None)
+        counts["booked"] += 1
+        log.info("invoice %s paid in Tribe: payment booked in %s (%s)", number or tribe_id, ctx.integration, found)
+    if differences:
+        log.warning("%d invoice(s) Paid in Tribe are still open in %s and no journal is set to book the payment "
+                    "in (payments.%s in the settings): %s", len(differences), ctx.integration, ctx.scope,
+                    ", ".join(differences))
     return counts

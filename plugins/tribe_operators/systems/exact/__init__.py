@@ -10,5 +10,5 @@ SYSTEM = System(
     connection_type=".connection:CONNECTION_TYPE", pool="exact_online_api", rate_per_minute=60,
     source=".source:ExactSource", target=".target:ExactTarget", settings=".settings:ExactSettings",
     authorize=".authorize:ExactAuthorization", webhooks=".webhooks:ExactWebhooks",
-    invoices=".invoices:ExactInvoices", transforms=".transforms:TRANSFORMS",
+    invoices=".invoices:ExactInvoices", payments=".payments:ExactPayments", transforms=".transforms:TRANSFORMS",
     exports={"relations": "tribe_to_exact", "invoices": "tribe_invoices_to_exact"})

@@ -12,17 +12,21 @@ code Exact would refuse, or one read as two Tribe types, fails before any record
 per division (scope name): the sales journal's code, and per Tribe VAT group the Exact VAT code
 and the revenue general-ledger account's code of each line. Whether those codes exist in the
 division is checked per invoice against Exact's own tables before any booking is sent.
+
+``payments`` (the seed: "When the invoice is paid, the status is updated automatically in both
+systems"), per division: the bank or cash journal a payment Tribe knows of first is booked in.
+A division without it has such invoices reported as a difference instead.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tribe_operators.mapping.filters import unknown_streams
 from tribe_operators.mapping.settings import CoreSettings
 
-__all__ = ["EXACT_STATUSES", "TRIBE_COMMERCIAL_TYPES", "DivisionInvoices", "ExactSettings"]
+__all__ = ["EXACT_STATUSES", "TRIBE_COMMERCIAL_TYPES", "DivisionInvoices", "DivisionPayments", "ExactSettings"]
 
 # An Exact account's Status (reference §3.1, picqer's docblock from Exact): empty or A = none.
 EXACT_STATUSES = {"C": "customer", "P": "prospect", "S": "suspect", "A": "none"}
@@ -61,16 +65,36 @@ class DivisionInvoices(BaseModel):
         return out
 
 
+class DivisionPayments(BaseModel):
+    """Where one division books a payment marked in Tribe first (``payments.<scope>``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    journal: str  # the bank or cash journal's code ("20")
+    type: Literal["bank", "cash"] = "bank"  # BankEntries or CashEntries
+
+    @field_validator("journal", mode="before")
+    @classmethod
+    def _journal_as_text(cls, value: Any) -> Any:
+        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+        if text == "":
+            raise ValueError("name the bank or cash journal's code (e.g. \"20\")")
+        return text
+
+
 class ExactSettings(CoreSettings):
     # Per division (scope name): the journal, VAT codes and GL accounts of its sales entries.
     invoices: dict[str, DivisionInvoices] = Field(default_factory=dict)
+    # Per division: the bank or cash journal of payments marked in Tribe first.
+    payments: dict[str, DivisionPayments] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _invoices_of_known_scopes(self) -> ExactSettings:
-        for scope in self.invoices:
-            if scope not in self.scopes:
-                raise ValueError(f"invoices.{scope}: {scope!r} is not one of the scopes (divisions: "
-                                 f"{', '.join(sorted(self.scopes))})")
+        for key, per_scope in (("invoices", self.invoices), ("payments", self.payments)):
+            for scope in per_scope:
+                if scope not in self.scopes:
+                    raise ValueError(f"{key}.{scope}: {scope!r} is not one of the scopes (divisions: "
+                                     f"{', '.join(sorted(self.scopes))})")
         return self
 
     @model_validator(mode="after")
