@@ -77,7 +77,7 @@ def test_paid_in_exact_is_paid_in_tribe_and_a_partial_payment_is_recorded(dags, 
     assert invoice_phase(tribe, full["ID"]) == "Paid"
     assert invoice_phase(tribe, half["ID"]) == "Sent"  # partial: recorded, not Paid
     counts = payment_counts(link_db, dagrun.run_id)["default"]
-    assert (counts["paid"], counts["partial"], counts["booked"], counts["conflicts"]) == (1, 1, 0, 0), counts
+    assert (counts["paid"], counts["partial"], counts["booked"], counts["differences"]) == (1, 1, 0, 0), counts
     with link_db.connect() as conn:
         balance = conn.execute(sa.select(export_ledger.c.balance).where(
             export_ledger.c.integration == "exact", export_ledger.c.document_type == "invoice",
@@ -97,7 +97,7 @@ def test_paid_in_tribe_is_reported_without_the_setting_and_booked_once_with_it(d
     dagrun = run(dags, 1)
     assert str(dagrun.state).endswith("success")
     counts = payment_counts(link_db, dagrun.run_id)["default"]
-    assert (counts["conflicts"], counts["booked"]) == (1, 0), counts
+    assert (counts["differences"], counts["booked"]) == (1, 0), counts
     assert bank_entries(exact) == [] and not receivable(exact, entry)["IsFullyPaid"]
 
     # With the bank journal set, every answer to the POST lost: the entry lands, the attempt
@@ -109,7 +109,7 @@ def test_paid_in_tribe_is_reported_without_the_setting_and_booked_once_with_it(d
     exact.state.faults.clear()
     assert str(dagrun.state).endswith("success")
     counts = payment_counts(link_db, dagrun.run_id)["default"]
-    assert (counts["booked"], counts["conflicts"]) == (1, 0), counts
+    assert (counts["booked"], counts["differences"]) == (1, 0), counts
     [bank] = bank_entries(exact)
     assert bank["Journal"] == "20"
     assert receivable(exact, entry)["IsFullyPaid"]  # matched to the open item by the invoice number

@@ -85,3 +85,14 @@ def test_a_run_that_sees_old_open_quarantine_again_says_so_apart_from_what_it_qu
     assert note_text(invoices) == "⚠ 1 quarantined · 1 failed"
     again = RunReport(invoices=[_invoice("1", "failed")], quarantined=[old[0]])
     assert note_text(again) == "⚠ 1 failed · 1 still open from before"
+
+
+def test_a_difference_no_rule_settles_flags_the_run():
+    """An invoice Paid in Tribe that Exact still shows open with no journal to book it in: the
+    payments run counts a difference, and its note and the page's flag say so."""
+    report = RunReport(streams=summarise([{"stream": "payments", "step": "paid_in_crm",
+                                            "counts": {"differences": 1, "booked": 0}}]))
+    assert report.streams["payments"]["differences"] == 1
+    assert needs_a_look(report) and note_text(report).startswith("⚠ 1 differences")
+    quiet = RunReport(streams=summarise([{"stream": "payments", "step": "paid_in_crm", "counts": {"booked": 1}}]))
+    assert not needs_a_look(quiet) and not note_text(quiet).startswith("⚠")

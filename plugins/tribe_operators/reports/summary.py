@@ -19,7 +19,7 @@ __all__ = ["COLUMNS", "QUARANTINE_LIST_CAP", "RunReport", "needs_a_look", "note_
 
 # The summary's columns, in the README's order (Operations → Watching a run says what each means).
 COLUMNS = ("extracted", "retried", "mapped", "created", "updated", "linked", "skipped", "matched", "unlinked",
-           "conflicts", "quarantined")
+           "conflicts", "differences", "quarantined")
 QUARANTINE_LIST_CAP = 50  # records listed by name in the summary; the total is always given
 NOTE_LIMIT = 1000  # Airflow's dag_run_note.content is String(1000)
 
@@ -80,7 +80,7 @@ class RunReport:
         totals: Counter[str] = Counter()
         for counts in self.streams.values():
             totals.update({c: n for c, n in counts.items() if c in ("created", "updated", "linked", "conflicts",
-                                                                     "quarantined")})
+                                                                     "differences", "quarantined")})
         totals.update(Counter(str(i["status"]) for i in self.invoices))
         before = sum(not self.is_new(r) for r in self.quarantined)
         # The steps count every record they quarantined, old ones seen again included (and a dry
@@ -152,10 +152,11 @@ def render_matches(report: RunReport) -> str:
 
 
 def needs_a_look(report: RunReport) -> bool:
-    """Did this run quarantine a record in its window, or fail an invoice? (Records open from
-    before are the run that quarantined them's flag, not this one's.)"""
+    """Did this run quarantine a record in its window, fail an invoice, or find the two systems
+    disagree in a way no rule settles (a payment one side has and the other cannot be given)?
+    (Records open from before are the run that quarantined them's flag, not this one's.)"""
     totals = report.totals()
-    return bool(totals.get("quarantined") or totals.get("failed"))
+    return bool(totals.get("quarantined") or totals.get("failed") or totals.get("differences"))
 
 
 def note_text(report: RunReport) -> str | None:
@@ -167,9 +168,11 @@ def note_text(report: RunReport) -> str | None:
     totals = report.totals()
     quarantined = totals.pop("quarantined", 0)
     failed = totals.pop("failed", 0)
+    differences = totals.pop("differences", 0)
     before = totals.pop("still_open", 0)
     parts = [f"{n} {name}" for name, n in totals.items()]
-    flags = [f"{n} {name}" for name, n in (("quarantined", quarantined), ("failed", failed)) if n]
+    flags = [f"{n} {name}" for name, n in (("quarantined", quarantined), ("failed", failed),
+                                           ("differences", differences)) if n]
     older = [f"{before} still open from before"] if before else []
     budget = [line] if (line := report.budget_line()) else []
     text = " · ".join(flags + budget + older + (parts or ([] if flags or budget else ["nothing changed"])))

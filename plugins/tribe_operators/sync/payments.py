@@ -10,7 +10,7 @@ The other way (:func:`paid_in_crm`): an invoice marked Paid in Tribe whose entry
 system still shows open. An adapter that can book the payment (``can_book``: its settings name
 the journal) books it once — an export ledger row (document type ``payment``) is claimed before
 the create and looked up (``find_payment``) after a lost answer; otherwise it is counted as a
-difference (``conflicts``, so the run's note and summary show it) and logged by invoice — never
+difference (``differences``: the run's note flags it with ⚠ and the summary's column counts it) and logged by invoice — never
 dropped.
 """
 from __future__ import annotations
@@ -112,7 +112,7 @@ def paid_in_crm(ctx: StepContext, source: Any, invoices: InvoiceSource, ledger: 
     """Invoices Paid in Tribe that the accounting system still shows open: booked there once
     (``source.can_book()``), or reported as a difference."""
     payments = ExportLedger(ctx.engine, ctx.integration, ctx.scope, document_type=PAYMENT)
-    counts = {"booked": 0, "booked_before": 0, "settled_already": 0, "conflicts": 0}
+    counts = {"booked": 0, "booked_before": 0, "settled_already": 0, "differences": 0}
     differences: list[str] = []
     for tribe_id, external_id, number in _unsettled(ledger):
         done = payments.get(tribe_id)
@@ -122,7 +122,7 @@ def paid_in_crm(ctx: StepContext, source: Any, invoices: InvoiceSource, ledger: 
         if ((invoices.read(tribe_id).get("Phase") or {}).get("Code")) != "Paid":
             continue
         if not source.can_book():
-            counts["conflicts"] += 1
+            counts["differences"] += 1
             differences.append(number or tribe_id)
             continue
         if ctx.dry_run:
