@@ -35,6 +35,14 @@ EXACT_STATUSES = {"C": "customer", "P": "prospect", "S": "suspect", "A": "none"}
 TRIBE_COMMERCIAL_TYPES = ("Suspect", "Lead", "HotProspect", "Prospect", "Customer")
 
 
+def journal_code(value: Any, what: str) -> Any:
+    """A journal's code as text (YAML reads ``70`` as a number); empty is refused naming ``what``."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+    if text == "":
+        raise ValueError(f"name {what}")
+    return text
+
+
 class DivisionInvoices(BaseModel):
     """Where one division books Tribe's invoices (``invoices.<scope>``)."""
 
@@ -47,10 +55,7 @@ class DivisionInvoices(BaseModel):
     @field_validator("journal", mode="before")
     @classmethod
     def _journal_as_text(cls, value: Any) -> Any:
-        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else value
-        if text == "":
-            raise ValueError("name the sales journal's code (e.g. \"70\")")
-        return text
+        return journal_code(value, "the sales journal's code (e.g. \"70\")")
 
     @field_validator("vat_codes", "gl_accounts", mode="before")
     @classmethod
@@ -76,10 +81,7 @@ class DivisionPayments(BaseModel):
     @field_validator("journal", mode="before")
     @classmethod
     def _journal_as_text(cls, value: Any) -> Any:
-        text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else value
-        if text == "":
-            raise ValueError("name the bank or cash journal's code (e.g. \"20\")")
-        return text
+        return journal_code(value, "the bank or cash journal's code (e.g. \"20\")")
 
 
 class ExactSettings(CoreSettings):
