@@ -440,3 +440,21 @@ def test_a_run_stopped_by_a_spent_daily_budget_says_when_it_resumes(airflow_app,
     assert "budget spent" not in fine[:fine.index("</tr>")]
     runs = airflow_app.get("/tribe-sync/api/exact", headers=token(airflow_app, "viewer")).json()["runs"]
     assert {r["run_id"]: bool(r["budget_resumes_at"]) for r in runs} == {"scheduled__e1": True, "scheduled__e0": False}
+
+
+def test_an_invoice_row_shows_its_document_attachment_and_payment_steps(airflow_app, link_db):
+    """Exact's invoice needs more than the entry: its PDF as a document and that document's
+    attachment (each its own ledger row), a payment booked for one paid in Tribe first. The page
+    shows them on the invoice's row, not as invoices of their own, and counts invoices only."""
+    for kind in ("invoice", "invoice_document", "invoice_attachment"):
+        ledger = ExportLedger(link_db, "exact", "default", kind)
+        ledger.claim("inv-9", f"tribe:inv-9:{kind}", "2026000009")
+        if kind != "invoice_attachment":  # its answer lost: claimed, not committed
+            ledger.mark_created("inv-9", f"{kind}-id")
+    data = airflow_app.get("/tribe-sync/api/exact", headers=token(airflow_app, "viewer")).json()
+    [row] = data["ledger"]
+    assert row["external_id"] == "invoice-id" and data["totals"]["ledger"] == 1
+    assert {k: (v["state"], v["external_id"]) for k, v in row["steps"].items()} == {
+        "invoice_document": ("created", "invoice_document-id"), "invoice_attachment": ("in_flight", None)}
+    html = airflow_app.get("/tribe-sync/?integration=exact", headers=token(airflow_app, "viewer")).text
+    assert 'data-step="invoice_document"' in html and "document created" in html and "attachment in_flight" in html

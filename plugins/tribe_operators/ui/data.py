@@ -146,7 +146,7 @@ def totals(engine: sa.Engine, integration: str) -> dict[str, int]:
         open_rows = conn.execute(sa.select(sa.func.count()).select_from(quarantine).where(
             quarantine.c.integration == integration, quarantine.c.resolved_at.is_(None))).scalar_one()
         documents = conn.execute(sa.select(sa.func.count()).select_from(export_ledger).where(
-            export_ledger.c.integration == integration)).scalar_one()
+            export_ledger.c.integration == integration, export_ledger.c.document_type == "invoice")).scalar_one()
     return {"quarantine_open": int(open_rows), "ledger": int(documents)}
 
 
@@ -205,23 +205,32 @@ def quarantine_row(engine: sa.Engine, row_id: int) -> dict[str, Any] | None:
 
 
 def ledger(engine: sa.Engine, integration: str, limit: int = LEDGER_SHOWN) -> list[dict[str, Any]]:
-    """The export ledger, the latest first, with the customer and amount of its last outcome."""
+    """The export ledger's invoices, the latest first, with the customer and amount of the last
+    outcome and ``steps``: what else the invoice needed, by ledger ``document_type`` (its document,
+    the document's attachment, a payment booked — Exact), each with its state and id."""
+    invoice = export_ledger.c.document_type == "invoice"
     with engine.connect() as conn:
         rows = [r._asdict() for r in conn.execute(
-            sa.select(export_ledger).where(export_ledger.c.integration == integration)
+            sa.select(export_ledger).where(export_ledger.c.integration == integration, invoice)
             .order_by(export_ledger.c.updated_at.desc()).limit(limit))]
         ids = [r["tribe_id"] for r in rows]
-        outcomes = {}
+        outcomes, steps = {}, {}
         if ids:
             for o in conn.execute(sa.select(export_outcome).where(export_outcome.c.integration == integration,
                                                                   export_outcome.c.tribe_id.in_(ids))
                                   .order_by(export_outcome.c.id)):
                 outcomes[o.tribe_id] = o  # the last one wins
+            for step in conn.execute(sa.select(export_ledger).where(
+                    export_ledger.c.integration == integration, ~invoice, export_ledger.c.tribe_id.in_(ids))):
+                steps.setdefault((step.tribe_id, step.scope), {})[step.document_type] = {
+                    "state": step.state, "external_id": step.external_id, "attempts": step.attempts,
+                    "last_error": step.last_error}
     for row in rows:
         last = outcomes.get(row["tribe_id"])
         row["customer"] = last.customer if last else None
         row["amount"] = last.amount if last else row.get("total_amount")
         row["currency"] = last.currency if last else None
+        row["steps"] = steps.get((row["tribe_id"], row["scope"]), {})
     return rows
 
 
