@@ -108,18 +108,32 @@ def _unsettled(ledger: ExportLedger) -> list[tuple[str, str, str | None]]:
         return [(r.tribe_id, r.external_id, r.external_number) for r in rows]
 
 
+_IDS_PER_READ = 50  # ids in one filter: a page of invoices per call, not a call per invoice
+
+
+def _paid_in_crm(invoices: InvoiceSource, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the CRM shows Paid, read ``_IDS_PER_READ`` at a time."""
+    paid: set[str] = set()
+    for start in range(0, len(ids), _IDS_PER_READ):
+        rows = invoices.pending(only=ids[start:start + _IDS_PER_READ], fields=("Phase.Code",))
+        paid.update(str(row["ID"]) for row in rows if (row.get("Phase") or {}).get("Code") == "Paid")
+    return paid
+
+
 def paid_in_crm(ctx: StepContext, source: Any, invoices: InvoiceSource, ledger: ExportLedger) -> dict[str, int]:
     """Invoices Paid in Tribe that the accounting system still shows open: booked there once
     (``source.can_book()``), or reported as a difference."""
     payments = ExportLedger(ctx.engine, ctx.integration, ctx.scope, document_type=PAYMENT)
     counts = {"booked": 0, "booked_before": 0, "settled_already": 0, "differences": 0}
     differences: list[str] = []
-    for tribe_id, external_id, number in _unsettled(ledger):
+    unsettled = _unsettled(ledger)
+    paid = _paid_in_crm(invoices, [tribe_id for tribe_id, _, _ in unsettled])
+    for tribe_id, external_id, number in unsettled:
         done = payments.get(tribe_id)
         if done is not None and done.state in DONE:
             counts["booked_before"] += 1  # the accounting system shows it settled at its next read
             continue
-        if ((invoices.read(tribe_id).get("Phase") or {}).get("Code")) != "Paid":
+        if tribe_id not in paid:
             continue
         if not source.can_book():
             counts["differences"] += 1
