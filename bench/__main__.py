@@ -1,7 +1,7 @@
 """``python -m bench [name …] [--quick]``: run benchmarks, print ratios, write bench/results/*.json.
 
-Names: parse, cpu, memory, calls, calls_odoo, calls_exact, ratelimit, shared_budget (default: all, in that order). ``--quick`` runs
-reduced sizes (for a smoke check; the README's figures are from full runs).
+Names: parse, cpu, memory, calls, calls_odoo, calls_exact, ratelimit, shared_budget, tokens (default: all, in
+that order). ``--quick`` runs reduced sizes (for a smoke check; the README's figures are from full runs).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ for path in (ROOT, ROOT / "plugins"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-ORDER = ["parse", "cpu", "memory", "calls", "calls_odoo", "calls_exact", "ratelimit", "shared_budget"]
+ORDER = ["parse", "cpu", "memory", "calls", "calls_odoo", "calls_exact", "ratelimit", "shared_budget", "tokens"]
 
 
 def main(argv: list[str] | None = None) -> int:

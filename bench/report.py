@@ -44,6 +44,8 @@ HEADLINES = {
     "calls": ["initial import", "idle", "incremental", "worst ratio"],
     "ratelimit": ["ours (load_concurrency 4): Tribe calls ÷ allowed", "ours (load_concurrency 4): 429s",
                   "sequential: Tribe calls ÷ allowed"],
+    "tokens": ["worst shared ratio", "PostgreSQL, shared: poweroffice tokens ÷", "PostgreSQL, shared: tribe tokens ÷",
+               "PostgreSQL, each process its own (before): poweroffice tokens ÷"],
 }
 
 

@@ -7,11 +7,18 @@ encrypted with Airflow's own Fernet key (``[core] fernet_key``, the one that enc
 connections; a comma-separated list rotates like Airflow's), and a renewal holds a lock (a
 PostgreSQL advisory lock per connection and scope, which works before the first token is
 stored) from reading the refresh token until the new one is committed: the second worker
-waits, then finds a fresh access token and uses it. (SQLite, the demo's, has one writer.)
+waits, then finds a fresh access token and uses it. (SQLite, the demo's, takes its one write
+lock at the start of the block: ``BEGIN IMMEDIATE``.)
+
+A client-credentials token (PowerOffice Go, Tribe) has no refresh token, but fetching one per
+task process costs a token call each: ``shared_token_store`` keeps it here too, under a key
+naming the Airflow connection and a digest of its credentials (other keys, another row), with
+an empty refresh token.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,12 +33,20 @@ from tribe_operators.exceptions import FatalError
 from tribe_operators.store.schema import oauth_token
 from tribe_operators.store.upsert import upsert
 
-__all__ = ["ChainState", "StoredTokens", "TokenStore", "token_hash"]
+__all__ = ["CLIENT_CREDENTIALS", "ChainState", "StoredTokens", "TokenStore", "UndecryptableTokens", "shared_token_store",
+           "token_hash"]
+
+log = logging.getLogger(__name__)
+CLIENT_CREDENTIALS = "client_credentials"  # the scope of client-credentials rows (no refresh token)
+
+
+class UndecryptableTokens(FatalError):
+    """The stored tokens cannot be decrypted with the current Fernet key."""
 
 
 @dataclass(frozen=True)
 class StoredTokens:
-    refresh_token: str
+    refresh_token: str | None  # None: a client-credentials row
     access_token: str | None
     access_expires_at: datetime | None
     rotations: int
@@ -85,25 +100,31 @@ class TokenStore:
         self._fernet = _fernet(keys)
 
     @contextmanager
-    def renewing(self) -> Iterator[tuple[StoredTokens | None, Callable[..., None], Callable[[], None]]]:
+    def renewing(self, *, unreadable_as_none: bool = False,
+                 ) -> Iterator[tuple[StoredTokens | None, Callable[..., None], Callable[[], None]]]:
         """``with store.renewing() as (current, save, count_call):`` — the row is locked for the
         block; ``save(refresh, access, expires_at, issued_at=None)`` writes the renewal and
-        ``count_call()`` counts a token endpoint call, both in the same transaction."""
+        ``count_call()`` counts a token endpoint call, both in the same transaction.
+        ``unreadable_as_none``: a row the Fernet key cannot decrypt is as good as none (a
+        client-credentials token: the next one replaces it), not an error."""
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # held until commit; works before the row exists
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                              {"key": f"oauth_token:{self.key['conn_id']}:{self.key['scope']}"})
+            elif conn.dialect.name == "sqlite":  # the write lock now, not at the first write
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             row = conn.execute(sa.select(oauth_token).where(*self._where())).first()
-            current = self._decrypt(row) if row is not None else None
+            current = self._decrypt(row, unreadable_as_none) if row is not None else None
             today = datetime.now(UTC).date()
             calls = [current.calls_today if current else 0, False]  # [count, counted in this block]
 
             def count_call() -> None:
                 calls[0], calls[1] = calls[0] + 1, True
 
-            def save(refresh: str, access: str | None, expires_at: datetime | None,
+            def save(refresh: str | None, access: str | None, expires_at: datetime | None,
                      issued_at: datetime | None = None) -> None:
-                upsert(conn, oauth_token, [{**self.key, "refresh_token": self._encrypt(refresh),
+                # No refresh token (client credentials): "" (the column is NOT NULL; no Fernet token is empty).
+                upsert(conn, oauth_token, [{**self.key, "refresh_token": self._encrypt(refresh) if refresh else "",
                                             "access_token": self._encrypt(access) if access else None,
                                             "access_expires_at": expires_at, "issued_at": issued_at,
                                             "refused_access_hash": None,
@@ -141,10 +162,10 @@ class TokenStore:
         return ChainState(row.conn_id, row.scope, _aware(row.issued_at), _aware(row.access_expires_at),
                           int(row.rotations), _calls_today(row), _aware(row.updated_at))
 
-    def read(self) -> StoredTokens | None:
+    def read(self, *, unreadable_as_none: bool = False) -> StoredTokens | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(oauth_token).where(*self._where())).first()
-        return self._decrypt(row) if row is not None else None
+        return self._decrypt(row, unreadable_as_none) if row is not None else None
 
     def _where(self) -> list[Any]:
         return [oauth_token.c[k] == v for k, v in self.key.items()]
@@ -152,17 +173,42 @@ class TokenStore:
     def _encrypt(self, value: str) -> str:
         return self._fernet.encrypt(value.encode()).decode()
 
-    def _decrypt(self, row: sa.Row) -> StoredTokens:
+    def _decrypt(self, row: sa.Row, unreadable_as_none: bool = False) -> StoredTokens | None:
         try:
-            refresh = self._fernet.decrypt(row.refresh_token.encode()).decode()
+            refresh = self._fernet.decrypt(row.refresh_token.encode()).decode() if row.refresh_token else None
             access = self._fernet.decrypt(row.access_token.encode()).decode() if row.access_token else None
         except InvalidToken as exc:
-            raise FatalError(f"the stored tokens of {self.key['conn_id']!r} cannot be decrypted with the "
+            if unreadable_as_none:
+                log.warning("the stored token of %s cannot be decrypted with the current Fernet key: replacing it",
+                            self.key["conn_id"])
+                return None
+            raise UndecryptableTokens(f"the stored tokens of {self.key['conn_id']!r} cannot be decrypted with the "
                              "current Fernet key (rotated without keeping the old one?)") from exc
         return StoredTokens(refresh, access, _aware(row.access_expires_at), int(row.rotations),
                             issued_at=_aware(row.issued_at),
                             refused=bool(access and row.refused_access_hash == token_hash(access)),
                             calls_today=_calls_today(row))
+
+
+def shared_token_store(name: str, fingerprint: str, engine: sa.Engine | None = None) -> TokenStore | None:
+    """Where the client-credentials token of connection ``name`` (whose credentials digest to
+    ``fingerprint``) is shared: the link database (connection ``tribe_sync_db``), or None when
+    there is none or no Fernet key — a hook used on its own then fetches its own token, as before."""
+    if engine is None:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
+
+        try:
+            engine = engine_for()
+        except AirflowNotFoundException:
+            log.info("no %s connection: the access token of %s is this process's own", DEFAULT_CONN_ID, name)
+            return None
+    try:
+        return TokenStore(engine, f"{name[:200]}|{fingerprint[:24]}", CLIENT_CREDENTIALS)
+    except FatalError as exc:  # no Fernet key: never store a token in clear
+        log.warning("the access token of %s is not shared between processes: %s", name, exc)
+        return None
 
 
 def _calls_today(row: Any) -> int:
