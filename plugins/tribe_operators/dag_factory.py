@@ -40,7 +40,9 @@ def dag_settings(*, tags: list[str], doc_md: str | None, retries: int = 2,
                  retry_delay: timedelta = timedelta(minutes=1), **extra: Any) -> dict[str, Any]:
     """What every sync DAG shares: one run at a time, no catch-up, an owner, retries, docs.
 
-    The schedule stays explicit in each DAG file, where a reader looks for it.
+    The retries are for what may pass (a 5xx, a dropped connection); a configuration fault fails
+    its task on the first try (``operators.base.fails_fast``). The schedule stays explicit in each
+    DAG file, where a reader looks for it.
     """
     return {
         "start_date": datetime(2026, 1, 1, tzinfo=UTC),

@@ -1,7 +1,8 @@
 """One exception tree, rooted in ``TribeSyncError``; the class says what a caller should do.
 
 * ``RetryableError`` — try again later (tenacity inside the hook, then Airflow task retries).
-* ``FatalError`` — retrying cannot help (bad credentials, a 4xx the server explained).
+* ``FatalError`` — retrying cannot help (bad credentials, a 4xx the server explained, a connection
+  or setting that does not hold): the task fails at once, no Airflow retry (``operators.base.fails_fast``).
 * ``RecordError`` — one record is bad: quarantine it, the batch goes on.
 """
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import Any
 from tribe_operators import __version__
 
 __all__ = ["STANDARD_FIELDS", "PortlessConnectionTest", "client_fields", "connection_types", "extra_defaults",
-           "field_label", "field_spec", "form_behaviour", "get_provider_info", "required_fields"]
+           "field_label", "field_spec", "form_behaviour", "get_provider_info", "renamed_fields", "required_fields"]
 
 STANDARD_FIELDS = ("host", "schema", "login", "password", "port")
 # Every type takes the whole base URL in ``host`` (scheme and port included); the separate
@@ -94,8 +94,19 @@ def get_provider_info() -> dict[str, Any]:
         "name": "tribe-sync",
         "description": "Tribe CRM ⇄ PowerOffice Go, Odoo and Exact Online: connection types and hooks.",
         "versions": [__version__],
-        "connection-types": [{"connection-type": conn_type, **spec} for conn_type, spec in connection_types().items()],
+        "connection-types": [{"connection-type": conn_type, **{k: v for k, v in spec.items() if k not in _OURS}}
+                             for conn_type, spec in connection_types().items()],
     }
+
+
+# Keys of a declaration that are ours, not Airflow's (left out of the provider info).
+_OURS = frozenset({"renamed-fields"})
+
+
+def renamed_fields(conn_type: str) -> dict[str, dict[str, str]]:
+    """``{old extra name: {"to": new name, "until": release}}``: an extra renamed in a release,
+    still read under its old name (with a deprecation warning) until ``until`` drops it."""
+    return dict(connection_types().get(conn_type, {}).get("renamed-fields", {}))
 
 
 def field_label(conn_type: str, name: str) -> str:

@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
+from tribe_operators import __version__, notices
 from tribe_operators.exceptions import FatalError
-from tribe_operators.provider import STANDARD_FIELDS, connection_types, extra_defaults, required_fields
+from tribe_operators.provider import STANDARD_FIELDS, connection_types, extra_defaults, field_label, required_fields
+from tribe_operators.provider import renamed_fields as renamed_extras
 
 if TYPE_CHECKING:
     from tribe_operators.http.client import ApiClient
@@ -31,15 +34,20 @@ class VendorHook(BaseHook):
     def __init__(self, conn_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conn_id = conn_id
+        self.deprecations: list[str] = []  # what the connection still says the old way (``_renamed``)
 
     @cached_property
     def connection_info(self) -> dict[str, Any]:
         """``{base, login, password, extra}`` of the connection, checked against its type's
         declaration in ``tribe_operators.provider`` (what the UI's form requires)."""
-        conn = self.get_connection(self.conn_id)
+        try:
+            conn = self.get_connection(self.conn_id)
+        except AirflowNotFoundException:
+            raise FatalError(f"connection {self.conn_id!r} does not exist: add it (Admin → Connections, type "
+                             f"{self.conn_type or 'any'}) or set AIRFLOW_CONN_{self.conn_id.upper()}") from None
         raw = conn.extra_dejson if hasattr(conn, "extra_dejson") else json.loads(conn.extra or "{}")
         # The UI's form saves a field left empty as null (or ""): not set, so the default applies.
-        extra = {key: value for key, value in raw.items() if not _blank(value)}
+        extra = self._renamed({key: value for key, value in raw.items() if not _blank(value)})
         allowed = set(connection_types().get(self.conn_type, {}).get("conn-fields", {})) | self.transport_extras
         unknown = set(extra) - allowed
         if unknown:
@@ -61,6 +69,26 @@ class VendorHook(BaseHook):
         # What the form shows as a field's default is what an empty field means.
         return {"base": host.rstrip("/"), "login": conn.login or "", "password": conn.password or "",
                 "extra": {**extra_defaults(self.conn_type), **extra}}
+
+    def _renamed(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """``extra`` with each extra renamed in a release under its new name: the old one is still
+        read until the release its declaration names (``provider.renamed_fields``), with a
+        deprecation warning (logged, and in the run's note). Both names with different values is
+        an error: which one is meant?"""
+        for old, rename in renamed_extras(self.conn_type).items():
+            if old not in extra:
+                continue
+            new, value = rename["to"], extra.pop(old)
+            if new in extra and extra[new] != value:
+                raise FatalError(f"connection {self.conn_id!r}: extra {old!r} (the old name of {new!r}) and {new!r} "
+                                 f"are both set, to different values: keep {new!r} only")
+            extra[new] = value
+            message = (f"connection {self.conn_id!r}: extra {old!r} is now {new!r} ({field_label(self.conn_type, new)}); "
+                       f"rename it in the connection — tribe-sync {__version__} still reads the old name, "
+                       f"{rename['until']} will not")
+            self.deprecations.append(message)
+            notices.deprecated(message)
+        return extra
 
     @cached_property
     def client(self) -> ApiClient:

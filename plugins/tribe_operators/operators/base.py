@@ -1,27 +1,72 @@
 """What every sync operator shares: the link database, the scope, dry-run, a StepContext."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from tribe_operators import notices
+from tribe_operators.exceptions import FatalError
 from tribe_operators.mapping.settings import load_settings
 from tribe_operators.mapping.spec import load_stream
 from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
 from tribe_operators.store.links import Link, LinkStore
 from tribe_operators.sync.context import StepContext
 
-__all__ = ["PreviewContext", "PreviewLinks", "SyncOperator", "scope_label"]
+__all__ = ["PreviewContext", "PreviewLinks", "SyncOperator", "TribeOperator", "fails_fast", "scope_label"]
 
 
 def _truthy(value: Any) -> bool:
     return value is True or str(value).strip().lower() in {"true", "1", "yes"}
 
 
-class SyncOperator(BaseOperator):
+def fails_fast(execute: Callable[..., Any]) -> Callable[..., Any]:
+    """``execute``, with a configuration fault failing the task at once.
+
+    A ``FatalError`` (a connection field unknown, missing or malformed; a setting or mapping that
+    does not hold; credentials refused) or a connection that does not exist is the same on every
+    try: Airflow's retries would only delay the red run by minutes. It becomes
+    ``AirflowFailException`` (failed, no retry), one line naming what to fix, which the task also
+    leaves for its run's note (``notices``); so do the deprecated names a hook still accepted.
+    """
+    if getattr(execute, "__fails_fast__", False):
+        return execute
+
+    @functools.wraps(execute)
+    def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> Any:
+        context = args[0] if args else kwargs.get("context")
+        notices.drain_warnings()  # an earlier task's, in a process that runs several (dag.test)
+        try:
+            return execute(self, *args, **kwargs)
+        except (FatalError, AirflowNotFoundException) as exc:
+            what = " ".join(str(exc).split())
+            notices.leave(context, notices.FAILED_KEY, what)
+            self.log.error("configuration: %s — no retry can fix this: fix it, then clear the task", what)
+            raise AirflowFailException(f"configuration: {what}").with_traceback(exc.__traceback__) from None
+        finally:
+            if found := notices.drain_warnings():
+                notices.leave(context, notices.WARNINGS_KEY, found)
+
+    wrapper.__fails_fast__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+class TribeOperator(BaseOperator):
+    """Base of every tribe-sync operator: each one's ``execute`` fails fast on configuration
+    (:func:`fails_fast`), however a subclass names or overrides it."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "execute" in cls.__dict__:  # wraps Airflow's ExecutorSafeguard, which its metaclass put there
+            cls.execute = fails_fast(cls.__dict__["execute"])  # type: ignore[method-assign]
+
+
+class SyncOperator(TribeOperator):
     """Base of every operator that syncs one stream of one integration.
 
     Args:

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from tribe_operators.exceptions import RecordError
+from tribe_operators.exceptions import FatalError, RecordError
 from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.operators.base import SyncOperator
 from tribe_operators.sync.context import StepContext
@@ -127,7 +127,8 @@ class ExportInvoiceOperator(_InvoiceBase):
     """Export one invoice (mapped: ``.partial(...).expand(invoice=...)``).
 
     A bad invoice is quarantined and fails *its own* task without retries (fix it in Tribe,
-    then clear the task); a transient error fails it with retries, safe thanks to the ledger.
+    then clear the task), as does a configuration fault (``FatalError``: fix the connection or
+    the settings); a transient error fails it with retries, safe thanks to the ledger.
     """
 
     template_fields: Sequence[str] = (*_InvoiceBase.template_fields, "invoice")
@@ -157,6 +158,9 @@ class ExportInvoiceOperator(_InvoiceBase):
             # one for this exception wrapped around it.
             log.error("%s (quarantined: fix it, then Retry now on the tribe-sync page)", headline)
             raise AirflowFailException(headline).with_traceback(exc.__traceback__) from None
+        except FatalError as exc:  # configuration: the task fails at once (operators.base.fails_fast)
+            self.record(ctx, "failed", reason=f"{one_line(exc)} (configuration: fix it, then Retry now)")
+            raise
         except Exception as exc:  # transient: Airflow retries the task, the ledger keeps that safe
             reason = f"{type(exc).__name__}: {one_line(exc)}"
             self.record(ctx, "failed", reason=f"{reason} (the task is retried)")

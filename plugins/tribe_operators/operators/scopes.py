@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from tribe_operators.operators.base import TribeOperator
 
 __all__ = ["ListScopesOperator", "OtherScopesHidden", "other_scopes_hidden"]
 
 
-class ListScopesOperator(BaseOperator):
+class ListScopesOperator(TribeOperator):
     """Return the names of the integration's ``scopes`` (its settings, Variable merged), so a
     stream runs as one mapped task per scope: ``.partial(...).expand(scope=scopes.output)``.
     XCom carries the names only; each mapped task reads its scope's settings itself. A run

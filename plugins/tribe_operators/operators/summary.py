@@ -7,8 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator
-
+from tribe_operators.operators.base import TribeOperator
 from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
 
 __all__ = ["SummaryOperator"]
@@ -16,7 +15,7 @@ __all__ = ["SummaryOperator"]
 log = logging.getLogger(__name__)  # as the steps log: the task log, and pytest's caplog under dag.test()
 
 
-class SummaryOperator(BaseOperator):
+class SummaryOperator(TribeOperator):
     """Log the run's report (read from the link database) and return its counts.
 
     A teardown task: it runs once everything upstream is done, failed or not, and Airflow leaves
@@ -35,8 +34,15 @@ class SummaryOperator(BaseOperator):
         self.as_teardown()
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from tribe_operators.reports.summary import (note_text, read_report, render_counts, render_invoices,
-                                                     render_matches, render_preview, render_quarantine)
+        from tribe_operators.reports.summary import (
+            note_text,
+            read_report,
+            render_counts,
+            render_invoices,
+            render_matches,
+            render_preview,
+            render_quarantine,
+        )
 
         run_id = context["run_id"]
         report = read_report(engine_for(self.db_conn_id), run_id)

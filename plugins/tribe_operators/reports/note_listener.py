@@ -1,6 +1,9 @@
 """Airflow listener: when a sync DAG's run ends, its note says what it did
 ("⚠ 7 quarantined · 238 created · 24 updated"), and a run that needs a look (records quarantined
-in its window, a failed invoice) has the same line as its ``summary`` task's note.
+in its window, a failed invoice, a configuration fault) has the same line as its ``summary``
+task's note. A configuration fault that failed a task comes first, saying what to fix ("✖ fix:
+connection 'poweroffice_default': unknown extra field(s) …"), and a deprecated name a connection
+still uses last ("deprecated: …"): what the tasks left for it (``tribe_operators.notices``).
 
 Why both: Airflow 3's grid shows no note's text (its run tooltip has run id, state and duration;
 the runs list has no note column) — it marks the bar of a run that has a note, and the cell of a
@@ -34,16 +37,25 @@ def write_note(dag_run: Any) -> str | None:
     from tribe_operators.reports.summary import needs_a_look, note_text, read_report
     from tribe_operators.store.engine import DEFAULT_CONN_ID, engine_for
 
-    def text() -> tuple[str | None, str | None]:
-        report = read_report(engine_for(DEFAULT_CONN_ID), dag_run.run_id)
-        note = note_text(report)
-        return note, note if note is not None and needs_a_look(report) else None
+    def text(session: Any) -> tuple[str | None, str | None]:
+        failed, warned = config_notices(session, dag_run.dag_id, dag_run.run_id)
+        try:
+            report = read_report(engine_for(DEFAULT_CONN_ID), dag_run.run_id)
+        except Exception:
+            if not failed:  # the link database's own connection may be what is wrong
+                raise
+            log.warning("the link database could not be read for the note of %s", dag_run.run_id, exc_info=True)
+            note, look = None, False
+        else:
+            note, look = note_text(report), needs_a_look(report)
+        note = with_config(note, failed, warned)
+        return note, note if note is not None and (look or failed) else None
 
     if (session := _session_of(dag_run)) is not None:
         current = dag_run.dag_run_note
         if current is not None and current.user_id is not None:
             return None
-        note, flag = text()
+        note, flag = text(session)
         if note is not None:
             dag_run.note = note
             _flag_summary(session, dag_run, flag)
@@ -55,7 +67,7 @@ def write_note(dag_run: Any) -> str | None:
         current = session.get(DagRunNote, dag_run.id)
         if current is not None and current.user_id is not None:
             return None
-        note, flag = text()
+        note, flag = text(session)
         if note is None:
             return None
         if current is None:
@@ -65,6 +77,45 @@ def write_note(dag_run: Any) -> str | None:
         current.content = note
         _flag_summary(session, dag_run, flag)
     return note
+
+
+def config_notices(session: Any, dag_id: str, run_id: str) -> tuple[list[str], list[str]]:
+    """What the run's tasks left about the configuration (``tribe_operators.notices``): the faults
+    that failed them ("what to fix", with the tasks that met it) and the deprecated names they
+    still accepted — each once, however many tasks met it."""
+    import sqlalchemy as sa
+    from airflow.models.xcom import XComModel
+
+    from tribe_operators.notices import FAILED_KEY, WARNINGS_KEY
+
+    rows = session.execute(sa.select(XComModel.task_id, XComModel.map_index, XComModel.key, XComModel.value).where(
+        XComModel.dag_id == dag_id, XComModel.run_id == run_id, XComModel.key.in_((FAILED_KEY, WARNINGS_KEY)))
+        .order_by(XComModel.timestamp)).all()
+    failed: dict[str, list[str]] = {}
+    warned: list[str] = []
+    for row in rows:
+        value = XComModel.deserialize_value(row)
+        if row.key == FAILED_KEY:
+            task = row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"
+            failed.setdefault(str(value), []).append(task)
+        else:
+            warned.extend(str(w) for w in (value if isinstance(value, list) else [value]) if str(w) not in warned)
+    return [f"{what} ({', '.join(_few(tasks))})" for what, tasks in failed.items()], warned
+
+
+def _few(tasks: list[str], shown: int = 3) -> list[str]:
+    return tasks if len(tasks) <= shown else [*tasks[:shown], f"{len(tasks) - shown} more"]
+
+
+def with_config(note: str | None, failed: list[str], warned: list[str]) -> str | None:
+    """``note`` with what to fix first ("✖ fix: …": no retry can) and the deprecations last."""
+    from tribe_operators.reports.summary import NOTE_LIMIT
+
+    if not failed and not warned:
+        return note
+    parts = [f"✖ fix: {what}" for what in failed] + ([note] if note else []) + \
+            [f"deprecated: {what}" for what in warned]
+    return " · ".join(parts)[:NOTE_LIMIT]
 
 
 def _flag_summary(session: Any, dag_run: Any, flag: str | None) -> None:

@@ -15,6 +15,8 @@ CONNECTION_TYPE: tuple[str, dict[str, Any]] = ("poweroffice_go", {
         {"host": "https://goapi.poweroffice.net (demo: https://goapi.poweroffice.net/Demo)",
          "login": "The integration's application key",
          "password": "The client key PowerOffice Go issued for this client"}),
+    # The old name of a renamed extra is read for one release more, with a deprecation warning.
+    "renamed-fields": {"subscription_key": {"to": "subscription_api_key", "until": "0.2.0"}},
     "conn-fields": {
         # Named *_api_key: Airflow masks extras by name only (API answers, the edit form's values,
         # logs), and "subscription_key" matches none of its sensitive names.

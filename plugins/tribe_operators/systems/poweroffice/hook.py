@@ -3,7 +3,8 @@
 Connection: host = API host (``https://goapi.poweroffice.net``), login = application key,
 password = client key. Extras: ``subscription_api_key`` (required), ``api_path`` (``/v2``),
 ``token_path`` (``/OAuth/Token``), ``rate_per_second`` (10), ``page_size``, ``timeout``,
-``max_attempts``.
+``max_attempts``. The extra's old name ``subscription_key`` is still read until 0.2.0, with a
+deprecation warning (``connection.py``'s ``renamed-fields``).
 """
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ import requests
 from tribe_operators.exceptions import AuthError, FatalError
 from tribe_operators.hooks.base import VendorHook
 from tribe_operators.http.auth import ClientCredentialsAuth, mask
-from tribe_operators.http.client import ApiClient
 from tribe_operators.http.budget import store_url
+from tribe_operators.http.client import ApiClient
 from tribe_operators.http.pacing import shared_limiter
 from tribe_operators.http.pagination import PageNumberPaginator
 from tribe_operators.http.retry import build_retrying
 from tribe_operators.provider import field_label
+from tribe_operators.store.tokens import shared_token_store
 
 __all__ = ["PowerOfficeHook"]
 
@@ -66,6 +68,7 @@ class PowerOfficeHook(VendorHook):
         auth = ClientCredentialsAuth(
             info["base"] + extra["token_path"], info["login"], info["password"],
             style="basic", extra_headers=headers, session=requests.Session(), timeout=timeout, limiter=limiter,
+            store=partial(shared_token_store, self.conn_id),  # one token for every task process
         )
         return ApiClient(
             info["base"] + extra["api_path"], auth, limiter=limiter,
@@ -83,7 +86,8 @@ class PowerOfficeHook(VendorHook):
             return False, f"{self.hook_name} refused the {', '.join(keys[:-1])} or {keys[-1]}: {exc}"
         except Exception as exc:  # noqa: BLE001 - the UI wants a message, not a traceback
             return False, str(exc)
-        return True, f"token obtained for application key {self.connection_info['login']!r}"
+        done = f"token obtained for application key {self.connection_info['login']!r}"
+        return True, "; ".join([done, *(f"deprecated: {d}" for d in self.deprecations)])
 
     @cached_property
     def page_size(self) -> int:

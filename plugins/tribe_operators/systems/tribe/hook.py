@@ -17,12 +17,13 @@ import requests
 from tribe_operators.exceptions import AuthError
 from tribe_operators.hooks.base import VendorHook
 from tribe_operators.http.auth import ClientCredentialsAuth
-from tribe_operators.http.client import ApiClient
 from tribe_operators.http.budget import store_url
+from tribe_operators.http.client import ApiClient
 from tribe_operators.http.pacing import shared_limiter
 from tribe_operators.http.pagination import SkipTopPaginator
 from tribe_operators.http.retry import build_retrying
 from tribe_operators.provider import field_label
+from tribe_operators.store.tokens import shared_token_store
 
 __all__ = ["TribeCrmHook", "odata_literal"]
 
@@ -73,6 +74,7 @@ class TribeCrmHook(VendorHook):
             extra.get("token_url") or f"{info['base']}/oauth2/token",
             info["login"], info["password"], style="body", scope=extra.get("scope", "read write"),
             session=requests.Session(), timeout=timeout, limiter=limiter,
+            store=partial(shared_token_store, self.conn_id),  # one token for every task process
         )
         return ApiClient(
             f"{info['base']}/v1/odata", auth, limiter=limiter,
