@@ -101,7 +101,9 @@ def test_signed_event_starts_one_run_of_the_relations_dag(client, webhook_secret
         {"dag_id": RELATIONS, "dag_run_id": f"webhook__{event_id}", "status": "triggered"}]}
     (run,) = dag_runs(f"webhook__{event_id}")
     assert run["dag_id"] == RELATIONS
+    streams = run["conf"].pop("streams")  # what the event concerns (tests/integration/test_webhook_fanout.py)
     assert run["conf"] == {"webhook_event_id": event_id, "entity_type": entity_type, "entity_id": entity_id}
+    assert streams and all(s.startswith("tribe_") for s in streams), streams
     assert run["state"].endswith("queued") and run["run_type"].endswith("manual")
     assert run["triggered_by"].endswith("REST_API")
     assert len(dag_runs()) == before + 1

@@ -76,6 +76,11 @@ __all__ = [
 ]
 
 
+# What the README recommends a deployment sets, so the live figures are a deployment's: the
+# package imported once per Celery worker process, not once per task (tribe_operators.celery_config).
+DEPLOYMENT_SETTINGS = {"AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "tribe_operators.celery_config.CELERY_CONFIG"}
+
+
 @dataclass
 class LiveStack(StartStop):
     """Simulators + link database + Airflow, started in that order and stopped in reverse.
@@ -109,6 +114,7 @@ class LiveStack(StartStop):
         connections = {**self.sims.connection_env(), **self.link.connection_env()}
         options = dict(self.airflow_options)
         connections.update(options.pop("connections", {}))
+        options["extra_env"] = {**DEPLOYMENT_SETTINGS, **options.get("extra_env", {})}
         self.airflow = LiveAirflow(self.postgres, connections=connections, **options)
         self.airflow.start()
         self.timings = {**self.airflow.timings, "total": time.monotonic() - started}

@@ -13,6 +13,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.fixtures.postgres import Postgres, airflow_conn_uri, empty_tables
+from tests.live.traffic import AccessLog
 
 __all__ = ["LinkDatabase", "Simulators"]
 
@@ -90,8 +91,10 @@ class Simulators:
         self.tribe = TribeState()
         self.po = PowerOfficeState()
         self.odoo = OdooState()
-        self._servers = [ServerThread(tribe_app(self.tribe)), ServerThread(po_app(self.po)),
-                         ServerThread(odoo_app(self.odoo))]
+        # Each call the live Airflow makes is noted with its time (tests.live.traffic).
+        self.traffic = {"tribe": AccessLog(tribe_app(self.tribe)), "po": AccessLog(po_app(self.po)),
+                        "odoo": AccessLog(odoo_app(self.odoo))}
+        self._servers = [ServerThread(self.traffic[name]) for name in ("tribe", "po", "odoo")]
         self.exact_server = ExactServer()
         self.exact = self.exact_server.state
         # An app of this stack's own: our budgets and error guards count per client id in the
@@ -163,6 +166,8 @@ class Simulators:
         self.po.reset()
         self.odoo.reset()
         self.exact.reset()
+        for log in self.traffic.values():
+            log.clear()
 
 
 class _Exiting:

@@ -7,8 +7,10 @@ Tribe calls ``POST /tribe-sync/webhooks/tribe``, a system ``POST /tribe-sync/web
 * ``signature`` — ``X-Tribe-Signature`` (HMAC-SHA512, hex, Base64), compared in constant time;
 * ``secret``    — the webhook secret(s) from the Airflow connection, read per request, masked;
 * ``events``    — the body's shape, parsed and validated, and the freshness check;
-* ``routing``   — Tribe entity type → the DAGs to start (every enabled system), and the run's small conf;
-* ``trigger``   — starting the run with Airflow's own ``trigger_dag`` (injectable);
+* ``routing``   — Tribe entity type → the DAGs to start (every enabled system with a stream the event
+  concerns), and the run's small conf (which streams it reads);
+* ``trigger``   — starting the run with Airflow's own ``trigger_dag`` (injectable), the other
+  streams' tasks skipped as it is created;
 * ``dispatch``  — an event's runs, each (event, DAG) claimed once in the replay store (both routes);
 * ``inbound``   — a system's route: its part (``System.webhooks``) checks and reads the call, the
   core reads the secrets of its scopes' connections, the scope and the settings;

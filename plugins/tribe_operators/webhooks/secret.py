@@ -8,7 +8,6 @@ context); a secrets backend configured in ``[secrets]`` comes first, as everywhe
 from __future__ import annotations
 
 import json
-
 import logging
 
 __all__ = ["DEFAULT_CONN_ID", "EXTRA_KEY", "SecretNotConfigured", "webhook_secrets"]
