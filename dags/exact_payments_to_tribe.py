@@ -13,8 +13,18 @@ a payment in the division's bank or cash journal (`payments.<division>` in
 looked up after a lost answer. Without that setting it is **reported as a difference** (counted
 under conflicts in the run's note and summary, logged by invoice number), to be booked by hand.
 
-Hourly, inside Exact's budget (two to three reads per division an idle run). Trigger it by hand
-for a run now; backfill a range with `airflow backfill create --dag-id exact_payments_to_tribe …`.
+**Reversed in Exact** — a payment taken back (the receivable open again after it was settled) or
+the sales entry reversed — is **reported**, never acted on: Tribe's article says what a payment
+does, not what its reversal does, so the Tribe invoice is left as it is (Paid stays Paid; a
+reversed entry is never taken for paid), the run counts it under `reversed` and `differences`
+(⚠ in the run's note), logs the invoice numbers, and a payment taken back is not booked again.
+
+Hourly, inside Exact's budget (two to three reads per division an idle run), and **at once on
+Exact's `FinancialTransactions` webhook** (a bank or cash entry, a reversal; `python -m tribe_operators.cli
+webhooks subscribe --conn exact_default …` subscribes it): the event starts a run for the division
+that sent it; a redelivered event starts nothing. Where Exact does not offer the topic the hourly
+run alone reads payments. Trigger it by hand for a run now; backfill a range with
+`airflow backfill create --dag-id exact_payments_to_tribe …`.
 """
 
 from __future__ import annotations
@@ -28,8 +38,9 @@ from tribe_operators.timetables import LocalCronIntervals
 
 with DAG(
     dag_id="exact_payments_to_tribe",
-    description="Exact Online ⇄ Tribe, hourly: receivable fully paid → Tribe invoice Paid; partial recorded; "
-                "Paid in Tribe → payment booked in the division's bank/cash journal or reported; one task per division",
+    description="Exact Online ⇄ Tribe, hourly and on Exact's FinancialTransactions webhook: receivable fully paid → "
+                "Tribe invoice Paid; partial recorded; reversed reported; Paid in Tribe → payment booked in the "
+                "division's bank/cash journal or reported; one task per division",
     schedule=LocalCronIntervals("0 * * * *", timezone="UTC"),
     **dag_settings(tags=["exact", "import", "payments"], doc_md=__doc__, retry_delay=timedelta(minutes=2)),
     params={"dry_run": dry_run_param("Report; change nothing.")},

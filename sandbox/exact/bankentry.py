@@ -5,6 +5,13 @@ A line with the customer's ``Account`` and the invoice number in ``OurRef`` ("th
 links the line to the invoice's open item") settles that receivable by the line's amount: money
 received is a negative ``AmountFC`` (a credit on the debtor) [INFER sign, from Exact's bank entry
 examples]. ``Journal`` is the journal's code and must be a bank (12) or cash (10) journal.
+
+A line the other way (a positive ``AmountFC`` on the customer, the invoice number in ``OurRef``:
+the payment taken back, or paid back) lowers what was paid, and a settled receivable opens again
+[INFER]; :func:`reverse_financial_entry` books that for a whole entry, as an accountant reversing
+it does. Every entry booked sends a ``FinancialTransactions`` webhook (a topic Exact offers:
+cdata's WebhookSubscriptions page, pionect.nl) keyed by the entry [INFER: which entries Exact
+announces on that topic, and the key, are not documented].
 """
 from __future__ import annotations
 
@@ -13,9 +20,9 @@ from typing import Any
 from sandbox.exact.entities import EntitySpec
 from sandbox.exact.errors import INVALID_REFERENCE, ExactError
 from sandbox.exact.rules import Ctx, Rules, by_code, mandatory, reference
-from sandbox.exact.salesentry import register_payment
+from sandbox.exact.salesentry import FINANCIAL_TRANSACTIONS, register_payment
 
-__all__ = ["FinancialEntryRules"]
+__all__ = ["FinancialEntryRules", "reverse_financial_entry"]
 
 
 class FinancialEntryRules(Rules):
@@ -52,13 +59,15 @@ class FinancialEntryRules(Rules):
         for line in lines:
             store.insert(ctx.division, line_spec, dict(line, EntryID=entry["EntryID"]), ctx.user)
             self._settle(ctx, line)
+        ctx.state.webhooks.notify(ctx.division, FINANCIAL_TRANSACTIONS, "Create", entry["EntryID"], spec.path)
         return entry
 
     def _settle(self, ctx: Ctx, line: dict[str, Any]) -> None:
         if line.get("OurRef") is None or line.get("Account") is None:
             return  # not a customer payment of an invoice: nothing to match
         receivable = next((r for r in ctx.table("cashflow/Receivables").values()
-                           if r["InvoiceNumber"] == line["OurRef"] and r["Account"] == line["Account"]), None)
+                           if r["InvoiceNumber"] == line["OurRef"] and r["Account"] == line["Account"]
+                           and not r.get("TransactionIsReversal")), None)
         if receivable is not None:
             register_payment(ctx, receivable["TransactionEntryID"], -float(line["AmountFC"]))
 
@@ -66,3 +75,21 @@ class FinancialEntryRules(Rules):
 class EntryLineRules(Rules):
     def create(self, ctx: Ctx, spec: EntitySpec, body: dict[str, Any]) -> dict[str, Any]:
         raise ExactError(400, "Add lines with the entry (deep insert).")  # [INFER]
+
+
+_LINES = {"financialtransaction/BankEntries": ("financialtransaction/BankEntryLines", "BankEntryLines", 12),
+          "financialtransaction/CashEntries": ("financialtransaction/CashEntryLines", "CashEntryLines", 10)}
+
+
+def reverse_financial_entry(ctx: Ctx, path: str, entry_id: str) -> dict[str, Any]:
+    """Take a bank or cash entry back (tests and demos): a new entry in its journal with every
+    line the other way, the same account and ``OurRef`` — the receivable it settled opens again."""
+    line_path, nav, journal_type = _LINES[path]
+    entry = ctx.table(path)[entry_id]
+    lines = [line for line in ctx.table(line_path).values() if line["EntryID"] == entry_id]
+    body = {"Journal": entry["Journal"], nav: [
+        {"Account": line.get("Account"), "GLAccount": line.get("GLAccount"), "AmountFC": -line["AmountFC"],
+         "OurRef": line.get("OurRef"), "Description": f"Terugboeking {entry['EntryNumber']}"}
+        for line in sorted(lines, key=lambda x: x.get("LineNumber") or 0)]}
+    body[nav] = [{k: v for k, v in line.items() if v is not None} for line in body[nav]]
+    return FinancialEntryRules(line_path, journal_type).create(ctx, ctx.spec(path), body)

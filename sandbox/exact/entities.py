@@ -96,7 +96,7 @@ RECEIVABLE = _fields(
     "ID:g Account:g* AccountCode:s* AccountName:s* AmountDC:f* AmountFC:f* Currency:s* Description:s DueDate:d* "
     "EndDate:d* EntryDate:d* EntryID:g* EntryNumber:i* InvoiceDate:d* InvoiceNumber:i* IsFullyPaid:b* Journal:s* "
     "JournalDescription:s* LastPaymentDate:d* PaymentMethod:s PaymentReference:s Status:i* TransactionAmountDC:f* "
-    "TransactionAmountFC:f* TransactionEntryID:g* TransactionID:g* YourRef:s* " + _AUDIT)
+    "TransactionAmountFC:f* TransactionEntryID:g* TransactionID:g* TransactionIsReversal:b* YourRef:s* " + _AUDIT)
 FIN_ENTRY = _fields(  # BankEntries / CashEntries (Exact's reference; lines by deep insert)
     "EntryID:g ClosingBalanceFC:f Currency:s* EntryNumber:i* FinancialPeriod:i FinancialYear:i Journal:s "
     "JournalDescription:s* OpeningBalanceFC:f Status:i* StatusDescription:s* BankEntryLines:n CashEntryLines:n "

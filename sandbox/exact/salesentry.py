@@ -5,6 +5,14 @@ POST needs ``Customer`` (account GUID), ``Journal`` as the journal's *code* (a G
 "Ongeldige referentie: Journals", picqer#31) and ``SalesEntryLines`` (deep insert; each line a
 ``GLAccount`` and an ``AmountFC``). ``EntryNumber`` is writable and unique per journal per year
 (ossobv README); the duplicate's wording is unknown [INFER]. A negative total is a credit note.
+
+Reversals. ``Reversal`` is writable on the entry ("amounts are reversed") and a receivable says
+``TransactionIsReversal`` (Exact's reference). An entry booked with ``Reversal`` and the
+``InvoiceNumber`` of an earlier entry of the customer in the journal cancels it: its receivable is
+a reversal and both open items are matched (``IsFullyPaid``, Status 50) [INFER: the matching, from
+how Exact closes an invoice against its credit]. A payment that is taken back (a bank or cash line
+the other way, ``bankentry.py``) lowers what was paid: a settled receivable opens again (Status 20,
+back in ``ReceivablesList``) [INFER]. Either sends a ``FinancialTransactions`` webhook [INFER].
 """
 from __future__ import annotations
 
@@ -15,8 +23,10 @@ from sandbox.exact.entities import EntitySpec
 from sandbox.exact.errors import INVALID_REFERENCE, ExactError
 from sandbox.exact.rules import Ctx, Rules, by_code, mandatory, reference
 
-__all__ = ["LineRules", "ReceivablesListRules", "SalesEntryRules", "register_payment"]
+__all__ = ["FINANCIAL_TRANSACTIONS", "LineRules", "ReceivablesListRules", "SalesEntryRules", "register_payment",
+           "reverse_sales_entry"]
 
+FINANCIAL_TRANSACTIONS = "FinancialTransactions"  # the webhook topic of entries that change a receivable
 DUPLICATE_ENTRY = "Boekstuknummer {number} bestaat al in dagboek {journal} ({year})."  # [INFER]
 
 
@@ -94,19 +104,26 @@ class SalesEntryRules(Rules):
         credit = net + vat < 0
         values.update(AmountFC=round(net + vat, 2), VATAmountFC=round(vat, 2), AmountDC=round((net + vat) * rate, 2),
                       VATAmountDC=round(vat * rate, 2), Status=20, StatusDescription="Open", Type=21 if credit else 20,
-                      TypeDescription="Verkoopcreditnota" if credit else "Verkoopfactuur", Reversal=False)
+                      TypeDescription="Verkoopcreditnota" if credit else "Verkoopfactuur",
+                      Reversal=bool(values.get("Reversal")))
+        reversed_ = _reversed_receivable(ctx, values, customer["ID"]) if values["Reversal"] else None
         store = ctx.state.store
         entry = store.insert(ctx.division, spec, values, ctx.user)
         line_spec = ctx.spec("salesentry/SalesEntryLines")
         rows = [store.insert(ctx.division, line_spec, dict(line, EntryID=entry["EntryID"]), ctx.user) for line in lines]
-        self._receivable(ctx, entry, customer, journal, rows[0]["ID"])
+        own = self._receivable(ctx, entry, customer, journal, rows[0]["ID"])
+        if reversed_ is not None:  # the two open items cancel each other out
+            register_payment(ctx, reversed_["TransactionEntryID"], -entry["AmountFC"])
+            store.update(ctx.division, ctx.spec("cashflow/Receivables"), own, {
+                "_paid": entry["AmountFC"], "IsFullyPaid": True, "Status": 50, "EndDate": _day(ctx.state.wall_now())})
+            ctx.state.webhooks.notify(ctx.division, FINANCIAL_TRANSACTIONS, "Create", entry["EntryID"], spec.path)
         return entry
 
     def _receivable(self, ctx: Ctx, entry: dict[str, Any], customer: dict[str, Any], journal: dict[str, Any],
-                    first_line: str) -> None:
+                    first_line: str) -> dict[str, Any]:
         store = ctx.state.store
         amount = entry["AmountFC"]
-        store.insert(ctx.division, ctx.spec("cashflow/Receivables"), {
+        return store.insert(ctx.division, ctx.spec("cashflow/Receivables"), {
             "Account": customer["ID"], "AccountCode": customer["Code"], "AccountName": customer["Name"],
             "AmountFC": amount, "AmountDC": entry["AmountDC"], "TransactionAmountFC": amount,
             "TransactionAmountDC": entry["AmountDC"], "Currency": entry["Currency"],
@@ -114,6 +131,7 @@ class SalesEntryRules(Rules):
             "EntryID": entry["EntryID"], "EntryNumber": entry["EntryNumber"], "InvoiceDate": entry["EntryDate"],
             "InvoiceNumber": entry["InvoiceNumber"], "IsFullyPaid": False, "Journal": journal["Code"],
             "JournalDescription": journal["Description"], "Status": 20, "TransactionEntryID": entry["EntryID"],
+            "TransactionIsReversal": bool(entry.get("Reversal")),
             "TransactionID": first_line, "YourRef": entry.get("YourRef"), "PaymentReference": entry.get("PaymentReference"),
             "_hid": store.next_seq(ctx.division, "receivable-hid", 5_000_001), "_paid": 0.0}, ctx.user)
 
@@ -160,15 +178,41 @@ class ReceivablesListRules(Rules):
         return out
 
 
+def _reversed_receivable(ctx: Ctx, values: dict[str, Any], account: str) -> dict[str, Any]:
+    """The receivable a reversal entry cancels: the customer's, in the journal, by invoice number."""
+    found = next((r for r in ctx.table("cashflow/Receivables").values()
+                  if r["InvoiceNumber"] == values.get("InvoiceNumber") and r["Account"] == account
+                  and r["Journal"] == values["Journal"] and not r.get("TransactionIsReversal")), None)
+    if found is None:
+        raise ExactError(400, f"Factuurnummer {values.get('InvoiceNumber')} niet gevonden.")  # [INFER] wording
+    return found
+
+
 def register_payment(ctx: Ctx, entry_id: str, amount: float) -> dict[str, Any]:
-    """Book a customer payment against a sales entry's receivable (tests and demos)."""
+    """Book a customer payment against a sales entry's receivable (tests and demos); a negative
+    amount takes a payment back, and a settled receivable opens again."""
     receivable = next((r for r in ctx.table("cashflow/Receivables").values() if r["TransactionEntryID"] == entry_id),
                       None)
     if receivable is None:
         raise KeyError(entry_id)
-    paid = round(receivable["_paid"] + amount, 2)
+    paid, total = round(receivable["_paid"] + amount, 2), receivable["AmountFC"]
     changes: dict[str, Any] = {"_paid": paid, "LastPaymentDate": _day(ctx.state.wall_now())}
-    if paid >= receivable["AmountFC"]:
+    if paid >= total if total >= 0 else paid <= total:  # a credit note's is paid out: both negative
         changes.update(IsFullyPaid=True, Status=50, EndDate=changes["LastPaymentDate"])
+    elif receivable["IsFullyPaid"]:
+        changes.update(IsFullyPaid=False, Status=20, EndDate=None)
     ctx.state.store.update(ctx.division, ctx.spec("cashflow/Receivables"), receivable, changes, ctx.user)
     return receivable
+
+
+def reverse_sales_entry(ctx: Ctx, entry_id: str) -> dict[str, Any]:
+    """Reverse an entry as an accountant does in Exact (tests and demos): a new entry in the same
+    journal with ``Reversal``, the same invoice number and every amount the other way."""
+    entry = ctx.table("salesentry/SalesEntries")[entry_id]
+    lines = [line for line in ctx.table("salesentry/SalesEntryLines").values() if line["EntryID"] == entry_id]
+    body = {"Customer": entry["Customer"], "Journal": entry["Journal"], "InvoiceNumber": entry["InvoiceNumber"],
+            "Reversal": True, "YourRef": entry.get("YourRef"), "Description": f"Terugboeking {entry['EntryNumber']}",
+            "SalesEntryLines": [{"GLAccount": line["GLAccount"], "AmountFC": -line["AmountFC"],
+                                 "VATCode": line.get("VATCode"), "VATAmountFC": -line["VATAmountFC"]}
+                                for line in sorted(lines, key=lambda x: x["LineNumber"])]}
+    return SalesEntryRules().create(ctx, ctx.spec("salesentry/SalesEntries"), body)

@@ -84,13 +84,18 @@ class WebhookHub:
     def on_change(self, division: int, spec: EntitySpec, action: str, record: dict[str, Any]) -> None:
         if spec.topic is None or spec.kind != "standard":
             return
+        self.notify(division, spec.topic, action, record[spec.key], spec.path)
+
+    def notify(self, division: int, topic: str, action: str, key: str, path: str) -> None:
+        """Queue one event of ``topic`` for each subscription of the division. A topic whose
+        records are not one entity set (``FinancialTransactions``: the entries that change a
+        receivable, see ``bankentry.py``) is sent by the rules that book those entries."""
         with self._lock:
             targets = [(r, self._queues[r["ID"]]) for r in self.subscriptions.values()
-                       if r["Division"] == division and r["Topic"] == spec.topic]
-        key = record[spec.key]
+                       if r["Division"] == division and r["Topic"] == topic]
         for row, inbox in targets:
-            content = {"Topic": spec.topic, "ClientId": row["ClientID"], "Division": division, "Action": action,
-                       "Key": key, "ExactOnlineEndpoint": f"{self.state.base_url}/api/v1/{division}/{spec.path}"
+            content = {"Topic": topic, "ClientId": row["ClientID"], "Division": division, "Action": action,
+                       "Key": key, "ExactOnlineEndpoint": f"{self.state.base_url}/api/v1/{division}/{path}"
                                                           f"(guid'{key}')",
                        "EventCreatedOn": self.state.wall_now().isoformat(timespec="milliseconds")}
             inbox.put(("event", content))

@@ -2,7 +2,8 @@
 simulator, which then posts its validation request and its signed events to our receiver (the
 ``tribe_sync`` plugin mounted as the API server mounts it, on a real socket); an Item changed in
 Exact starts ``exact_to_tribe`` once, however often the event is delivered; a bad HashCode
-starts nothing.
+starts nothing; a bank entry booked in Exact (its ``FinancialTransactions`` event) starts
+``exact_payments_to_tribe`` for the division, and not the relations import.
 
 Real pieces throughout: Airflow's ``trigger_dag`` on the (SQLite) metadata DB with the DAGs
 serialized into it, the replay store and the token store on PostgreSQL, the Exact simulator as
@@ -36,6 +37,7 @@ from tribe_operators.store.webhook_events import WebhookEvents
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 
 IMPORT = "exact_to_tribe"
+PAYMENTS = "exact_payments_to_tribe"
 PATH = "/tribe-sync/webhooks/exact"
 
 
@@ -105,7 +107,7 @@ def subscribe(link_db, url: str, *extra: str) -> tuple[int, str]:
 def subscribed(exact, receiver, link_db) -> ExactServer:
     code, printed = subscribe(link_db, f"{receiver.url}{PATH}")
     assert code == 0, printed
-    delivered(exact, "validation", 2)
+    delivered(exact, "validation", 3)
     return exact
 
 
@@ -131,22 +133,24 @@ def test_subscribing_is_validated_by_the_receiver_and_running_it_again_keeps_it(
     runs_before = len(dag_runs())
     code, printed = subscribe(link_db, url)
     assert code == 0, printed
-    assert f"{NL}\tAccounts\tsubscribed" in printed and f"{NL}\tItems\tsubscribed" in printed, printed
+    for topic in ("Accounts", "Items", "FinancialTransactions"):
+        assert f"{NL}\t{topic}\tsubscribed" in printed, printed
     assert f"{NL}\tContacts\tnot offered" in printed, printed  # the simulator has no Contacts topic
-    validations = delivered(exact, "validation", 2)
+    validations = delivered(exact, "validation", 3)
     # Exact drops a subscription whose empty validation POST is not answered 200.
     assert [(v["topic"], v["status"], v["delivered"]) for v in sorted(validations, key=lambda v: v["topic"])] == [
-        ("Accounts", 200, True), ("Items", 200, True)]
-    assert sorted(r["Topic"] for r in exact.state.webhooks.rows(NL)) == ["Accounts", "Items"]
+        ("Accounts", 200, True), ("FinancialTransactions", 200, True), ("Items", 200, True)]
+    assert sorted(r["Topic"] for r in exact.state.webhooks.rows(NL)) == ["Accounts", "FinancialTransactions", "Items"]
     assert len(dag_runs()) == runs_before  # a validation starts nothing
 
     again, printed = subscribe(link_db, url)
     assert again == 0 and f"{NL}\tAccounts\tkept" in printed and f"{NL}\tItems\tkept" in printed, printed
-    assert len(exact.state.webhooks.rows(NL)) == 2
+    assert f"{NL}\tFinancialTransactions\tkept" in printed, printed
+    assert len(exact.state.webhooks.rows(NL)) == 3
 
     code, printed = subscribe(link_db, url, "--division", str(BE))  # a division named on the command line
     assert code == 0 and f"{BE}\tItems\tsubscribed" in printed, printed
-    assert len(exact.state.webhooks.rows(NL)) == 2 and len(exact.state.webhooks.rows(BE)) == 2
+    assert len(exact.state.webhooks.rows(NL)) == 3 and len(exact.state.webhooks.rows(BE)) == 3
 
 
 def test_an_item_ended_in_exact_starts_the_import_once_however_often_it_is_delivered(subscribed, receiver,
@@ -180,6 +184,44 @@ def test_an_account_event_starts_the_import_for_accounts(subscribed):
     assert (event["topic"], event["action"], event["status"]) == ("Accounts", "Create", 200)
     (run,) = [r for r in import_runs() if r["conf"]["entity_id"] == account["ID"]]
     assert (run["conf"]["entity_type"], run["conf"]["topic"]) == ("Accounts", "Accounts")
+
+
+def payment_runs() -> list[dict[str, Any]]:
+    return [r for r in dag_runs() if r["dag_id"] == PAYMENTS]
+
+
+def book_bank_entry(exact: ExactServer) -> str:
+    """A bank entry as the accountant books a customer's payment in Exact's UI."""
+    from sandbox.exact.bankentry import FinancialEntryRules
+    from sandbox.exact.seed import _ctx
+
+    with exact.state.lock:
+        ctx = _ctx(exact.state, NL)
+        entry = FinancialEntryRules("financialtransaction/BankEntryLines", 12).create(
+            ctx, ctx.spec("financialtransaction/BankEntries"),
+            {"Journal": "20", "BankEntryLines": [{"AmountFC": -121.0, "Description": "Betaling"}]})
+    return entry["EntryID"]
+
+
+def test_a_bank_entry_in_exact_starts_the_payments_run_for_its_division_once(subscribed, receiver, link_db):
+    exact = subscribed
+    imports, before = len(import_runs()), len(payment_runs())
+    entry_id = book_bank_entry(exact)
+
+    (event,) = events(exact)
+    assert (event["topic"], event["action"], event["key"], event["status"]) == (
+        "FinancialTransactions", "Create", entry_id, 200)
+    (run,) = [r for r in payment_runs() if r["conf"]["entity_id"] == entry_id]
+    event_id = run["conf"]["webhook_event_id"]
+    assert run["conf"] == {"division": NL, "topic": "FinancialTransactions", "action": "Create",
+                           "entity_type": "FinancialTransactions", "entity_id": entry_id, "scope": "default",
+                           "webhook_event_id": event_id}
+    assert len(import_runs()) == imports  # a payment is not a relation: the import is not started
+    assert WebhookEvents(link_db).get(event_id, PAYMENTS).status == "triggered"
+
+    again = post(receiver, event["body"])  # Exact's redelivery: the same bytes
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate"), again.text
+    assert len(payment_runs()) == before + 1
 
 
 def test_an_event_signed_with_another_secret_is_refused_and_starts_nothing(subscribed, link_db, caplog):
@@ -249,6 +291,16 @@ def test_events_not_synced_are_202_once_and_start_nothing(exact, receiver, link_
     assert (response.status_code, response.json()["status"], response.json()["reason"]) == (202, "ignored", reason)
     assert post(receiver, body).json()["status"] == "duplicate"
     assert len(dag_runs()) == before
+
+
+def test_a_financial_transaction_deleted_starts_the_payments_run(exact, receiver):
+    """An entry removed can reopen a receivable: unlike a relation's Delete, it is read at once."""
+    before = len(payment_runs())
+    body = signed(exact.state.webhook_secret, content(Topic="FinancialTransactions", Action="Delete"))
+    response = post(receiver, body)
+    assert (response.status_code, response.json()["status"]) == (200, "triggered"), response.text
+    assert [r["dag_id"] for r in response.json()["runs"]] == [PAYMENTS]
+    assert len(payment_runs()) == before + 1
 
 
 def test_the_validation_request_is_answered_and_unknown_senders_are_404(exact, receiver):

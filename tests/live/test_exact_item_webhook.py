@@ -95,9 +95,10 @@ def test_an_item_ended_in_exact_is_inactive_in_tribe_within_a_minute_of_its_webh
 
         printed = live.subscribe_exact()
         assert f"{NL}\tItems\tsubscribed" in printed and f"{NL}\tAccounts\tsubscribed" in printed, printed
-        validations = wait_until(lambda: len(v := _deliveries(sim, "validation")) >= 2 and v, timeout=30,
+        validations = wait_until(lambda: len(v := _deliveries(sim, "validation")) >= 3 and v, timeout=30,
                                  what="Exact's validation POSTs", diagnostics=lambda: _report(live))
-        assert {(v["topic"], v["status"]) for v in validations} == {("Accounts", 200), ("Items", 200)}, validations
+        assert {(v["topic"], v["status"]) for v in validations} == {
+            ("Accounts", 200), ("Items", 200), ("FinancialTransactions", 200)}, validations
         runs_before = {r["dag_run_id"] for r in api.runs(DAG_ID)}
 
         ended = _end_in_exact(sim, item["ID"])

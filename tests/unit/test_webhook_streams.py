@@ -135,3 +135,16 @@ def test_every_exact_type_listed_is_a_topic_that_starts_the_import(stream):
     for topic in types:
         assert topic in TOPICS, f"{stream}: {topic} is not a topic we subscribe to ({', '.join(TOPICS)})"
         assert ExactWebhooks().parse(exact_event(topic)[1]).dag_ids == (IMPORT_DAG,)
+
+
+@pytest.mark.parametrize("action", ["Create", "Update", "Delete"])
+def test_a_financial_transactions_event_starts_the_payments_run_not_the_import(action):
+    """A bank or cash entry (a payment, its reversal) or one removed: the payments run reads the
+    receivables; the relations import has nothing to do with it."""
+    from tribe_operators.systems.exact.webhooks import PAYMENTS_DAG, TOPICS, ExactWebhooks
+
+    assert "FinancialTransactions" in TOPICS
+    _, body = exact_event("FinancialTransactions", action)
+    event = ExactWebhooks().parse(body)
+    assert (event.dag_ids, event.entity_type, event.ignored) == ((PAYMENTS_DAG,), "FinancialTransactions", "")
+    assert PAYMENTS_DAG == "exact_payments_to_tribe"

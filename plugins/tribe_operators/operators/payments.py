@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.operators.invoices import _InvoiceBase
 from tribe_operators.store.runs import record_step
-from tribe_operators.sync.context import is_backfill, resolve_window
+from tribe_operators.sync.context import is_backfill, read_interval, resolve_window
 from tribe_operators.timeutil import parse_timestamp
 
 __all__ = ["SyncPaymentsOperator"]
@@ -29,8 +29,8 @@ class SyncPaymentsOperator(_InvoiceBase):
         ctx = self.invoice_context(context)
         if not stream_enabled(ctx.settings, "payments"):
             raise AirflowSkipException(f"payments is not in enabled_streams of the {self.integration} settings")
-        interval = tuple(parse_timestamp(context.get(k)) if context.get(k) else None
-                         for k in ("data_interval_start", "data_interval_end"))
+        # A manual or webhook run reads up to when it was triggered, not the last hour that ended.
+        interval = tuple(parse_timestamp(v) if v else None for v in read_interval(context))
         overlap = timedelta(seconds=int(ctx.settings.get("overlap_seconds", 300)))
         ctx.window = resolve_window(ctx.watermarks.get("payments", "import"), interval, overlap=overlap,  # type: ignore[arg-type]
                                     exact=is_backfill(context))

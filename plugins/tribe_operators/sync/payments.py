@@ -6,6 +6,14 @@ reports each as a :class:`Settlement` (amounts as ``Decimal``, in cents: a balan
 core keeps total and open amount in the export ledger, marks a settled invoice Paid in Tribe
 once, and counts partial, unpaid, reversed and unknown ones.
 
+Reversed: an invoice the system had reported settled that it now shows open again (the payment
+taken back), or one the system reports cancelled by a reversal (``Settlement.reversed``). Tribe's
+help articles say what a payment does ("the status is updated automatically in both systems"),
+not what its reversal does, so Tribe is left as it is: the run reports it — counted under
+``reversed`` and ``differences`` (the note's ⚠), logged by invoice number — and the ledger keeps
+what is open (a cancelled invoice is never recorded as paid). Nor is a reversed payment booked
+again from Tribe: the invoice keeps its ``paid_at``.
+
 The other way (:func:`paid_in_crm`): an invoice marked Paid in Tribe whose entry the accounting
 system still shows open. An adapter that can book the payment (``can_book``: its settings name
 the journal) books it once — an export ledger row (document type ``payment``) is claimed before
@@ -24,10 +32,10 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from tribe_operators.protocols import InvoiceSource
 from tribe_operators.store.ledger import DONE, ExportLedger, record_balance
 from tribe_operators.store.schema import export_ledger
 from tribe_operators.sync.context import StepContext
-from tribe_operators.protocols import InvoiceSource
 
 __all__ = ["PAYMENT", "PaymentSource", "Settlement", "money", "paid_in_crm", "sync_payments"]
 
@@ -70,30 +78,46 @@ class PaymentSource(Protocol):
 def sync_payments(ctx: StepContext, source: PaymentSource, invoices: InvoiceSource) -> dict[str, int]:
     """Record the window's settlements in the ledger; Paid in Tribe for the settled ones."""
     ledger = ExportLedger(ctx.engine, ctx.integration, ctx.scope)
-    counts = {"read": 0, "paid": 0, "partial": 0, "unpaid": 0, "reversed": 0, "unknown": 0, "already_paid": 0}
+    counts = {"read": 0, "paid": 0, "partial": 0, "unpaid": 0, "reversed": 0, "unknown": 0, "already_paid": 0,
+              "differences": 0}
+    reversed_: list[str] = []
     for settlement in source.settlements(*ctx.window):
         counts["read"] += 1
         state = settlement.state
         if ctx.dry_run:
             counts[state] += 1
+            counts["differences"] += state == "reversed"
             continue
-        found = record_balance(ledger, settlement.external_id, total=settlement.total, balance=settlement.open,
+        # Cancelled is not paid: a reversed invoice's balance stays what was invoiced, no paid_at.
+        balance = settlement.total if settlement.reversed and settlement.open == 0 else settlement.open
+        found = record_balance(ledger, settlement.external_id, total=settlement.total, balance=balance,
                                changed_at=settlement.changed_at)
         if found is None:
             counts["unknown"] += 1  # not one of ours (made in the accounting system itself)
             continue
+        tribe_id, settled_before = found
+        if state != "paid" and settled_before is not None:
+            state = "reversed"  # settled before, open again now: its payment was taken back
+        if state == "reversed":
+            counts["reversed"] += 1
+            counts["differences"] += 1
+            row = ledger.get(tribe_id)
+            reversed_.append((row.external_number if row else None) or tribe_id)
+            continue
         if state != "paid":
             counts[state] += 1
-            if state == "reversed":
-                log.warning("invoice %s was reversed in %s after it was exported", settlement.external_id,
-                            ctx.integration)
             continue
-        marked = invoices.mark_paid(found[0])
+        marked = invoices.mark_paid(tribe_id)
         if marked:
-            log.info("invoice %s is paid (%s %s)", found[0], ctx.integration, settlement.external_id)
+            log.info("invoice %s is paid (%s %s)", tribe_id, ctx.integration, settlement.external_id)
         counts["paid" if marked else "already_paid"] += 1
+    if reversed_:
+        log.warning("%d invoice(s) reversed in %s after being exported (a payment taken back or the entry "
+                    "cancelled); Tribe is left as it is — look at them: %s", len(reversed_), ctx.integration,
+                    ", ".join(reversed_))
     if hasattr(source, "can_book"):
-        counts.update(paid_in_crm(ctx, source, invoices, ledger))
+        for key, n in paid_in_crm(ctx, source, invoices, ledger).items():
+            counts[key] = counts.get(key, 0) + n
     return counts
 
 

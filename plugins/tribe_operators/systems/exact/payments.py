@@ -7,6 +7,13 @@ Reads, all ``$filter`` (never a GET by key: a 404 counts toward Exact's block):
 - for those not fully paid, their open amount from ``read/financial/ReceivablesList`` (outstanding
   items only), the sales journal's items in one read — a receivable has no paid-amount field.
 
+Reversals, as Exact shows them: a payment taken back reopens the receivable (no longer
+``IsFullyPaid``, open again in ``ReceivablesList``) — the core sees an invoice it had settled
+open again and reports it. An entry reversed (a sales entry with ``Reversal``, the same invoice
+number) leaves a receivable with ``TransactionIsReversal`` whose open item cancels the
+original's: the original is reported ``reversed``, never taken for paid [INFER: the matching by
+invoice number; Exact's reference names the flags, not how the two items are linked].
+
 Booking (``payments.<division>`` in the settings names the journal): one ``BankEntries`` /
 ``CashEntries`` entry per invoice, its line on the customer's account with the invoice number in
 ``OurRef`` (how Exact matches a payment to the open item) for the open amount; our unique
@@ -59,7 +66,11 @@ class ExactPayments:
             return  # no invoices booked in this division: nothing of ours to read
         window = window_filter("Modified", since, until, zone=self.hook.exact.timezone)
         rows = self._read(RECEIVABLES, f"Journal eq {odata_string(self.sales_journal)} and {window}",
-                          "TransactionEntryID,EntryNumber,AmountFC,IsFullyPaid")
+                          "TransactionEntryID,EntryNumber,InvoiceNumber,Account,AmountFC,IsFullyPaid,"
+                          "TransactionIsReversal")
+        # A reversal's own receivable is not an invoice of ours; it names the one it cancels.
+        reversals = {(r.get("Account"), r.get("InvoiceNumber")) for r in rows if r.get("TransactionIsReversal")}
+        rows = [r for r in rows if not r.get("TransactionIsReversal")]
         open_amounts = self._open_amounts() if any(not r.get("IsFullyPaid") for r in rows) else {}
         for row in rows:
             total = money(row.get("AmountFC"))
@@ -67,7 +78,8 @@ class ExactPayments:
                 open_ = Decimal("0.00")
             else:  # not in the open items any more although not fully paid: leave it as it was
                 open_ = open_amounts.get(int(row.get("EntryNumber") or 0), total)
-            yield Settlement(str(row["TransactionEntryID"]), total, open_, None)
+            reversed_ = (row.get("Account"), row.get("InvoiceNumber")) in reversals
+            yield Settlement(str(row["TransactionEntryID"]), total, open_, None, reversed=reversed_)
 
     # ---- a payment Tribe knows of first -----------------------------------------------------
     def can_book(self) -> bool:

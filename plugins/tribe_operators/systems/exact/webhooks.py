@@ -9,6 +9,14 @@ created Exact posts an empty body, which must be answered 200 or the subscriptio
 changed: it starts ``exact_to_tribe``, whose streams read on from their sync cursors, and only
 the streams whose ``source.webhook_types`` name the event's topic (``Accounts``, ``Contacts``,
 ``Items``); the hourly poll reads the rest.
+
+Payments: Exact has no topic for receivables; ``FinancialTransactions`` (cdata's
+WebhookSubscriptions topics, pionect.nl; research §2.5) is the topic of the entries that settle
+or reopen one — a bank or cash entry, a reversal. Its event starts ``exact_payments_to_tribe``
+for the division (not the relations import), which reads the receivables changed since its
+watermark; a Delete too (an entry removed can reopen a receivable). Which entries Exact announces
+on it is not documented [INFER]: the hourly run stays, and a division where Exact refuses the
+topic is reported "not offered" and keeps the hourly run alone.
 """
 from __future__ import annotations
 
@@ -24,13 +32,18 @@ from tribe_operators.exceptions import ApiClientError, TribeSyncError
 from tribe_operators.systems.exact.odata import results
 from tribe_operators.webhooks.inbound import InboundEvent, InvalidEvent, Subscription
 
-__all__ = ["IMPORT_DAG", "TOPICS", "ExactWebhooks", "hash_code"]
+__all__ = ["IMPORT_DAG", "PAYMENTS_DAG", "TOPICS", "ExactWebhooks", "hash_code"]
 
 IMPORT_DAG = "exact_to_tribe"
-# Topics subscribed, in this order. Contacts is not confirmed as a topic (research §8.11): where
-# Exact refuses it, contacts arrive with the poll and subscribing still succeeds.
-TOPICS = ("Accounts", "Contacts", "Items")
-UNCONFIRMED_TOPICS = frozenset({"Contacts"})
+PAYMENTS_DAG = "exact_payments_to_tribe"
+# Topics subscribed, in this order. Contacts is not confirmed as a topic (research §8.11), nor what
+# FinancialTransactions carries: where Exact refuses one, the poll reads it and subscribing still
+# succeeds.
+TOPICS = ("Accounts", "Contacts", "Items", "FinancialTransactions")
+UNCONFIRMED_TOPICS = frozenset({"Contacts", "FinancialTransactions"})
+# The DAG a topic's event starts (any action: a removed entry can reopen a receivable); the others
+# start the relations import.
+TOPIC_DAGS = {"FinancialTransactions": PAYMENTS_DAG}
 ACTIONS = frozenset({"Create", "Update", "Delete"})
 SUBSCRIPTIONS = "webhooks/WebhookSubscriptions"
 _HEAD, _TAIL = b'{"Content":', b',"HashCode":'
@@ -91,6 +104,8 @@ class ExactWebhooks:
                              conf={"division": division, "topic": topic, "action": action})
         if topic not in TOPICS:
             return replace(event, ignored=f"topic {topic} is not synced")
+        if topic in TOPIC_DAGS:
+            return replace(event, dag_ids=(TOPIC_DAGS[topic],))
         if action == "Delete":
             # sync/Deleted drops links and never deletes in Tribe; the poll reads it.
             return replace(event, ignored="deletions are read by the poll (sync/Deleted)")
