@@ -458,3 +458,22 @@ def test_an_invoice_row_shows_its_document_attachment_and_payment_steps(airflow_
         "invoice_document": ("created", "invoice_document-id"), "invoice_attachment": ("in_flight", None)}
     html = airflow_app.get("/tribe-sync/?integration=exact", headers=token(airflow_app, "viewer")).text
     assert 'data-step="invoice_document"' in html and "document created" in html and "attachment in_flight" in html
+
+
+def test_a_paid_invoice_open_again_shows_as_reopened(airflow_app, link_db):
+    """A payment taken back in the accounting system leaves ``paid_at`` (Tribe stays Paid, the run
+    reports it); the page must not show such an invoice as simply paid."""
+    from decimal import Decimal
+
+    from tribe_operators.store.ledger import record_balance
+    ledger = ExportLedger(link_db, "exact", "default", "invoice")
+    for tribe_id, number in (("inv-1", "2026000001"), ("inv-2", "2026000002")):
+        ledger.claim(tribe_id, f"tribe:{tribe_id}", number)
+        ledger.mark_created(tribe_id, f"entry-{tribe_id}")
+        record_balance(ledger, f"entry-{tribe_id}", total=Decimal("121.00"), balance=Decimal("0"), changed_at=None)
+    record_balance(ledger, "entry-inv-2", total=Decimal("121.00"), balance=Decimal("121.00"), changed_at=None)
+    html = airflow_app.get("/tribe-sync/?integration=exact", headers=token(airflow_app, "viewer")).text
+    rows = {n: html[html.rindex("<tr", 0, html.index(n)):html.index("</tr>", html.index(n))]
+            for n in ("<code>entry-inv-1<", "<code>entry-inv-2<")}
+    assert "reopened" not in rows["<code>entry-inv-1<"]
+    assert "reopened, 121.00 open" in rows["<code>entry-inv-2<"]
