@@ -15,8 +15,10 @@ negative entry is Exact's credit note.
 
 **Checked before anything is sent.** Every refusal counts toward Exact's block of the app's key:
 a VAT group the division's maps lack, or a journal, VAT code or GL account the division does not
-have (read from Exact per invoice, only the codes the settings name), holds the invoice in
-quarantine naming the field — no request reaches SalesEntries. An entry number another entry
+have (read from Exact once per run and division — only the codes the settings name — by the
+run's first invoice task and shared with the others through the link database; a task's retry
+reads them afresh), holds the invoice in quarantine naming the field — no request reaches
+SalesEntries. An entry number another entry
 holds in the journal is held the same way.
 
 **Exactly once.** Each invoice is one mapped task (named by its invoice number). An export ledger

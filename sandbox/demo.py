@@ -214,7 +214,8 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
     quiet_third_party_notices()  # after Airflow's import, which sets filters of its own
 
     from sandbox.demo_story import invoice_story, lifecycle_story
-    from tribe_operators.reports.summary import render_counts as render, summarise
+    from tribe_operators.reports.summary import render_counts as render
+    from tribe_operators.reports.summary import summarise
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.links import LinkStore
     from tribe_operators.store.quarantine import Quarantine
@@ -254,28 +255,32 @@ def run_and_report(engine) -> int:  # type: ignore[no-untyped-def]
             print(f"conflict on {row['stream']} tribe {row['tribe_id']} / poweroffice {row['external_id']}: {fields}")
     _quarantine_report(Quarantine(engine, "poweroffice"))
     runs += odoo_report(bag, engine)
-    runs += exact_report(bag, engine)
-    return round_report(engine, runs)
+    outcomes: dict[str, Any] = {}
+    runs += exact_report(bag, engine, outcomes)
+    return round_report(engine, runs, outcomes)
 
 
 # What a round changed in Tribe or an accounting system: a second round over unchanged data
 # writes nothing (the README's promise, checked by .ci/run on SQLite and on PostgreSQL).
-_WRITE_COUNTS = ("created", "updated", "linked", "unlinked", "paid", "partial")
+# A payments run's "booked": a payment marked in Tribe first, booked in the accounting system.
+_WRITE_COUNTS = {"created": "created", "updated": "updated", "linked": "linked", "unlinked": "unlinked",
+                 "paid": "paid", "partial": "partial", "booked": "payments booked"}
 _WRITE_STATUSES = ("draft", "booked", "posted", "sent")
 
 
-def round_report(engine: Any, runs: list[Any]) -> int:
-    """Print and keep (``.demo/last_round.json``) what this round wrote and how each run ended;
-    0 when every run succeeded."""
+def round_report(engine: Any, runs: list[Any], outcomes: dict[str, Any] | None = None) -> int:
+    """Print and keep (``.demo/last_round.json``, with the acts' ``outcomes``: what the systems
+    show for the demo's invoices) what this round wrote and how each run ended; 0 when every run
+    succeeded."""
     from tribe_operators.store.outcomes import run_outcomes
     from tribe_operators.store.runs import run_counts
 
-    written: dict[str, int] = dict.fromkeys((*_WRITE_COUNTS, "invoices exported"), 0)
+    written: dict[str, int] = dict.fromkeys((*_WRITE_COUNTS.values(), "invoices exported"), 0)
     for dagrun in runs:
         for row in run_counts(engine, dagrun.run_id):
             if row["step"] == "load":  # payments too: their counts are their load step's
-                for key in _WRITE_COUNTS:
-                    written[key] += int(row["counts"].get(key, 0))
+                for key, label in _WRITE_COUNTS.items():
+                    written[label] += int(row["counts"].get(key, 0))
         written["invoices exported"] += sum(1 for o in run_outcomes(engine, dagrun.run_id)
                                             if o["status"] in _WRITE_STATUSES)
     failed = [f"{r.dag_id} {r.run_id}" for r in runs if not str(r.state).endswith("success")]
@@ -284,7 +289,8 @@ def round_report(engine: Any, runs: list[Any]) -> int:
     print(f"\nthis round wrote: {shown}" + (f"; runs not successful: {', '.join(failed)}" if failed else ""))
     (DEMO / "last_round.json").write_text(json.dumps({
         "database": engine.url.get_backend_name(), "written": written, "total_written": total,
-        "runs": {f"{r.dag_id} {r.run_id}": str(r.state) for r in runs}, "failed": failed}, indent=2))
+        "runs": {f"{r.dag_id} {r.run_id}": str(r.state) for r in runs}, "failed": failed, **(outcomes or {})},
+        indent=2, default=str))
     return 1 if failed else 0
 
 
@@ -304,12 +310,13 @@ def odoo_report(bag: Any, engine: Any) -> list[Any]:
         return _odoo_act(bag, engine)
 
 
-def exact_report(bag: Any, engine: Any) -> list[Any]:
-    """The Exact act (``sandbox/demo_exact.py``): each DAG's summary, how the import matched, and
-    the Tribe-born customer with Exact's number."""
+def exact_report(bag: Any, engine: Any, outcomes: dict[str, Any]) -> list[Any]:
+    """The Exact act (``sandbox/demo_exact.py``): each DAG's summary, how the import matched, the
+    Tribe-born customer with Exact's number, and the two invoices: booked with their PDFs, paid
+    each way (what the systems show goes into ``outcomes["exact_invoices"]``)."""
     print(f"\n--- Exact Online (a third company: its own Tribe tenant on :{EXACT_TRIBE_PORT}) ---")
     with _tenant(EXACT_TRIBE_PORT):
-        return _exact_act(bag, engine)
+        return _exact_act(bag, engine, outcomes)
 
 
 @contextmanager
@@ -322,15 +329,16 @@ def _tenant(port: int) -> Iterator[None]:
         os.environ["AIRFLOW_CONN_TRIBE_DEFAULT"] = _tribe_connection(TRIBE_PORT)
 
 
-def _exact_act(bag: Any, engine: Any) -> list[Any]:
+def _exact_act(bag: Any, engine: Any, outcomes: dict[str, Any]) -> list[Any]:
     import sqlalchemy as sa
 
-    from sandbox.demo_exact import exact_story
+    from sandbox.demo_exact import describe, exact_invoice_story, exact_story, invoice_outcomes
     from sandbox.exact_scenario import TRIBE_BORN
-    from tribe_operators.store.schema import staging
-    from tribe_operators.reports.summary import render_counts as render, summarise
+    from tribe_operators.reports.summary import render_counts as render
+    from tribe_operators.reports.summary import summarise
     from tribe_operators.store.quarantine import Quarantine
     from tribe_operators.store.runs import run_counts
+    from tribe_operators.store.schema import staging
     from tribe_operators.systems.tribe.hook import TribeCrmHook
 
     runs = []
@@ -352,13 +360,24 @@ def _exact_act(bag: Any, engine: Any) -> list[Any]:
     inactive = sum(1 for _ in tribe.iter_records("Product", filter="IsInactive eq true and ImportId ne null",
                                                  select=["ID"]))
     print(f"items ended in Exact → Inactive in Tribe: {inactive}")
+    story, invoices = exact_invoice_story(bag, engine, f"http://127.0.0.1:{EXACT_PORT}")
+    for label, dagrun, took in story:
+        print(f"\nDAG {dagrun.dag_id} ({label}): {dagrun.state} in {took:.1f} s")
+        for row in run_counts(engine, dagrun.run_id):
+            if row["stream"] == "payments":
+                print(f"  division {row['scope']}: {row['counts']}")
+        runs.append(dagrun)
+    outcomes["exact_invoices"] = invoice_outcomes(engine, invoices)
+    for row in outcomes["exact_invoices"]:
+        print(f"  {describe(row)}")
     _quarantine_report(Quarantine(engine, "exact"))
     return runs
 
 
 def _odoo_act(bag: Any, engine: Any) -> list[Any]:
     from sandbox.demo_odoo import odoo_story
-    from tribe_operators.reports.summary import render_counts as render, summarise
+    from tribe_operators.reports.summary import render_counts as render
+    from tribe_operators.reports.summary import summarise
     from tribe_operators.store.ledger import ExportLedger
     from tribe_operators.store.quarantine import Quarantine
     from tribe_operators.store.runs import run_counts

@@ -14,9 +14,10 @@ from typing import Any
 from sandbox.exact import ExactState, seed
 from sandbox.tribe import TribeState
 
-__all__ = ["TRIBE_BORN", "exact_demo_state", "seed_exact_demo"]
+__all__ = ["BY_DEBTOR_NUMBER", "TRIBE_BORN", "exact_demo_state", "seed_exact_demo"]
 
 TRIBE_BORN = "Noorderlicht Advies B.V."
+BY_DEBTOR_NUMBER = "De Vries Installatietechniek B.V."  # Tribe has it under Exact's Code "2"
 
 
 def seed_exact_demo(tribe: TribeState, exact: ExactState) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def seed_exact_demo(tribe: TribeState, exact: ExactState) -> dict[str, Any]:
     accounts = exact.store.table(NL, "crm/Accounts").values()
     bakery = next(a for a in accounts if a["Name"] == "Bakkerij van der Berg")
     exact.store.update(NL, SPECS["crm/accounts"], bakery, {"VATNumber": None})  # the seed's is made up
-    customer = tribe.insert("Relation_Organization", {"Name": "De Vries Installatietechniek B.V.", "DebtorNumber": "2"})
+    customer = tribe.insert("Relation_Organization", {"Name": BY_DEBTOR_NUMBER, "DebtorNumber": "2"})
     tribe.insert("Relationship_Organization_CommercialRelationship_Customer", {"Organization": {"ID": customer["ID"]}})
     address = {"Street": "Kerkstraat", "HouseNumber": 12, "HouseNumberSuffix": "a", "Postalcode": "1012AB",
                "City": "Amsterdam", "Country": {"ID": ref_id("Datastore_Country", "NL")}}

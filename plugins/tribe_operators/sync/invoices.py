@@ -24,6 +24,7 @@ from tribe_operators.protocols import DocumentSource, DocumentTarget, Exported, 
 from tribe_operators.store.ledger import DONE, ExportLedger
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.documents import attach_invoice_document, unfinished_documents
+from tribe_operators.sync.lookups import run_lookups
 
 __all__ = ["export_invoice", "invoice_reference", "invoice_scope", "quarantine_invoice", "select_sent_invoices"]
 
@@ -160,7 +161,8 @@ def _attach_document(ctx: StepContext, source: InvoiceSource, target: InvoiceTar
 
 
 def _map(ctx: StepContext, target: InvoiceTarget, invoice: dict[str, Any]) -> dict[str, Any]:
-    lookups = {name: target.lookup_table(lk.entity_set, lk.key, lk.value) for name, lk in ctx.spec.lookups.items()}
+    # Read once per run and scope, shared by the run's invoice tasks (sync.lookups).
+    lookups = run_lookups(ctx, lambda lk: target.lookup_table(lk.entity_set, lk.key, lk.value))
     links = ctx.relation_links
     mapper = Mapper(ctx.spec, MapContext(lookups=lookups, settings=ctx.settings, scope=ctx.scope,
                                          integration=ctx.integration,

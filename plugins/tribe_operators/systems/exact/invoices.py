@@ -19,7 +19,9 @@ Exact's credit note). This adapter adds our unique reference and speaks Exact's 
   and a number another entry holds is held naming the field — instead of a refusal Exact counts.
   A refusal that comes anyway (a race) is looked up the same way.
 - Lookup tables (journals, VAT codes, GL accounts) are read for the codes the division's
-  settings name only: one small request each rather than every page of the chart of accounts.
+  settings name only: one small request each rather than every page of the chart of accounts,
+  and once per run and division (the core keeps them for the run's other invoice tasks:
+  ``sync/lookups.py``).
 
 The core flow (``sync/invoices.py``) decides when to look up and create. ``posts`` is True and
 ``posted_as`` "booked": an entry is final on creation, so ``posted_number`` is its entry number
