@@ -177,7 +177,7 @@ def run_steps(world: World, engine: Any, backend: PgBackendCpu) -> dict[str, Any
 
 # -- ours, core: the same without staging ---------------------------------------------------------
 def run_core(world: World, engine: Any, backend: PgBackendCpu) -> dict[str, Any]:
-    from tribe_operators.dedupe import Deduper
+    from tribe_operators.dedupe import Deduper, party_roles
     from tribe_operators.exceptions import OutOfScope, RecordError
     from tribe_operators.mapping.engine import Mapper
     from tribe_operators.store.links import LinkStore
@@ -187,7 +187,7 @@ def run_core(world: World, engine: Any, backend: PgBackendCpu) -> dict[str, Any]
     store = LinkStore(engine, INTEGRATION, SCOPE)
     ctx = StepContext(engine=engine, run_id="bench_cpu_core", spec=world.spec, settings=world.settings)
     mapper = Mapper(world.spec, ctx.map_context({"countries": target.lookup_table("Datastore_Country", "Code")}))
-    deduper = Deduper(world.spec, store, target)
+    deduper = Deduper(world.spec, store, target, party_roles(world.spec))  # every role, as dedupe_step
     mapping, dedupe, links = (Stopwatch(backend) for _ in range(3))
     counts: Counter[str] = Counter()
     bound = 0

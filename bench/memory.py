@@ -13,6 +13,9 @@ Per size, three processes:
   in-process stand-in that keeps nothing (``bench._support.tribe_stand_in``);
 * this process, which starts both and reads the result.
 
+CPU per record is reported per step and for the whole task: the measured process's own
+``process_time`` plus the CPU of the PostgreSQL backends serving it (``PgBackendCpu``).
+
 Peak RSS is the measured process's own high-water mark (``VmHWM`` in ``/proc/self/status``;
 ``ru_maxrss`` is not used: it survives exec, so it would report this parent process); a
 sampler thread (every 20 ms) attributes it to the step that was running. The link database is a throwaway
@@ -32,6 +35,7 @@ from typing import Any
 
 from bench._support import (
     ROOT,
+    PgBackendCpu,
     ServerProcess,
     airflow_env,
     customer_inputs,
@@ -122,7 +126,9 @@ def _measure(db_url: str, with_load: bool) -> None:
     from tribe_operators.systems.poweroffice.hook import PowerOfficeHook
 
     result: dict[str, Any] = {"after_imports_mib": round(_rss_mib(), 1)}
-    ctx = StepContext(engine=engine_for(url=db_url), run_id="bench_memory", spec=load_stream("poweroffice", "customers"),
+    engine = engine_for(url=db_url)
+    backend = PgBackendCpu(engine)  # the task's CPU includes what its queries cost the database
+    ctx = StepContext(engine=engine, run_id="bench_memory", spec=load_stream("poweroffice", "customers"),
                       settings=load_settings("poweroffice"))
     source, target = PowerOfficeSource(PowerOfficeHook()), tribe_stand_in()
     steps = [("extract", lambda: extract_step(ctx, source)),
@@ -131,16 +137,19 @@ def _measure(db_url: str, with_load: bool) -> None:
              ("load", lambda: load_step(ctx, target, source))][:None if with_load else 3]
     for name, run_step in steps:
         step["name"] = name
-        started = time.perf_counter()
+        started, cpu, db = time.perf_counter(), time.process_time(), backend.seconds()
         try:
             counts = run_step()
         except Exception as exc:  # noqa: BLE001 - reported, and the steps before it still count
             result[name] = {"error": f"{type(exc).__name__}: {exc}"[:400]}
             break
-        result[name] = {"seconds": round(time.perf_counter() - started, 1), "peak_so_far_mib": round(_peak_mib(), 1),
+        result[name] = {"seconds": round(time.perf_counter() - started, 1),
+                        "cpu_s": round(time.process_time() - cpu, 2), "postgres_cpu_s": round(backend.seconds() - db, 2),
+                        "peak_so_far_mib": round(_peak_mib(), 1),
                         "sampled_peak_mib": round(peaks.get(name, 0.0), 1), "rss_after_mib": round(_rss_mib(), 1),
                         "counts": {k: v for k, v in counts.items() if v}}
     result["peak_rss_mib"] = round(_peak_mib(), 1)
+    result["postgres_cpu_available"] = backend.available
     print(MARKER + json.dumps(result), flush=True)
 
 
@@ -167,6 +176,12 @@ def measure(n: int, home: Path, with_load: bool) -> dict[str, Any]:
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"measured process failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     return {**json.loads(lines[-1][len(MARKER):]), "wall_s": round(wall, 1)}
+
+
+def _per_record(step: dict[str, Any], n: int) -> str:
+    """``process + postgres = total`` CPU milliseconds per record of one step (or several)."""
+    own, db = step.get("cpu_s", 0.0) * 1000 / n, step.get("postgres_cpu_s", 0.0) * 1000 / n
+    return f"{own:.3f} + {db:.3f} = {own + db:.3f}"
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -199,6 +214,13 @@ def run(quick: bool = False) -> dict[str, Any]:
         if sa_ and sb:
             figures[f"{name}: sampled peak MiB"] = f"{sa_['sampled_peak_mib']} / {sb['sampled_peak_mib']}"
             figures[f"{name}: seconds"] = f"{sa_['seconds']} / {sb['seconds']}"
+            figures[f"{name}: CPU ms/record (process + postgres)"] = " / ".join(
+                _per_record(r, n) for r, n in ((sa_, small), (sb, large)))
+    for label, n in ((small, small), (large, large)):
+        done = [results[n][s] for s in steps if "cpu_s" in results[n].get(s, {})]
+        if len(done) == len(steps):
+            figures[f"whole task CPU ms/record at {label:,} (process + postgres)"] = _per_record(
+                {"cpu_s": sum(d["cpu_s"] for d in done), "postgres_cpu_s": sum(d["postgres_cpu_s"] for d in done)}, n)
     figures["counts at the larger size"] = "; ".join(
         f"{name} " + ", ".join(f"{k} {v:,}" for k, v in b[name]["counts"].items())
         for name in steps if "counts" in b.get(name, {}))

@@ -76,19 +76,32 @@ class Deduper:
     def add(self, stream: str, source_id: str, fields: dict[str, Any]) -> None:
         self.resolver.add(stream, source_id, fields)
 
+    def close(self) -> None:
+        """Drop the resolver's temporary tables now (else when the deduper is collected)."""
+        self.resolver.close()
+
+    def __enter__(self) -> Deduper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def decide(self, rows: list[dict[str, Any]]) -> list[Decision]:
         """``rows`` are staging rows with ``source_id`` and ``mapped`` ({fields, update_hash})."""
-        for row in rows:
-            if self.spec.stream not in self.resolver.roles_of(row["source_id"]):
-                self.add(self.spec.stream, row["source_id"], row["mapped"]["fields"])
-        resolved = self.resolver.resolve()
-        return [self._decision(row, resolved[str(row["source_id"])]) for row in rows]
+        ids = [str(row["source_id"]) for row in rows]
+        answers = self.resolver.answers(ids)
+        for sid, row in zip(ids, rows, strict=True):
+            if self.spec.stream not in answers.get(sid, ((), None))[0]:
+                self.add(self.spec.stream, sid, row["mapped"]["fields"])
+        if self.resolver.resolve():  # contacts made known since: these rows' answers are new
+            answers = self.resolver.answers(ids)
+        return [self._decision(row, *answers[sid]) for sid, row in zip(ids, rows, strict=True)]
 
-    def _decision(self, row: dict[str, Any], res: Resolution) -> Decision:
+    def _decision(self, row: dict[str, Any], roles: list[str], res: Resolution | None) -> Decision:
+        assert res is not None  # resolved by ``decide``
         source_id = str(row["source_id"])
         if res.held is not None:
             field, reason = res.held
-            roles = self.resolver.roles_of(source_id)
             if len(roles) > 1:
                 reason += f" (held back in each of its roles: {', '.join(roles)})"
             return Decision(source_id, None, error=(field, reason))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tribe_operators.dedupe.keys import field_value, key_tuple
+from tribe_operators.dedupe.workspace import Workspace
 from tribe_operators.exceptions import MappingConfigError
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from tribe_operators.store.links import Link, LinkStore
 
 __all__ = ["PartyResolver", "Resolution", "party_roles"]
+
+_BATCH = 1000  # contacts' roles made known before they are written to the workspace
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,15 @@ def party_roles(spec: StreamSpec) -> list[StreamSpec]:
 class PartyResolver:
     """Resolve contacts (by source id) to target records with the keys of all their roles.
 
+    Contacts, key values and answers live in temporary tables (``workspace``): the shared-key
+    check is a ``GROUP BY`` there, the target is asked for the keys a thousand at a time, and
+    only the contacts whose keys found a record in a tier are held in memory while that tier is
+    settled (what they found decides, together, which record is whose).
+
     Args:
         own: The stream whose decisions are wanted (its link is tried first).
         roles: Every role of the party, ``own`` included (``party_roles``).
-        links: The link store of this integration and scope.
+        links: The link store of this integration and scope (its database holds the tables).
         target: The target adapter (``find``, ``id_key``).
     """
 
@@ -95,85 +103,115 @@ class PartyResolver:
         entities = [e for r in (own, *roles) for e in (r.target.link_entity, *(k.link for k in r.dedupe if k.link))]
         self.entities = list(dict.fromkeys(entities))
         self.tiers = {r.stream: [tuple(k.match) for k in r.dedupe if k.match] for r in roles}
+        self._role = {stream: i for i, stream in enumerate(self.tiers)}
         self._written = {r.stream: {f.target for f in r.fields if not (f.match_only or f.check_only or f.only_create or f.at_least)}
                          for r in roles}  # what an update writes
-        self.keys: dict[str, dict[str, dict[str, Any]]] = {}  # contact → role → {key field: value}
-        self.resolved: dict[str, Resolution] = {}
+        self.create_new = create_new or set()  # contacts a person said are nobody's record ("create new")
+        self.work = Workspace(links.engine)
+        self._added: dict[tuple[str, str], tuple[int, list[tuple[int, tuple[str, ...], tuple[Any, ...]]]]] = {}
+        # the tier being settled: the key values of the contacts involved, and the records
+        # settled on or in doubt among those its keys found
+        self._values: dict[tuple[str, int], tuple[Any, ...]] = {}
         self._claims: dict[str, str] = {}  # target id → the contact resolved to it
         self._disputed: dict[str, str] = {}  # target id → a held contact whose keys found it
-        self.create_new = create_new or set()  # contacts a person said are nobody's record ("create new")
+
+    def close(self) -> None:
+        """Drop the temporary tables (also done when the resolver is collected)."""
+        self.work.close()
 
     def add(self, stream: str, source_id: str, fields: dict[str, Any]) -> None:
         """Note one role's record of a contact (only its key fields are kept)."""
-        wanted = {f for key in self.tiers[stream] for f in key}
-        self.keys.setdefault(str(source_id), {})[stream] = {f: field_value(fields, f) for f in wanted}
+        keys = []
+        for tier, key in enumerate(self.tiers[stream]):
+            value = tuple(field_value(fields, f) for f in key)
+            if (normal := self._normal(stream, key, value)) is not None:
+                keys.append((tier, normal, value))
+        self._added[(str(source_id), stream)] = (self._role[stream], keys)
+        if len(self._added) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._added:
+            self.work.put(self._added)
+            self._added = {}
 
     def roles_of(self, source_id: str) -> list[str]:
-        return list(self.keys.get(str(source_id), {}))
+        return self.answers([source_id]).get(str(source_id), ([], None))[0]
 
-    def resolve(self) -> dict[str, Resolution]:
-        """Resolve every contact added since the last call; returns all answers so far."""
-        todo = [p for p in self.keys if p not in self.resolved]
-        if todo:
-            out = self._by_links(todo)
-            out.update({p: Resolution() for p in todo if p not in out and p in self.create_new})
-            pending = [p for p in todo if p not in out]
-            self._shared(pending, out)
-            self._by_keys([p for p in pending if p not in out], out)
-            for p in pending:
-                out.setdefault(p, Resolution())
-            self.resolved.update(out)
-        return self.resolved
+    def resolve(self) -> bool:
+        """Resolve every contact added since the last call (False: there was none)."""
+        self._flush()
+        low, self.work.resolved = self.work.resolved, self.work.seq
+        if low == self.work.seq:
+            return False
+        self._by_links(low)
+        self._shared(low)
+        self._by_keys(low)
+        return True
+
+    def answers(self, source_ids: list[str]) -> dict[str, tuple[list[str], Resolution | None]]:
+        """``{contact: (its roles, its answer — None until it is resolved)}`` of those made known."""
+        self._flush()
+        return {p: (roles, (answer or Resolution()) if resolved else None)
+                for p, (roles, answer, resolved) in self.work.answers(map(str, source_ids)).items()}
 
     # -- the steps ---------------------------------------------------------------------------
-    def _by_links(self, todo: list[str]) -> dict[str, Resolution]:
-        out: dict[str, Resolution] = {}
+    def _by_links(self, low: int) -> None:
         lookup = self.links.links_by_tribe if self.exporting else self.links.links_by_external
-        for entity in self.entities:
-            rest = [p for p in todo if p not in out]
-            for p, link in (lookup(entity, rest) if rest else {}).items():
-                target_id = str(link.external_id if self.exporting else link.tribe_id)
-                out[p] = Resolution(target_id, f"link:{entity}", link=link)
-                self._claims.setdefault(target_id, p)
-        return out
+        for todo in self.work.open_contacts(low):
+            out: dict[str, Resolution | None] = {}
+            for entity in self.entities:
+                rest = [p for p in todo if p not in out]
+                for p, link in (lookup(entity, rest) if rest else {}).items():
+                    target_id = str(link.external_id if self.exporting else link.tribe_id)
+                    out[p] = Resolution(target_id, f"link:{entity}", link=link)
+            out.update({p: None for p in todo if p not in out and p in self.create_new})
+            self.work.settle(out)
 
-    def _shared(self, pending: list[str], out: dict[str, Resolution]) -> None:
+    def _shared(self, low: int) -> None:
         """Two contacts with one key value (two customers numbered 10050): which one a target
         record carrying it belongs to cannot be told, so neither is matched nor created."""
+        out: dict[str, Resolution] = {}
         for stream, keys in self.tiers.items():
-            for fields in keys:
-                sharing: dict[tuple[str, ...], list[str]] = defaultdict(list)
-                for p in pending:
-                    value = self._value(p, stream, fields)
-                    if value is not None:
-                        sharing[self._normal(stream, fields, value)].append(p)  # type: ignore[index]
-                for group in (g for g in sharing.values() if len(g) > 1):
-                    for p in group:
-                        value = "/".join(map(str, self._value(p, stream, fields) or ()))
-                        others = ", ".join(o for o in group if o != p)
+            for tier, fields in enumerate(keys):
+                for group in self.work.shared(low, self._role[stream], tier):
+                    for p, value in group:
+                        others = ", ".join(o for o, _ in group if o != p)
                         out.setdefault(p, self._held(fields[0], (
-                            f"{'+'.join(fields)} {value} is also on {self.own.source.system} record(s) {others}: "
-                            "two source records share it — fix one of them")))
+                            f"{'+'.join(fields)} {'/'.join(map(str, value))} is also on {self.own.source.system} "
+                            f"record(s) {others}: two source records share it — fix one of them")))
+        self.work.settle(out)  # type: ignore[arg-type]
 
-    def _by_keys(self, pending: list[str], out: dict[str, Resolution]) -> None:
+    def _by_keys(self, low: int) -> None:
         """Tier by tier, in rounds: contacts whose keys point at one record that is nobody's
         settle on it; a record settled on (or linked, or taken at an earlier tier) is that
         contact's, so the others lose it and may be left with one — the next round. What is
         still in doubt when no round settles anything more is held. The answer is the same
         whichever contact comes first, and the same on the next run."""
         for tier in range(max((len(k) for k in self.tiers.values()), default=0)):
-            open_ = [p for p in pending if p not in out]
             hits: dict[str, list[_Hit]] = defaultdict(list)
             for stream, keys in self.tiers.items():
-                if tier >= len(keys) or not open_:
+                if tier >= len(keys):
                     continue
-                fields = keys[tier]
-                values = {p: v for p in open_ if (v := self._value(p, stream, fields)) is not None}
-                found = self.target.find(self.roles[stream], list(fields), list(values.values())) if values else {}
-                for p, value in values.items():
-                    if found.get(value):
-                        hits[p].append(_Hit(stream, fields, value, found[value]))
-            owners = self._owners({self._id(r) for party in hits.values() for h in party for r in h.records})
+                fields, spec = keys[tier], self.roles[stream]
+                if plan := getattr(self.target, "plan_find", None):  # it may read the whole set instead
+                    plan(spec, list(fields), self.work.count_open_keys(low, self._role[stream], tier))
+                for values in self.work.open_keys(low, self._role[stream], tier):
+                    found = self.target.find(spec, list(fields), [v for _, v in values])
+                    for p, value in values:
+                        if found.get(value):
+                            hits[p].append(_Hit(stream, fields, value, found[value]))
+                if plan:
+                    plan(spec, list(fields), None)
+            if not hits:
+                continue
+            rids = {self._id(r) for party in hits.values() for h in party for r in h.records}
+            owners = self._owners(rids)
+            self._claims, self._disputed = self.work.marked("claim", rids), self.work.marked("doubt", rids)
+            known = {*hits, *(o for o, _ in owners.values()), *self._claims.values()}
+            self._values = self.work.values(tier, known)
+            claims_before, disputed_before = dict(self._claims), dict(self._disputed)
+            out: dict[str, Resolution] = {}
             found_by = dict(hits)
             while hits := self._current(hits, owners):
                 verdicts = {p: self._verdict(p, hs, owners) for p, hs in hits.items()}
@@ -186,6 +224,10 @@ class PartyResolver:
             for p in (p for p in found_by if p in out and out[p].held):  # what a held contact's keys found
                 for rid in sorted({self._id(r) for h in found_by[p] for r in h.records}):  # stays in doubt
                     self._disputed.setdefault(rid, p)
+            self.work.settle(out)  # type: ignore[arg-type]
+            self.work.mark("claim", {r: p for r, p in self._claims.items() if r not in claims_before})
+            self.work.mark("doubt", {r: p for r, p in self._disputed.items() if r not in disputed_before})
+            self._values, self._claims, self._disputed = {}, {}, {}
 
     def _current(self, hits: dict[str, list[_Hit]], owners: dict[str, tuple[str, str]]) -> dict[str, list[_Hit]]:
         """Drop what a record will not carry after this run: a record that is another contact's,
@@ -206,7 +248,7 @@ class PartyResolver:
     def _overwritten(self, p: str, hit: _Hit, owner: tuple[str, str] | None) -> bool:
         if owner is None or owner[0] == p or not set(hit.fields) <= self._written[hit.stream]:
             return False
-        theirs = self._value(owner[0], hit.stream, hit.fields)
+        theirs = self._value(owner[0], hit.stream)
         return theirs is not None and (self._normal(hit.stream, hit.fields, theirs)
                                        != self._normal(hit.stream, hit.fields, hit.value))
 
@@ -282,12 +324,9 @@ class PartyResolver:
                     self._claims[rid] = p
 
     # -- helpers -----------------------------------------------------------------------------
-    def _value(self, p: str, stream: str, fields: tuple[str, ...]) -> tuple[Any, ...] | None:
-        row = self.keys[p].get(stream)
-        if row is None:
-            return None
-        value = tuple(row.get(f) for f in fields)
-        return value if self._normal(stream, fields, value) is not None else None
+    def _value(self, p: str, stream: str) -> tuple[Any, ...] | None:
+        """A contact's value of the current tier's key in role ``stream`` (None: it has none)."""
+        return self._values.get((p, self._role[stream]))
 
     def _normal(self, stream: str, fields: tuple[str, ...], value: tuple[Any, ...]) -> tuple[str, ...] | None:
         return key_tuple(value, self.roles[stream].key_normalisers(fields))

@@ -48,6 +48,16 @@ class TribeTarget(Adapter):
                  scope: dict[str, Any] | None = None) -> None:
         super().__init__(hook, settings, scope)
         self._indexes: dict[tuple[str, str], dict[Any, list[str]]] = {}
+        self._planned: dict[tuple[str, str], int] = {}  # keys a caller will ask for, a chunk at a time
+
+    def plan_find(self, spec: StreamSpec, fields: list[str], total: int | None) -> None:
+        """The caller will ask ``find`` for ``total`` keys of ``fields`` in chunks (None: it is
+        done): whether to read the whole set instead is decided once, for all of them."""
+        if len(fields) == 1:
+            if total is None:
+                self._planned.pop((spec.target.entity_set, fields[0]), None)
+            else:
+                self._planned[(spec.target.entity_set, fields[0])] = total
 
     def lookup_table(self, entity_set: str, key: str, value: str | None = None) -> dict[str, str]:
         return self.hook.codes(entity_set, key, value)
@@ -91,7 +101,10 @@ class TribeTarget(Adapter):
         expand = self._expand_for(spec)
         if len(fields) == 1:
             keys = [normal[0] for normal in wanted]
-            index = self._key_index(spec.target.entity_set, fields[0], len(keys))
+            planned = self._planned.get((spec.target.entity_set, fields[0]))
+            index = self._key_index(spec.target.entity_set, fields[0], len(keys) if planned is None else planned)
+            if index is None and planned:  # decided: look the keys up (no count call per chunk)
+                self._planned[(spec.target.entity_set, fields[0])] = 0
             if index is not None:  # fetch only the records whose key is there, by id
                 ids = [i for k in keys for i in index.get(k, [])]
                 rows = self.hook.find_by(spec.target.entity_set, "ID", ids, expand=expand) if ids else []
