@@ -1,5 +1,9 @@
 """Rate-limit saturation: N PowerOffice customers imported into Tribe at the vendors' real limits.
-Target: ≥ 0.90 of Tribe's allowed rate in steady state, and not one 429.
+Target: ≥ 0.95 of Tribe's allowed rate in steady state, and not one 429, also for a long run:
+the full run (10,000) measures the quick size (1,500) too, on the same machine minutes apart,
+and prints both side by side with the load average (``os.getloadavg``) beside each, the
+client's CPU per Tribe request, and the drift (the last third of the steady state's rate ÷ the
+first third's: below 1, the run slows down as it grows).
 
 Three processes per run:
 
@@ -20,9 +24,13 @@ one — the same steps with ``load_concurrency = 1``, one request at a time — 
 have a Finnish address, a country the Tribe simulator does not know: they are quarantined,
 as they should be, and counted.
 
-How the rate is measured. ``t0`` is the arrival of the client's first Tribe request, ``t_end``
-that of its last. The first window ``[t0, t0 + 60 s)`` is excluded: a sliding window lets a
-fresh client spend the whole budget at once. In the steady state ``S = [t0 + 60 s, t_end]``
+How the rate is measured. ``t0`` is the arrival of the load step's first Tribe request (the
+server and the client read the same ``CLOCK_MONOTONIC``), ``t_end`` that of the last request.
+The first window ``[t0, t0 + 60 s)`` is excluded: a sliding window lets a fresh client spend
+the whole budget at once. (Until 7 Dec ``t0`` was the client's first Tribe request, a country
+lookup of the map step: the map and dedupe steps' CPU time then counted as idle in the first
+minute of the steady state — 37 s of it on a machine at load average 15. That figure is still
+reported, "from the first request".) In the steady state ``S = [t0 + 60 s, t_end]``
 the rate at an instant ``t`` is what the server's own limiter sees: the requests that arrived
 in ``(t − 60 s, t]``, divided by 60 s. The figure reported is its mean over ``S`` (computed
 exactly: each arrival at ``s`` counts for the length of ``[s, s + 60) ∩ S``), divided by the
@@ -59,11 +67,12 @@ from bench._support import (
     scratch_database,
 )
 
-TARGET = 0.90
+TARGET = 0.95
 TRIBE_LIMIT, TRIBE_WINDOW_S = 1000, 60.0  # Tribe: per client, sliding window (vendor docs)
 PO_LIMIT_PER_S = 10  # PowerOffice Go: per subscription key
 LATENCY_MS = (100, 150)
 MARKER = "BENCH_RATELIMIT_RESULT "
+QUICK_N = 1_500  # the quick run's size, also measured beside the full one
 
 
 # -- the simulator process ----------------------------------------------------------------------
@@ -106,7 +115,7 @@ def _serve(n: int) -> None:
                 orgs, org_ids = [o["ImportId"] for o in ours], {o["ID"] for o in ours}
                 customers = [r for r in tribe.all("Relationship_Organization_CommercialRelationship_Customer")
                              if (r.get("Organization") or "") in org_ids]
-                report = {"tribe": tribe.counters(), "poweroffice": po.counters(),
+                report = {"tribe": tribe.counters(), "poweroffice": po.counters(), "cpu_s": time.process_time(),
                           "arrivals": getattr(tribe, "arrivals", []),
                           "imported": {"organisations": len(orgs), "distinct_import_ids": len(set(orgs)),
                                        "customer_relationships": len(customers)}}
@@ -170,9 +179,9 @@ def _client(db_url: str, concurrency: int, overrides: str = "{}") -> None:
              "load": lambda: load_step(ctx, target, source)}
     result: dict[str, Any] = {"load_concurrency": settings.get("load_concurrency"), "steps": {}}
     for name, run_step in steps.items():
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         counts = run_step()
-        result["steps"][name] = {"start": started, "end": time.monotonic(),
+        result["steps"][name] = {"start": started, "end": time.monotonic(), "cpu_s": time.process_time() - cpu,
                                  "counts": {k: v for k, v in counts.items() if v}}
     result["client_calls"] = {"tribe": dict(tribe_hook.client.calls), "poweroffice": dict(po_hook.client.calls)}
     limiter = tribe_hook.client.limiter
@@ -190,17 +199,17 @@ def measure(n: int, concurrency: int, home: Path, label: str) -> dict[str, Any]:
     with Simulators(n) as sims, scratch_database(f"ratelimit_{label}") as (engine, url):
         engine.dispose()
         env = {**os.environ, **airflow_env(home), **connection_env(*sims.urls)}
-        started = time.monotonic()
+        load_before, started = os.getloadavg()[0], time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "bench.ratelimit", "client",
                                url.render_as_string(hide_password=False), str(concurrency)],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=3 * 3600)
-        wall = time.monotonic() - started
+        wall, load_after = time.monotonic() - started, os.getloadavg()[0]
         lines = [line for line in proc.stdout.splitlines() if line.startswith(MARKER)]
         if proc.returncode != 0 or not lines:
             raise RuntimeError(f"client failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
         server = sims.report()
     client = json.loads(lines[-1][len(MARKER):])
-    return {"n": n, "wall_s": wall, "client": client, "server": server,
+    return {"n": n, "wall_s": wall, "client": client, "server": server, "load_avg": [load_before, load_after],
             "stats": _stats(server["arrivals"], client)}
 
 
@@ -241,7 +250,8 @@ def _pauses(arrivals: list[list[Any]], t0: float) -> dict[str, float]:
 def _stats(arrivals: list[list[Any]], client: dict[str, Any]) -> dict[str, Any]:
     accepted = sorted(a[0] for a in arrivals if a[3])
     writes = sorted(a[0] for a in arrivals if a[3] and a[1] == "POST" and a[2] != "oauth2/token")
-    t0, t_end = accepted[0], accepted[-1]
+    first, t_end = accepted[0], accepted[-1]
+    t0 = next((t for t in accepted if t >= client["steps"]["load"]["start"]), first)  # the load step's
     a, b = t0 + TRIBE_WINDOW_S, t_end
     allowed = TRIBE_LIMIT / TRIBE_WINDOW_S
     stats: dict[str, Any] = {"t0": t0, "tribe_requests": len(accepted), "tribe_writes": len(writes),
@@ -254,6 +264,11 @@ def _stats(arrivals: list[list[Any]], client: dict[str, Any]) -> dict[str, Any]:
     if b - a < 10:
         return {**stats, "call_ratio": None, "write_ratio": None, "plain_ratio": None}
     calls = _mean_occupancy(accepted, a, b) / TRIBE_WINDOW_S
+    third = (b - a) / 3
+    stats["drift"] = round(_mean_occupancy(accepted, b - third, b) / max(_mean_occupancy(accepted, a, a + third), 1e-9), 3)
+    if t_end - first > TRIBE_WINDOW_S + 10:
+        stats["call_ratio_from_first_request"] = round(
+            _mean_occupancy(accepted, first + TRIBE_WINDOW_S, b) / TRIBE_WINDOW_S / allowed, 4)
     stats.update(call_rate=round(calls, 3), call_ratio=round(calls / allowed, 4),
                  write_rate=round(_mean_occupancy(writes, a, b) / TRIBE_WINDOW_S, 3),
                  write_ratio=round(_mean_occupancy(writes, a, b) / TRIBE_WINDOW_S / allowed, 4),
@@ -270,6 +285,8 @@ def _figures(run: dict[str, Any], name: str) -> dict[str, Any]:
     return {
         f"{name}: Tribe calls ÷ allowed (steady state)": st["call_ratio"],
         f"{name}: Tribe writes ÷ allowed (steady state)": st["write_ratio"],
+        f"{name}: Tribe calls ÷ allowed, from the first request (the figure before 7 Dec)":
+            st.get("call_ratio_from_first_request"),
         f"{name}: rate (calls / writes per s)": f"{st.get('call_rate')} / {st.get('write_rate')} "
                                                  f"(allowed {TRIBE_LIMIT / TRIBE_WINDOW_S:.3f})",
         f"{name}: plain count over steady state ÷ allowed": st["plain_ratio"],
@@ -284,6 +301,11 @@ def _figures(run: dict[str, Any], name: str) -> dict[str, Any]:
         f"{name}: Tribe requests (writes) / PowerOffice requests":
             f"{st['tribe_requests']:,} ({st['tribe_writes']:,}) / {server['poweroffice']['total']:,}",
         f"{name}: write pause at batch boundaries, s (quarters)": " / ".join(map(str, st["batch_pause_s"].values())),
+        f"{name}: drift (last third ÷ first third of the steady state)": st.get("drift"),
+        f"{name}: client CPU per Tribe request, load step (ms)":
+            round(1000 * client["steps"]["load"]["cpu_s"] / max(1, st["tribe_requests"]), 2),
+        f"{name}: simulators' CPU s / load average (1 min) at start, end":
+            f"{server['cpu_s']:.1f} / {run['load_avg'][0]:.2f}, {run['load_avg'][1]:.2f}",
         f"{name}: wall s (client process / load step)":
             f"{run['wall_s']:.1f} / {_load_s(client):.1f}",
     }
@@ -312,27 +334,41 @@ def run(quick: bool = False) -> dict[str, Any]:
     from bench.report import write_result
 
     # Sequential: ~6 records/s, so 800 records give ~70 s of steady state (600: ~35 s).
-    n, n_seq = (1_500, 600) if quick else (10_000, 800)
+    n, n_seq = (QUICK_N, 600) if quick else (10_000, 800)
     with tempfile.TemporaryDirectory(prefix="tribe_sync_bench_ratelimit_") as home:
         ours = measure(n, 0, Path(home), "ours")
+        short = None if quick else measure(QUICK_N, 0, Path(home), "short")  # the quick size, beside it
         plain = measure(n_seq, 1, Path(home), "sequential")
     pacing = ours["client"]["tribe_limiter"]
-    figures = {**_figures(ours, f"ours (load_concurrency {ours['client']['load_concurrency']})"),
-               **_figures(plain, "sequential"),
+    label = f"ours (load_concurrency {ours['client']['load_concurrency']})"
+    figures = _figures(ours, label)
+    if short is not None:
+        figures = {f"{label}: Tribe calls ÷ allowed, {n:,} / {QUICK_N:,} side by side":
+                   f"{ours['stats']['call_ratio']} / {short['stats']['call_ratio']} (load average "
+                   f"{_load(ours)} / {_load(short)})", **figures,
+                   **_figures(short, f"ours at the quick size ({QUICK_N:,})")}
+    figures = {**figures, **_figures(plain, "sequential"),
                "client pacing (Tribe)": f"{pacing['limit']:,} per {pacing['window_s']:g} s, bursts of "
                                         f"{pacing['burst']:.0f} (http/pacing.py)"}
-    lockouts = sum(r["server"][s]["rate_limited"] for r in (ours, plain) for s in ("tribe", "poweroffice"))
-    ratio = ours["stats"]["call_ratio"]
-    met = ratio is not None and ratio >= TARGET and lockouts == 0 and _exact(ours) and _exact(plain)
-    params = {"quick": quick, "records": n, "sequential_records": n_seq, "stream": "poweroffice/customers",
-              "latency_ms": list(LATENCY_MS), "tribe_limit": f"{TRIBE_LIMIT} per {TRIBE_WINDOW_S:g} s sliding",
+    runs = [r for r in (ours, short, plain) if r is not None]
+    lockouts = sum(r["server"][s]["rate_limited"] for r in runs for s in ("tribe", "poweroffice"))
+    ratios = [r["stats"]["call_ratio"] for r in (ours, short) if r is not None]
+    met = all(x is not None and x >= TARGET for x in ratios) and lockouts == 0 and all(_exact(r) for r in runs)
+    params = {"quick": quick, "records": n, "quick_records": QUICK_N, "sequential_records": n_seq,
+              "stream": "poweroffice/customers", "latency_ms": list(LATENCY_MS),
+              "tribe_limit": f"{TRIBE_LIMIT} per {TRIBE_WINDOW_S:g} s sliding",
               "poweroffice_limit": f"{PO_LIMIT_PER_S} per s",
-              "runs": {label: {"n": r["n"], "wall_s": round(r["wall_s"], 1), "stats": r["stats"],
-                               "client": r["client"], "imported": r["server"]["imported"],
-                               "tribe_counters": r["server"]["tribe"], "poweroffice_counters": r["server"]["poweroffice"]}
-                       for label, r in (("ours", ours), ("sequential", plain))}}
-    return write_result("ratelimit", figures, target=f"Tribe calls ≥ {TARGET}× the allowed rate in steady state, "
-                        "zero 429s, every record created once", passed=met, params=params)
+              "runs": {label: {"n": r["n"], "wall_s": round(r["wall_s"], 1), "load_avg": r["load_avg"],
+                               "stats": r["stats"], "client": r["client"], "imported": r["server"]["imported"],
+                               "simulators_cpu_s": r["server"]["cpu_s"], "tribe_counters": r["server"]["tribe"],
+                               "poweroffice_counters": r["server"]["poweroffice"]}
+                       for label, r in (("ours", ours), ("quick size", short), ("sequential", plain)) if r is not None}}
+    return write_result("ratelimit", figures, target=f"Tribe calls ≥ {TARGET}× the allowed rate in steady state "
+                        "(full and quick size), zero 429s, every record created once", passed=met, params=params)
+
+
+def _load(run: dict[str, Any]) -> str:
+    return f"{run['load_avg'][0]:.1f}–{run['load_avg'][1]:.1f}"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from sandbox.tribe.errors import bad_request
 from sandbox.tribe.model import ENTITY_SETS, EntitySet
 from sandbox.tribe.odata_filter import Call, Compare, Literal, Logical, Not, Path, parse_datetime, parse_filter
 
-__all__ = ["comparable", "compile_filter", "walk_path"]
+__all__ = ["comparable", "compile_filter", "key_terms", "walk_path"]
 
 Resolver = Callable[[dict, tuple[str, ...]], Any]
 
@@ -72,6 +72,36 @@ def compile_filter(text: str, set_def: EntitySet, resolve: Resolver) -> Callable
         A function ``record -> bool``.
     """
     return _Compiler(set_def, resolve).boolean(parse_filter(text))
+
+
+def key_terms(text: str, set_def: EntitySet) -> dict[str, list[str]] | None:
+    """What a filter pins its records to by key, ``{field: [guid, …]}`` (``ID``, or a single
+    navigation as ``Nav`` / ``Nav/ID``), when every record it accepts has one of them: an
+    ``eq`` of such a path with a GUID, ``or``-ed with more, ``and``-ed with anything. None when
+    it does not pin them. The predicate still decides; this only spares the scan."""
+    return _keys(parse_filter(text), set_def)
+
+
+def _keys(node: Any, set_def: EntitySet) -> dict[str, list[str]] | None:
+    if isinstance(node, Logical):
+        left, right = _keys(node.left, set_def), _keys(node.right, set_def)
+        if node.op == "and":
+            return left if left is not None else right
+        if left is None or right is None:
+            return None
+        return {f: left.get(f, []) + right.get(f, []) for f in {*left, *right}}
+    if not isinstance(node, Compare) or node.op != "eq":
+        return None
+    path, literal = (node.left, node.right) if isinstance(node.left, Path) else (node.right, node.left)
+    if not isinstance(path, Path) or not isinstance(literal, Literal) or literal.type != "guid":
+        return None
+    segments = path.segments
+    if segments == ("ID",):
+        return {"ID": [str(literal.value)]}
+    nav = set_def.navs.get(segments[0])
+    if nav is None or nav.many or segments[1:] not in ((), ("ID",)):
+        return None
+    return {segments[0]: [str(literal.value)]}
 
 
 class _Compiler:

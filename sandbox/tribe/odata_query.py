@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from sandbox.tribe.errors import bad_request
-from sandbox.tribe.filter_eval import comparable, compile_filter, walk_path
+from sandbox.tribe.filter_eval import comparable, compile_filter, key_terms, walk_path
 from sandbox.tribe.model import ENTITY_SETS, EntitySet, set_for_type
 from sandbox.tribe.store import EntityStore
 
@@ -172,7 +172,13 @@ def run_collection(store: EntityStore, set_name: str, opts: QueryOptions, base_u
         params: The request's query parameters, copied into the next link.
     """
     set_def = ENTITY_SETS[set_name]
-    rows = _filtered_sorted(store, store.rows(set_name), set_def, opts)
+    keys = key_terms(opts.filter, set_def) if opts.filter else None
+    if keys is None:
+        candidates = store.rows(set_name)
+    else:  # looked up by key, as a database would (the filter below still decides)
+        found = {r["ID"]: r for field, values in keys.items() for r in store.referring(set_name, field, values)}
+        candidates = list(found.values()) if len(keys) == 1 else store.in_order(found.values())
+    rows = _filtered_sorted(store, candidates, set_def, opts)
     page_size = MAX_PAGE_SIZE if opts.top is None else min(opts.top, MAX_PAGE_SIZE)
     page = rows[opts.skip:opts.skip + page_size]
     body: dict[str, Any] = {"@odata.context": f"$metadata#OData.{set_name}"}

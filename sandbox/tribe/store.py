@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -75,6 +75,11 @@ class EntityStore:
         self._sets_of = {s.type: [n for n in ENTITY_SETS if s.name in concrete_members(n)]
                          for s in ENTITY_SETS.values() if not s.abstract}
         self._events: dict[str, tuple[str, dict]] | None = None
+        # Lookups by key, as a database's indexes answer them (the real Tribe does not slow
+        # down as it fills): insertion rank, and per reference field its value → record ids.
+        self._rank: dict[str, int] = {}
+        self._ranked = 0
+        self._refs: dict[str, dict[str, dict[str, None]]] = {}
 
     # ---- reads -------------------------------------------------------------------------
     def rows(self, entity_set: str) -> list[dict]:
@@ -93,7 +98,29 @@ class EntityStore:
     def children(self, record: dict, nav_name: str) -> list[dict]:
         """Records of a collection navigation (children pointing back via ``nav.via``)."""
         nav = set_for_type(record["_Type"]).navs[nav_name]
-        return [r for r in self.rows(nav.target) if r.get(nav.via or "") == record["ID"]]
+        via = nav.via or ""
+        return [r for r in self.referring(nav.target, via, [record["ID"]]) if r.get(via) == record["ID"]]
+
+    def referring(self, entity_set: str, field_name: str, values: list[str]) -> list[dict]:
+        """Records of a set whose ``field_name`` (``ID`` or a single navigation) holds one of
+        ``values`` (case aside), in insertion order: ``rows`` filtered on it, without the scan."""
+        with self.lock:
+            members = self._members[entity_set]
+            if field_name == "ID":
+                ids = dict.fromkeys(v.lower() for v in values if v)
+            else:
+                index = self._refs.get(field_name)
+                if index is None:
+                    index = self._refs[field_name] = {}
+                    for record in self._records.values():
+                        self._index_ref(field_name, record)
+                ids = {rid: None for v in values if v for rid in index.get(v.lower(), ())}
+            return self.in_order(members[rid] for rid in ids if rid in members)
+
+    def in_order(self, records: Iterable[dict]) -> list[dict]:
+        """Stored records in insertion order (the order ``rows`` gives)."""
+        with self.lock:
+            return sorted(records, key=lambda r: self._rank[r["ID"]])
 
     def resolve(self, record: dict | None, segments: tuple[str, ...]) -> Any:
         """Follow a property path (``Organization/VisitingAddress/City``) from a record."""
@@ -177,6 +204,8 @@ class EntityStore:
             self._records.clear()
             for rows in self._members.values():
                 rows.clear()
+            self._rank.clear()
+            self._refs.clear()
 
     # ---- internals ---------------------------------------------------------------------
     def _set(self, name: str) -> EntitySet:
@@ -300,6 +329,13 @@ class EntityStore:
 
     def _put(self, record: dict, kind: str) -> None:
         record_id = record["ID"]
+        old = self._records.get(record_id)
+        for name in self._refs:
+            if old is not None and old.get(name) != record.get(name):
+                self._unindex_ref(name, old)
+            self._index_ref(name, record)
+        if record_id not in self._rank:
+            self._rank[record_id], self._ranked = self._ranked, self._ranked + 1
         self._records[record_id] = record
         for name in self._sets_of[record["_Type"]]:
             self._members[name][record_id] = record
@@ -307,9 +343,25 @@ class EntityStore:
 
     def _remove(self, record: dict) -> None:
         self._records.pop(record["ID"], None)
+        self._rank.pop(record["ID"], None)
+        for name in self._refs:
+            self._unindex_ref(name, record)
         for name in self._sets_of[record["_Type"]]:
             self._members[name].pop(record["ID"], None)
         self._note("deleted", record)
+
+    def _index_ref(self, name: str, record: dict) -> None:
+        value = record.get(name)
+        if isinstance(value, str):
+            self._refs[name].setdefault(value.lower(), {})[record["ID"]] = None
+
+    def _unindex_ref(self, name: str, record: dict) -> None:
+        value = record.get(name)
+        ids = self._refs[name].get(value.lower()) if isinstance(value, str) else None
+        if ids is not None:
+            ids.pop(record["ID"], None)
+            if not ids:
+                del self._refs[name][value.lower()]
 
     def _note(self, kind: str, record: dict) -> None:
         if self._events is None:

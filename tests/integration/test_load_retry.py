@@ -20,9 +20,9 @@ def _steps(engine, attempt: int):
 
 def test_a_retry_links_what_the_dead_attempt_created(sims, link_db, monkeypatch):
     from sandbox.common import SlidingWindowLimiter
+    from tribe_operators.registry import get_system
     from tribe_operators.store.links import LinkStore
     from tribe_operators.sync.steps import dedupe_step, extract_step, load_step, map_step
-    from tribe_operators.registry import get_system
 
     sims.po.limiter = SlidingWindowLimiter(0, 1.0)
     for key, value in connection_env(sims.tribe_url, sims.po_url, po_extra={"rate_per_second": 100_000}).items():
@@ -34,15 +34,15 @@ def test_a_retry_links_what_the_dead_attempt_created(sims, link_db, monkeypatch)
     map_step(ctx, {"tribe": target})
     dedupe_step(ctx, target)
 
-    real_bind, died = LinkStore.bind, []
+    real_bind, died = LinkStore.bulk_bind, []
 
-    def dies_once(self, link):  # the process dies after Tribe created the first record
-        if not died and link.entity == "customer":
-            died.append(link.external_id)
+    def dies_once(self, links):  # the process dies after Tribe created the first record
+        if not died and any(link.entity == "customer" for link in links):
+            died.append(links[0].external_id)
             raise RuntimeError("worker lost")
-        return real_bind(self, link)
+        return real_bind(self, links)
 
-    monkeypatch.setattr(LinkStore, "bind", dies_once)
+    monkeypatch.setattr(LinkStore, "bulk_bind", dies_once)
     with pytest.raises(RuntimeError, match="worker lost"):
         load_step(ctx, target, source)
     ours = lambda: [o for o in sims.tribe.all("Relation_Organization") if o.get("ImportId")]  # noqa: E731

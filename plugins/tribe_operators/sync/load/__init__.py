@@ -10,12 +10,13 @@ Every decided row takes the same way through, one named stage after the other:
 4. *write* and *bind* (``write``): create / update / skip / unlink, several rows in flight;
    the link and the role relationship the moment the record exists;
 5. *record*: each row's staging status and quarantine entry;
-6. *echo* (``echo``): what was written, hashed as the opposite stream will read it.
+6. *echo* (``echo``): what was written, hashed as the opposite stream will read it — read
+   back while the next chunk is written (its reads would otherwise leave the rate unused).
 """
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -48,32 +49,46 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
     counts = {"created": 0, "updated": 0, "linked": 0, "skipped": 0, "matched": 0, "unlinked": 0, "quarantined": 0,
               "conflicts": 0}
     spec, loaded = ctx.spec, []
-    for chunk in ctx.staging.iter_rows("decided", chunk=200):
-        if ctx.dry_run:
-            for row in chunk:
-                counts[PAST[row["decision"]]] += 1
-            continue
-        if ctx.attempt > 1:  # an earlier attempt may have created some of these already
-            chunk = reconcile_retry(ctx, target, chunk)
-        updates = [r for r in chunk if r["decision"] == "update"]
-        current = _read(ctx, target, updates)
-        mapper = Mapper(spec, MapContext(settings=ctx.settings))
-        wanted = {r["source_id"]: mapper.updatable(r["mapped"]["fields"]) for r in updates}
-        kept = resolve_conflicts(ctx, target, source, updates, current, wanted) if source is not None else {}
-        counts["conflicts"] += len(kept)
-        # Rows are independent once decided: several in flight at once keep a slow API busy up
-        # to its rate limit (the hook's shared limiter paces them). Each row binds its own link
-        # the moment its record exists, so a failure elsewhere never loses a create.
-        with ThreadPoolExecutor(max_workers=_concurrency(ctx), thread_name_prefix="load") as pool:
+    # Rows are independent once decided: several in flight at once keep a slow API busy up to
+    # its rate limit (the hook's shared limiter paces them). Each row binds its own link the
+    # moment its record exists, so a failure elsewhere never loses a create. One chunk's echo
+    # reads run beside the next chunk's writes (at most one echo at a time).
+    with ThreadPoolExecutor(max_workers=_concurrency(ctx), thread_name_prefix="load") as pool, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="echo") as echoes:
+        echo: Future[None] | None = None
+        for chunk in ctx.staging.iter_rows("decided", chunk=200):
+            if ctx.dry_run:
+                for row in chunk:
+                    counts[PAST[row["decision"]]] += 1
+                continue
+            if ctx.attempt > 1:  # an earlier attempt may have created some of these already
+                chunk = reconcile_retry(ctx, target, chunk)
+            updates = [r for r in chunk if r["decision"] == "update"]
+            current = _read(ctx, target, updates)
+            mapper = Mapper(spec, MapContext(settings=ctx.settings))
+            wanted = {r["source_id"]: mapper.updatable(r["mapped"]["fields"]) for r in updates}
+            kept = resolve_conflicts(ctx, target, source, updates, current, wanted) if source is not None else {}
+            counts["conflicts"] += len(kept)
             results = list(pool.map(partial(carry_out_or_error, ctx, target, source, current=current, wanted=wanted),
                                     chunk))
-        written, answered, failed = _record(ctx, chunk, results, counts, loaded)
-        # A field the target side won must still travel the other way: leave its hash stale.
-        counterpart_hashes(ctx, target, source, {sid: tid for sid, tid in written.items() if sid not in kept},
-                           answered)
-        if failed:
-            log.warning("%s: %d row(s) of this chunk failed; the first: %s", spec.stream, len(failed), failed[0])
-            raise failed[0]
+            written, answered, failed = _record(ctx, chunk, results, counts, loaded)
+            # A field the target side won must still travel the other way: leave its hash stale.
+            echoed = partial(counterpart_hashes, ctx, target, source,
+                             {sid: tid for sid, tid in written.items() if sid not in kept}, answered)
+            earlier, echo = echo, None
+            try:
+                if earlier is not None:
+                    earlier.result()  # the previous chunk's echo, or its error
+            except Exception:
+                _echo_anyway(echoed, spec.stream)  # this chunk's rows are loaded: hash them too
+                raise
+            if failed:
+                _echo_anyway(echoed, spec.stream)
+                log.warning("%s: %d row(s) of this chunk failed; the first: %s", spec.stream, len(failed), failed[0])
+                raise failed[0]
+            echo = echoes.submit(echoed)
+        if echo is not None:
+            echo.result()
     if not ctx.dry_run:
         ctx.quarantine.resolve(spec.stream, loaded)
         if ctx.window[1] is not None:
@@ -87,6 +102,14 @@ def load_step(ctx: StepContext, target: Any, source: Any = None) -> dict[str, in
     ctx.log_quarantine_tail()
     log.info("%s/%s load: %s", ctx.integration, spec.stream, counts)
     return counts
+
+
+def _echo_anyway(echoed: Any, stream: str) -> None:
+    """A chunk's echo before the step fails: its rows are recorded as loaded either way."""
+    try:
+        echoed()
+    except Exception:  # noqa: BLE001 - the error the step fails with is raised by the caller
+        log.warning("%s: could not hash this chunk's writes for the opposite stream", stream, exc_info=True)
 
 
 def _concurrency(ctx: StepContext) -> int:

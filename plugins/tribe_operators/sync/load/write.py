@@ -9,10 +9,10 @@ from tribe_operators.exceptions import AmbiguousWriteError, ApiClientError, Mapp
 from tribe_operators.mapping.engine import Mapper
 from tribe_operators.mapping.spec import load_stream
 from tribe_operators.mapping.transforms import MapContext
+from tribe_operators.protocols import RELATIONSHIP_ID, RelationshipTarget, WritesBack
 from tribe_operators.store.links import Link
 from tribe_operators.sync.context import StepContext
 from tribe_operators.sync.load.reconcile import find_created
-from tribe_operators.protocols import RELATIONSHIP_ID, RelationshipTarget, WritesBack
 
 __all__ = ["PAST", "carry_out", "carry_out_or_error"]
 
@@ -34,7 +34,7 @@ def carry_out(ctx: StepContext, target: Any, source: Any, row: dict[str, Any], *
     """One decided row through *write* and *bind*: (its staging status, its quarantine entry or
     None, outcome, the target record as it now is when the target answered with it)."""
     try:
-        target_id, outcome, record = _write(ctx, target, row, current, source, wanted.get(row["source_id"]))
+        target_id, outcome, record, made = _write(ctx, target, row, current, source, wanted.get(row["source_id"]))
     except (RecordError, ApiClientError) as exc:
         reason = exc.reason if isinstance(exc, RecordError) else exc.message
         problem = {"record_id": row["source_id"], "field": getattr(exc, "field", None),
@@ -42,17 +42,24 @@ def carry_out(ctx: StepContext, target: Any, source: Any, row: dict[str, Any], *
         return {"source_id": row["source_id"], "status": "quarantined", "error": reason}, problem, "quarantined", None
     if outcome == "unlinked":  # deleted on the target side: the link is gone, nothing written
         return {"source_id": row["source_id"], "status": "loaded", "target_id": None}, None, outcome, None
+    links = [] if made is None else [made]  # the role relationship the create made
     if row["decision"] != "skip":
-        ctx.links.bind(_link(ctx, row, target_id))
+        # One transaction for the record's link and its role's: a fresh record can have no link
+        # yet (nothing to keep), and none is lost between two commits.
+        links.append(_link(ctx, row, target_id, fresh=made is not None))
+    ctx.links.bulk_bind(links)
+    if row["decision"] != "skip":
         _bind_read_role(ctx, row, target_id)
-    _give_role(ctx, target, row, target_id)
+    if made is None:  # a create made the role with the record: nothing more to look up
+        _give_role(ctx, target, row, target_id)
     return {"source_id": row["source_id"], "status": "loaded", "target_id": target_id}, None, outcome, record
 
 
 def _write(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str, dict[str, Any]],
-           source: Any, wanted: dict[str, Any] | None = None) -> tuple[str, str, Any]:
+           source: Any, wanted: dict[str, Any] | None = None) -> tuple[str, str, Any, Link | None]:
     """Carry out one decision; returns (target id, what happened, the record as the target now
-    holds it — when the target answered with it — or None)."""
+    holds it — when the target answered with it — or None, and the link to the role
+    relationship a create made together with a new record, or None)."""
     answers = target.answers_with_record
     fields = row["mapped"]["fields"]
     decision = row["decision"]
@@ -64,26 +71,27 @@ def _write(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
             # The create may have landed: look for it by its key before creating again.
             found = find_created(ctx, target, fields)
             if found is not None:
-                return found, "created", None
+                return found, "created", None, None
             created = target.create(ctx.spec, mapper.creatable(fields))
         _write_back(ctx, source, row["source_id"], created, row["payload"])
+        made = None
         if created.get(RELATIONSHIP_ID):  # the organisation was created inside its role relationship
-            ctx.links.bind(Link(entity=f"{ctx.spec.target.link_entity}_relationship",
-                                tribe_id=created[RELATIONSHIP_ID], external_id=row["source_id"]))
-        return ctx.spec.target.record_id(created, target.id_key), "created", created if answers else None
+            made = Link(entity=f"{ctx.spec.target.link_entity}_relationship", tribe_id=created[RELATIONSHIP_ID],
+                        external_id=row["source_id"])
+        return ctx.spec.target.record_id(created, target.id_key), "created", created if answers else None, made
     if decision == "update":
         if row["target_id"] not in current:
-            return _unlink_deleted(ctx, row), "unlinked", None
+            return _unlink_deleted(ctx, row), "unlinked", None, None
         now = current[row["target_id"]]
         wanted = {**(mapper.updatable(fields) if wanted is None else wanted), **mapper.raised(fields, now)}
         if _number_is_the_records(ctx, row, wanted):
             wanted = {k: v for k, v in wanted.items() if k not in ctx.spec.target.write_back}
             _write_back(ctx, source, row["source_id"], now, row["payload"])
         if not target.differs(now, wanted):
-            return row["target_id"], "skipped", now if answers else None  # already so (the echo of our own write)
+            return row["target_id"], "skipped", now if answers else None, None  # already so (our own write's echo)
         written = target.update(ctx.spec, row["target_id"], wanted, now)
-        return row["target_id"], "updated", written if answers else None
-    return row["target_id"], PAST[decision], None
+        return row["target_id"], "updated", written if answers else None, None
+    return row["target_id"], PAST[decision], None, None
 
 
 def _unlink_deleted(ctx: StepContext, row: dict[str, Any]) -> str:
@@ -127,8 +135,9 @@ def _write_back(ctx: StepContext, source: Any, source_id: str, created: dict[str
         source.write_back(ctx.spec, source_id, changes)
 
 
-def _link(ctx: StepContext, row: dict[str, Any], target_id: str) -> Link:
-    """The binding after a write; the hash is stored on the side that was written."""
+def _link(ctx: StepContext, row: dict[str, Any], target_id: str, fresh: bool = False) -> Link:
+    """The binding after a write; the hash is stored on the side that was written. ``fresh``:
+    the target record was made just now, so no link of the other direction names it yet."""
     number = row["mapped"]["fields"].get(ctx.spec.target.number) if ctx.spec.target.number else None
     entity, content = ctx.spec.target.link_entity, row["mapped"]["update_hash"]
     if ctx.spec.direction == "export":
@@ -137,7 +146,7 @@ def _link(ctx: StepContext, row: dict[str, Any], target_id: str) -> Link:
                     **_kept(ctx, entity, row["source_id"], "tribe_hash", "external_number"))
     return Link(entity=entity, tribe_id=target_id, external_id=row["source_id"], external_number=number,
                 tribe_hash=content, external_modified_at=row["source_modified_at"],
-                **_kept(ctx, entity, target_id, "external_hash"))
+                **({} if fresh else _kept(ctx, entity, target_id, "external_hash")))
 
 
 def _kept(ctx: StepContext, entity: str, tribe_id: str, *names: str) -> dict[str, Any]:
