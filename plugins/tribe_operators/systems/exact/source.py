@@ -77,7 +77,7 @@ class ExactSource(Adapter):
 
     def extract_changes(self, spec: Any, cursor: int, where: list[Condition] | None = None) -> Iterator[tuple[list[Row], int]]:
         """Pages of the changes after ``cursor``, each with the highest Timestamp it holds."""
-        conditions = conditions_for(spec) if where is None else where
+        conditions = conditions_for(spec, self.settings) if where is None else where
         field = spec.source.cursor_field
         params = {"$select": self._select(spec, conditions), "$filter": f"{field} gt {int(cursor)}L"}
         for page in self._client().pages(spec.source.resource, NextLinkPaginator(), params):
@@ -88,7 +88,7 @@ class ExactSource(Adapter):
                 where: list[Condition] | None = None) -> Iterator[list[Row]]:
         """Changed in ``(since, until]`` by ``Modified`` (a date range: an initial import's, a
         backfill's), from the bulk twin where there is one."""
-        conditions = conditions_for(spec) if where is None else where
+        conditions = conditions_for(spec, self.settings) if where is None else where
         window = window_filter(spec.source.modified_field or "Modified", since, until, zone=self.hook.exact.timezone)
         params = {"$select": self._select(spec, conditions, sync=False), "$filter": _and(window, conditions, spec.source.resource)}
         for page in self._client().pages(bulk_endpoint(spec.source.resource), NextLinkPaginator(), params):
@@ -96,7 +96,7 @@ class ExactSource(Adapter):
 
     def fetch(self, spec: Any, ids: list[str], where: list[Condition] | None = None) -> list[Row]:
         """Records by id that meet ``where``; ids that are gone are left out."""
-        conditions = conditions_for(spec) if where is None else where
+        conditions = conditions_for(spec, self.settings) if where is None else where
         rows: list[Row] = []
         for ors in by_ids(ids):
             params = {"$select": self._select(spec, conditions, sync=False), "$filter": _and(f"({ors})", conditions, spec.source.resource)}
@@ -135,7 +135,7 @@ class ExactSource(Adapter):
         """Records whose ``source.ends_field`` lies in ``[since, until)``, asked of the entity's own
         endpoint (``logistics/Items``: the sync endpoint filters on Timestamp only) in Exact's wall
         time: one call a day when nothing ended, 60 records a page."""
-        conditions = conditions_for(spec) if where is None else where
+        conditions = conditions_for(spec, self.settings) if where is None else where
         field, zone = spec.source.ends_field, self.wall_zone
         terms = [f"{field} lt {odata_datetime_literal(until, zone=zone)}"]
         if since is not None:

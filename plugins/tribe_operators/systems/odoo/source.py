@@ -50,7 +50,7 @@ class OdooSource(Adapter):
 
     def extract(self, spec: StreamSpec, since: datetime | None, until: datetime | None,
                 where: list[Condition] | None = None) -> Iterator[list[Row]]:
-        conditions = conditions_for(spec) if where is None else where
+        conditions = conditions_for(spec, self.settings) if where is None else where
         domain: list[Any] = [term for c in conditions for term in domain_leaf(c)]
         stamp = spec.source.modified_field
         if since is not None:
@@ -64,7 +64,7 @@ class OdooSource(Adapter):
 
     def fetch(self, spec: StreamSpec, ids: list[str], where: list[Condition] | None = None) -> list[Row]:
         """Records by id that meet ``where``; ids that no longer exist are left out."""
-        conditions = conditions_for(spec) if where is None else where
+        conditions = conditions_for(spec, self.settings) if where is None else where
         wanted = [int(i) for i in ids if str(i).isdigit()]
         if not wanted:
             return []

@@ -42,7 +42,7 @@ class PowerOfficeSource(Adapter):
         has a list parameter for (``source.filters``) is sent; the rest is checked here.
         """
         src = spec.source
-        sent, local = split(conditions_for(spec) if where is None else where, partial(_parameter, src.filters))
+        sent, local = split(conditions_for(spec, self.settings) if where is None else where, partial(_parameter, src.filters))
         params: dict[str, Any] = dict(sent)
         if since is not None and src.changed_since_param:
             params[src.changed_since_param] = iso_timestamp(since)
@@ -64,7 +64,7 @@ class PowerOfficeSource(Adapter):
         """Records by id (quarantine retries) that meet ``where``; ids that no longer exist are left out."""
         from tribe_operators.exceptions import NotFoundError
 
-        conditions = conditions_for(spec) if where is None else where
+        conditions = conditions_for(spec, self.settings) if where is None else where
         rows: list[Row] = []
         for record_id in ids:
             try:

@@ -92,7 +92,7 @@ class TribeSource(Adapter):
         """Pages changed in ``(since, until]`` that meet ``where`` (the stream's conditions; all
         sent in the ``$filter``, on the set read: ``Organization.Name`` under a relationship)."""
         field = spec.source.modified_field
-        parts = [f"({odata_condition(c)})" for c in (conditions_for(spec) if where is None else where)]
+        parts = [f"({odata_condition(c)})" for c in (conditions_for(spec, self.settings) if where is None else where)]
         if since is not None:
             stamp = odata_timestamp(since)
             navs = [nav for nav in [spec.source.unwrap, *spec.source.changed_via] if nav]
@@ -105,7 +105,7 @@ class TribeSource(Adapter):
 
     def fetch(self, spec: StreamSpec, ids: list[str], where: list[Condition] | None = None) -> list[Row]:
         key = f"{spec.source.unwrap}/ID" if spec.source.unwrap else "ID"
-        conditions = conditions_for(spec) if where is None else where
+        conditions = conditions_for(spec, self.settings) if where is None else where
         also = " and ".join(f"({odata_condition(c)})" for c in conditions) or None
         return self._rows(spec, self.hook.find_by(spec.source.resource, key, ids, expand=self._expand(spec),
                                                   also=also), None)
