@@ -11,10 +11,10 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from tribe_operators.exceptions import BudgetExhaustedError
+from tribe_operators.exceptions import BudgetExhaustedError, MappingConfigError
 from tribe_operators.mapping.settings import stream_enabled
 from tribe_operators.operators.base import SyncOperator
-from tribe_operators.store.runs import extract_window
+from tribe_operators.store.runs import extract_window, run_counts
 from tribe_operators.sync.context import StepContext, is_backfill, read_interval, resolve_window
 from tribe_operators.timeutil import parse_timestamp
 
@@ -131,13 +131,21 @@ class ExtractOperator(_StreamOperator):
 
 
 class MapOperator(_StreamOperator):
-    """Apply the stream's YAML field map; quarantine what cannot be mapped."""
+    """Apply the stream's YAML field map; quarantine what cannot be mapped.
+
+    When no record maps and every one is held for a missing entry of the same settings map, the
+    map is what is wrong, not the records: they stay quarantined (the page's "Map it" works) and
+    the task fails at once, naming the setting and the codes (:func:`_every_record_unmapped`)."""
 
     step = "map"
 
     def run_step(self, ctx: StepContext) -> dict[str, int]:
         systems = {lk.system for lk in ctx.spec.lookups.values()}
-        return _steps().map_step(ctx, {s: self.adapter(ctx, s, "target") for s in systems})
+        started = datetime.now(UTC)
+        counts = _steps().map_step(ctx, {s: self.adapter(ctx, s, "target") for s in systems})
+        if fault := _every_record_unmapped(ctx, counts, started):
+            raise MappingConfigError(fault)
+        return counts
 
 
 class DedupeOperator(_StreamOperator):
@@ -176,6 +184,33 @@ def _steps() -> Any:
     from tribe_operators.sync import steps
 
     return steps
+
+
+def _every_record_unmapped(ctx: StepContext, counts: dict[str, int], started: datetime) -> str | None:
+    """What to fix, when the map step mapped nothing and every record it held (two or more, not
+    only re-reads of records held before) lacks an entry of one settings map; else None.
+
+    Not for a role of a party (its failure would hold the other role back) nor a dry run (it
+    holds nothing to map). Records held before and only re-read this run are on the page already
+    and do not fail the run again (nothing else changed)."""
+    held = counts.get("quarantined", 0)
+    if ctx.spec.party or ctx.dry_run or counts.get("mapped", 0) or held < 2:
+        return None
+    extract = next((r["counts"] for r in run_counts(ctx.engine, ctx.run_id) if r["step"] == "extract"
+                    and r["stream"] == ctx.spec.stream and r["scope"] == ctx.scope
+                    and r["integration"] == ctx.integration), {})
+    if held - int(extract.get("retried") or 0) < 2:
+        return None
+    rows = [q for q in ctx.quarantine.open(ctx.spec.stream) if q["run_id"] == ctx.run_id and parse_timestamp(q["last_seen_at"]) >= started]
+    actions = [q["action"] if isinstance(q["action"], dict) else {} for q in rows]
+    settings = {a.get("setting") for a in actions if a.get("kind") == "unmapped_code"}
+    if len(rows) != held or len(settings) != 1 or any(a.get("kind") != "unmapped_code" for a in actions):
+        return None
+    codes = list(dict.fromkeys(str(a.get("code")) for a in actions))
+    shown = ", ".join(repr(c) for c in codes[:5]) + (f" and {len(codes) - 5} more" if len(codes) > 5 else "")
+    where = f"{ctx.integration}/{ctx.spec.stream}" + (f" (scope {ctx.scope})" if ctx.scope != "default" else "")
+    return (f"{where}: every record ({held}) needs an entry in settings {settings.pop()} for code(s) {shown}: "
+            "map it (tribe-sync page: Map it), then clear the task")
 
 
 def _date(value: Any) -> datetime | None:
