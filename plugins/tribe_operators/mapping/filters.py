@@ -118,10 +118,9 @@ def split(conditions: Iterable[Condition],
 def unknown_streams(integration: str, filters: dict[str, Any]) -> str | None:
     """What is wrong with the streams ``filters`` names (a misspelt one would filter nothing,
     without a word), or None: each must be a stream the integration has a mapping for."""
-    from tribe_operators.mapping.files import mappings_root
+    from tribe_operators.mapping.files import stream_names
 
-    folder = mappings_root() / integration
-    known = sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "settings")
+    known = stream_names(integration)
     wrong = [name for name in filters if name not in known]
     if not wrong:
         return None

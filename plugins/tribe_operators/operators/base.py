@@ -160,9 +160,9 @@ class PreviewLinks(LinkStore):
 
 def _streams(integration: str, entity: str) -> list[str]:
     """The import streams that bind ``entity`` links (an export run's decisions are Tribe → system)."""
-    from tribe_operators.mapping.files import mappings_root
+    from tribe_operators.mapping.files import stream_names
 
-    names = sorted(p.stem for p in (mappings_root() / integration).glob("*.yaml") if p.stem != "settings")
+    names = stream_names(integration)
     return [n for n in names if (spec := load_stream(integration, n)).direction == "import"
             and spec.target.link_entity == entity]
 

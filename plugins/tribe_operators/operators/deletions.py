@@ -31,7 +31,7 @@ class ForgetDeletedOperator(SyncOperator):
 
     def execute(self, context: Any) -> dict[str, int]:
         from tribe_operators.exceptions import BudgetExhaustedError
-        from tribe_operators.mapping.files import mappings_root
+        from tribe_operators.mapping.files import stream_names
         from tribe_operators.mapping.settings import load_settings, stream_enabled
         from tribe_operators.mapping.spec import load_stream
         from tribe_operators.protocols import DeletionSource
@@ -46,8 +46,7 @@ class ForgetDeletedOperator(SyncOperator):
                                                       {**scope, "name": self.scope} if scope else None, settings)
         if not isinstance(source, DeletionSource):
             raise AirflowSkipException(f"{self.integration} keeps no log of deletions")
-        specs = [load_stream(self.integration, path.stem)
-                 for path in sorted((mappings_root() / self.integration).glob("*.yaml")) if path.stem != "settings"]
+        specs = [load_stream(self.integration, name) for name in stream_names(self.integration)]
         streams = [s for s in specs if s.direction == "import" and s.source.system == self.integration
                    and stream_enabled(settings, s.stream)]
         try:

@@ -71,16 +71,16 @@ def _connected(system: Any, settings: dict[str, Any]) -> bool:
 def streams_for(system_name: str, entity_type: str) -> list[str]:
     """The streams of the system's relations export (Tribe → system) that an event for
     ``entity_type`` concerns and its settings enable, sorted; empty = the event is nothing to it."""
-    from tribe_operators.mapping.files import mappings_root
+    from tribe_operators.mapping.files import stream_names
     from tribe_operators.mapping.settings import load_settings, stream_enabled
     from tribe_operators.mapping.spec import load_stream
 
     settings = load_settings(system_name)
     found = []
-    for path in sorted((mappings_root() / system_name).glob("*.yaml")):
-        if path.stem in ("settings", "invoices") or not stream_enabled(settings, path.stem):
-            continue  # settings are no stream; invoices have a DAG of their own
-        spec = load_stream(system_name, path.stem)
+    for name in stream_names(system_name):
+        if name == "invoices" or not stream_enabled(settings, name):
+            continue  # invoices have a DAG of their own
+        spec = load_stream(system_name, name)
         if spec.direction == "export" and spec.source.system == "tribe" and spec.source.concerns(entity_type):
             found.append(spec.stream)
     return found
