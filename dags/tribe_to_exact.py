@@ -33,7 +33,13 @@ from datetime import timedelta
 
 from airflow.sdk import DAG
 
-from tribe_operators.dag_factory import dag_settings, export_relation_groups, stream_group, window_params
+from tribe_operators.dag_factory import (
+    dag_settings,
+    export_relation_groups,
+    stream_group,
+    webhook_express,
+    window_params,
+)
 from tribe_operators.operators import SummaryOperator
 from tribe_operators.timetables import LocalCronIntervals
 
@@ -51,3 +57,4 @@ with DAG(
     # item's group and unit are Exact's own, looked up).
     export_relation_groups("exact", **common) >> summary
     stream_group("exact", "tribe_products", **common) >> summary
+    webhook_express(dag, "exact") >> summary  # a webhook run's steps, in one task

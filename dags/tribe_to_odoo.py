@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG
 
-from tribe_operators.dag_factory import dag_settings, export_relation_groups, window_params
+from tribe_operators.dag_factory import dag_settings, export_relation_groups, webhook_express, window_params
 from tribe_operators.operators import SummaryOperator
 from tribe_operators.timetables import LocalCronIntervals
 
@@ -36,4 +36,6 @@ with DAG(
     **dag_settings(tags=["odoo", "export"], doc_md=__doc__, retry_delay=timedelta(seconds=30)),
     params=window_params("Tribe"),
 ) as dag:
-    export_relation_groups("odoo", dry_run="{{ params.dry_run }}") >> SummaryOperator(task_id="summary")
+    summary = SummaryOperator(task_id="summary")
+    export_relation_groups("odoo", dry_run="{{ params.dry_run }}") >> summary
+    webhook_express(dag, "odoo") >> summary  # a webhook run's steps, in one task

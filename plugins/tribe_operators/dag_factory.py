@@ -11,7 +11,7 @@ from tribe_operators.pools import api_pool, step_pool
 
 __all__ = ["SCOPE_LABEL", "dag_settings", "dry_run_param", "export_relation_groups", "import_relation_groups",
            "invoice_export_tasks", "invoice_params", "party_groups", "payment_tasks", "scoped_import", "stream_group",
-           "window_params"]
+           "webhook_express", "window_params"]
 
 # A mapped task's label: its scope and what the settings call it ("nl · 100001 Tribe Demo B.V.";
 # ``SyncOperator`` puts ``scope_label`` in the context), the scope's name if it stopped before.
@@ -156,6 +156,22 @@ def _mapped(integration: str, *streams: str) -> list[str]:
     from tribe_operators.mapping.files import mappings_root
 
     return [s for s in streams if (mappings_root() / integration / f"{s}.yaml").is_file()]
+
+
+def webhook_express(dag: Any, integration: str) -> Any:
+    """The ``express`` task of an export DAG's webhook runs (``operators.express``): after every
+    stream's extract, with the trigger rule ``all_skipped``, so in any other run it is skipped
+    without a process. It talks to Tribe and the system: the scarcer pool of the two. Put it
+    before the summary (``webhook_express(dag, "odoo") >> summary``)."""
+    from tribe_operators.operators.express import EXPRESS_TASK, ExpressOperator, step_tasks
+    from tribe_operators.pools import api_pool
+
+    extracts = [dag.get_task(t) for t in step_tasks(dag.task_ids) if t.endswith(".extract")]
+    express = ExpressOperator(task_id=EXPRESS_TASK, integration=integration, pool=api_pool(integration, "tribe"),
+                              doc_md="A webhook run's streams, all four steps in this one task "
+                                     "(their own tasks are skipped from the start).")
+    extracts >> express
+    return express
 
 
 def invoice_params() -> dict[str, Param]:

@@ -1,5 +1,7 @@
 """A Tribe event starts a run only in the systems where it concerns an enabled stream, and that
-run has every other stream's tasks skipped from the start (no task process started for them).
+run has every step task skipped from the start (no task process started for them): its
+``express`` task runs the steps of the streams the event concerns (``conf``), the summary
+reports them (``test_webhook_express.py`` runs such runs).
 
 Real pieces: the receiver app, Airflow's ``trigger_dag`` on the (SQLite) metadata DB with the
 DAGs serialized into it, the replay store on PostgreSQL.
@@ -67,15 +69,13 @@ def test_a_customer_event_runs_only_the_customer_stream_in_each_system(client, w
     assert set(runs) == {PO, ODOO}
     for dag_id in (PO, ODOO):
         assert runs[dag_id]["conf"]["streams"] == ["tribe_customers"]
+        assert runs[dag_id]["conf"]["express"] is True
         states = task_states(dag_id, run_id)
-        # The stream's own tasks, the contacts (after the organisations: they skip themselves
-        # then) and the summary (after the contacts: it reports the run when it is over) are
-        # the scheduler's; the other streams' tasks never start.
+        # The express task runs the customers' steps; the summary reports the run after it.
         waiting = {t for t, s in states.items() if s is None}
-        assert waiting == {f"{stream}.{step}" for stream in ("tribe_customers", "tribe_contacts")
-                           for step in ("extract", "map", "dedupe", "load")} | {"summary"}, states
+        assert waiting == {"express", "summary"}, states
         assert {s for t, s in states.items() if t not in waiting} == {"skipped"}, states
-        assert {"tribe_suppliers.extract", "tribe_persons.load"} <= set(states)
+        assert {"tribe_customers.extract", "tribe_suppliers.extract", "tribe_persons.load"} <= set(states)
 
 
 def test_a_product_event_starts_no_run_where_no_stream_reads_products(client, webhook_secret):
@@ -87,9 +87,7 @@ def test_a_product_event_starts_no_run_where_no_stream_reads_products(client, we
     (run,) = dag_runs(f"webhook__{event_id_of(body)}")
     assert run["conf"]["streams"] == ["tribe_product_groups", "tribe_products"]
     states = task_states(PO, run["run_id"])
-    assert {t for t, s in states.items() if s is None} == {
-        f"{stream}.{step}" for stream in ("tribe_product_groups", "tribe_products")
-        for step in ("extract", "map", "dedupe", "load")} | {"summary"}, states
+    assert {t for t, s in states.items() if s is None} == {"express", "summary"}, states
 
 
 def test_a_system_whose_concerned_streams_are_switched_off_gets_no_run(client, webhook_secret, monkeypatch):

@@ -102,6 +102,7 @@ def test_signed_event_starts_one_run_of_the_relations_dag(client, webhook_secret
     (run,) = dag_runs(f"webhook__{event_id}")
     assert run["dag_id"] == RELATIONS
     streams = run["conf"].pop("streams")  # what the event concerns (tests/integration/test_webhook_fanout.py)
+    assert run["conf"].pop("express") is True  # one task runs their steps (test_webhook_express.py)
     assert run["conf"] == {"webhook_event_id": event_id, "entity_type": entity_type, "entity_id": entity_id}
     assert streams and all(s.startswith("tribe_") for s in streams), streams
     assert run["state"].endswith("queued") and run["run_type"].endswith("manual")

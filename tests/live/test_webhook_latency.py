@@ -17,9 +17,11 @@ Where the time goes, per target, from timestamps of one clock (one machine):
 
 * **accepted** — the receiver claimed the (event, DAG) in the replay store (``webhook_event``);
 * **run created / run started** — the DAG run's ``queued_at`` / ``start_date`` (Airflow's REST API);
-* per task of the stream's chain (extract → map → dedupe → load): ``queued_when``,
-  ``start_date``, ``end_date`` of its task instance;
-* **hook ready** — the load task's first call at the vendor (its token request where it needs
+* **express queued / started** — the one task a webhook run starts (``operators.express``):
+  its task instance's ``queued_when`` and ``start_date``;
+* per step of the stream (extract → map → dedupe → load), run inside that task: ``started_at``
+  and ``finished_at`` of the step in the link database (``sync_run``);
+* **hook ready** — the load's first call at the vendor (its token request where it needs
   one), from the simulator's access log (``tests.live.traffic``);
 * **write done** — the vendor answered the create (``POST /v2/Customers``; Odoo's
   ``res.partner.create``).
@@ -62,6 +64,10 @@ EXACT_SETTINGS = "tribe_sync_exact_settings"
 
 def _ts(text: str | None) -> float | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
+
+
+def _utc(moment: datetime) -> float:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _in_poweroffice(live: Any, reference: str) -> list[dict[str, Any]]:
@@ -203,15 +209,17 @@ def _one_event(live: Any, org: dict[str, Any]) -> dict[str, Any]:
         assert run["conf"]["streams"] == [STREAM], run["conf"]  # the streams the event concerns
         tis = {ti["task_id"]: ti for ti in api.task_instances(dag, run_id)}
         states = {t: ti["state"] for t, ti in tis.items()}
-        # The run wrote the stream the event concerns; every other stream's tasks skipped.
-        assert states[f"{STREAM}.load"] == "success", states
-        assert {t for t, s in states.items() if s not in ("skipped", None) and t != "summary"} == {
-            f"{STREAM}.{step}" for step in CHAIN}, states
+        # One task ran the stream the event concerns; every step task was skipped from the start.
+        assert {t for t, s in states.items() if s != "skipped"} == {"express", "summary"}, states
+        assert states["express"] == "success", states
+        steps = {r["step"]: r for r in live.link.rows("sync_run") if r["run_id"] == run_id
+                 and r["integration"] == target}
+        assert {r["stream"] for r in steps.values()} == {STREAM} and set(steps) == set(CHAIN), steps
         # The summary reports the run once its streams are done (never before the write).
-        assert _ts(tis["summary"]["start_date"]) >= _ts(tis[f"{STREAM}.load"]["end_date"]), tis["summary"]
+        assert _ts(tis["summary"]["start_date"]) >= _ts(tis["express"]["end_date"]), tis["summary"]
         record_id = str(found[target]["Id"]) if target == "poweroffice" else str(found[target])
         event[target] = {"record_id": record_id, "arrived_s": round(arrived[target] - changed, 3),
-                         **_milestones(live, sim, write, changed, accepted[dag], run, tis),
+                         **_milestones(live, sim, write, changed, accepted[dag], run, tis["express"], steps),
                          # Tasks a worker ran (a process each, the skipped-by-themselves too).
                          "task_processes": sum(bool(ti.get("hostname")) for ti in tis.values()),
                          "tasks_skipped": sum(s == "skipped" for s in states.values())}
@@ -222,14 +230,15 @@ def _one_event(live: Any, org: dict[str, Any]) -> dict[str, Any]:
 
 
 def _milestones(live: Any, sim: str, write: str, changed: float, accepted: float, run: dict[str, Any],
-                tis: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Seconds from the change to each milestone of one target, and the load task's vendor calls."""
+                express: dict[str, Any], steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Seconds from the change to each milestone of one target, and the load's vendor calls."""
     marks: dict[str, float | None] = {"accepted": accepted, "run created": _ts(run["queued_at"]),
-                                      "run started": _ts(run["start_date"])}
+                                      "run started": _ts(run["start_date"]),
+                                      "express queued": _ts(express["queued_when"]),
+                                      "express started": _ts(express["start_date"])}
     for step in CHAIN:
-        ti = tis[f"{STREAM}.{step}"]
-        for label, key in (("queued", "queued_when"), ("started", "start_date"), ("ended", "end_date")):
-            marks[f"{step} {label}"] = _ts(ti[key])
+        marks[f"{step} started"] = _utc(steps[step]["started_at"])
+        marks[f"{step} ended"] = _utc(steps[step]["finished_at"])
     load_start, load_end = marks["load started"], marks["load ended"]
     assert load_start is not None and load_end is not None
     calls = live.sims.traffic[sim].calls(load_start, load_end)
@@ -248,9 +257,8 @@ def _milestones(live: Any, sim: str, write: str, changed: float, accepted: float
             "load_token_calls": len(tokens), "tribe_tokens_before_run": len(tribe_tokens)}
 
 
-STAGES = ("accepted", "run created", "run started",
-          *(f"{step} {label}" for step in CHAIN for label in ("queued", "started", "ended")
-            if (step, label) != ("load", "ended")),
+STAGES = ("accepted", "run created", "run started", "express queued", "express started",
+          *(f"{step} {label}" for step in CHAIN for label in ("started", "ended") if (step, label) != ("load", "ended")),
           "hook ready", "write done")
 
 

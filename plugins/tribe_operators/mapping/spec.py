@@ -94,6 +94,10 @@ class TargetSpec(_Strict):
     filters: dict[str, str] = Field(default_factory=dict)  # target field → the API's list filter for it
     write_back: dict[str, str] = Field(default_factory=dict)  # after a create: target field → source field
     number: str | None = None  # the target field holding the record's accounting number (kept on its link)
+    # A field each create writes with a value unique to its source record, which the system keeps
+    # unique and can filter on (PowerOffice's ExternalImportReference "tribe:{ID}"): a create whose
+    # answer or link was lost is found by it before any match key (sync/load/reconcile.py).
+    reference: str | None = None
     # A record addressed under its parent (PowerOffice contact persons): it is created with
     # ``POST <entity_set>/<value of create_under>`` (that field is not sent in the body) and its
     # id is ``id_template`` over the created record, e.g. "{ContactId}/{Id}".

@@ -63,6 +63,10 @@ class _StreamOperator(SyncOperator):
         return found
 
     def execute(self, context: Any) -> dict[str, int]:
+        return self.perform(context)
+
+    def perform(self, context: Any) -> dict[str, int]:
+        """The task's work: as its own task, or one step of a webhook run's ``express`` task."""
         ctx = self.build_context(context)
         return self.run_within_budget(ctx)
 
@@ -111,7 +115,7 @@ class ExtractOperator(_StreamOperator):
         return resolve_window(ctx.watermarks.get(ctx.spec.stream, ctx.spec.direction), interval,  # type: ignore[arg-type]
                               from_date=from_date, to_date=to_date, overlap=overlap, exact=is_backfill(context))
 
-    def execute(self, context: Any) -> dict[str, int]:
+    def perform(self, context: Any) -> dict[str, int]:
         ctx = self.build_context(context)
         conf = getattr(context.get("dag_run"), "conf", None) or {}
         ctx.retry_first = [str(i) for i in ((conf.get("retry_records") or {}).get(ctx.spec.stream) or [])]

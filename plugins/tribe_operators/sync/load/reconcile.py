@@ -2,7 +2,8 @@
 
 An attempt that died after the target created a record, but before the staging row was
 marked, leaves the row ``decided: create``. Its record is found by the link (bound the moment
-it existed) or by its dedupe key, and the row is turned into a ``link``, never a second create.
+it existed), by the reference its create wrote (``target.reference``) or by its dedupe key,
+and the row is turned into a ``link``, never a second create.
 """
 from __future__ import annotations
 
@@ -18,19 +19,21 @@ log = logging.getLogger(__name__)
 
 
 def reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Turn creates that already happened (bound, or findable by their key) into links."""
+    """Turn creates that already happened (bound, or findable by their reference or key) into links."""
     creates = {r["source_id"]: r for r in chunk if r["decision"] == "create"}
     if not creates:
         return chunk
     bound = ctx.links.bulk_to_internal(ctx.spec.target.link_entity, list(creates))
-    key = next((k.match for k in ctx.spec.dedupe if k.match), None)
     unbound = {sid: r for sid, r in creates.items() if sid not in bound}
     found: dict[str, str] = {}
-    if key and unbound:
-        values = {sid: tuple(field_value(r["mapped"]["fields"], f) for f in key) for sid, r in unbound.items()}
-        matches = target.find(ctx.spec, key, list(values.values()))
-        found = {sid: ctx.spec.target.record_id(ms[0], target.id_key)
-                 for sid, v in values.items() if len(ms := matches.get(v, [])) == 1}
+    keys = _recovery_keys(ctx)
+    for key in keys[:2] if ctx.spec.target.reference else keys[:1]:  # the reference, the first match key
+        values = {sid: tuple(field_value(r["mapped"]["fields"], f) for f in key)
+                  for sid, r in unbound.items() if sid not in found}
+        if values:
+            matches = target.find(ctx.spec, key, list(values.values()))
+            found.update({sid: ctx.spec.target.record_id(ms[0], target.id_key)
+                          for sid, v in values.items() if len(ms := matches.get(v, [])) == 1})
     out = []
     for row in chunk:
         sid = row["source_id"]
@@ -43,10 +46,17 @@ def reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]]) 
 
 def find_created(ctx: StepContext, target: Any, fields: dict[str, Any]) -> str | None:
     """The record a create whose answer was lost made, found by the first key that finds one."""
-    for key in ctx.spec.dedupe:
-        value = tuple(field_value(fields, f) for f in key.match or ())
-        if key.match and key_tuple(value, key.normalisers()) is not None:
-            records = target.find(ctx.spec, key.match, [value]).get(value, [])
+    for key in _recovery_keys(ctx):
+        normalisers = next((k.normalisers() for k in ctx.spec.dedupe if k.match == key), ("text",) * len(key))
+        value = tuple(field_value(fields, f) for f in key)
+        if key_tuple(value, normalisers) is not None:
+            records = target.find(ctx.spec, key, [value]).get(value, [])
             if len(records) == 1:
                 return ctx.spec.target.record_id(records[0], target.id_key)
     return None
+
+
+def _recovery_keys(ctx: StepContext) -> list[list[str]]:
+    """What finds a record a create made: its reference (``target.reference``), then the match keys."""
+    reference = ctx.spec.target.reference
+    return ([[reference]] if reference else []) + [k.match for k in ctx.spec.dedupe if k.match]
