@@ -4,7 +4,9 @@
 Tribe's help article on the Exact Online integration: "new and updated relationships are
 synchronised automatically in both directions, based on the Exact Online ID". Tribe's webhook
 starts this DAG at once; this schedule (every 5 minutes) is the safety poll on `LastMutationDate`
-that catches whatever a webhook missed.
+that catches whatever a webhook missed. A webhook run
+runs the streams its event concerns in one task, **express** (their step tasks show as skipped;
+its log has each step's lines).
 
 * **tribe_customers** / **tribe_suppliers** — organisations → Exact accounts (status C, and
   IsSupplier): an organisation in both roles is one account, resolved together;

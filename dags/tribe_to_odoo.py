@@ -3,7 +3,9 @@
 
 Tribe's help article: "The export of data from Tribe to Odoo will take place instantly".
 Tribe's webhook starts this DAG at once; this schedule (every 5 minutes) is the safety poll on
-`LastMutationDate` that catches whatever a webhook missed.
+`LastMutationDate` that catches whatever a webhook missed. A webhook run
+runs the streams its event concerns in one task, **express** (their step tasks show as skipped;
+its log has each step's lines).
 
 * **tribe_customers** / **tribe_suppliers** — organisations → Odoo company partners ranked as
   customer / supplier;

@@ -3,7 +3,9 @@
 
 Tribe's help article: "changes from Tribe to PowerOffice are synchronised immediately". Tribe's webhook
 starts this DAG at once; this schedule (every 5 minutes) is the safety poll on
-`LastMutationDate` that catches whatever a webhook missed.
+`LastMutationDate` that catches whatever a webhook missed. A webhook run
+runs the streams its event concerns in one task, **express** (their step tasks show as skipped;
+its log has each step's lines).
 
 * **tribe_customers** / **tribe_suppliers** — customer and supplier organisations →
   PowerOffice customers and suppliers. The PowerOffice ID leads once linked; a new one gets

@@ -50,8 +50,10 @@ def trigger_dag_run(dag_id: str, run_id: str, conf: dict[str, Any], *, user: str
 
     try:
         with create_session() as session:
-            dag = DBDagBag().get_latest_version_of_dag(dag_id, session=session)
-            express = isinstance(conf.get("streams"), list) and dag is not None and EXPRESS_TASK in dag.task_dict
+            # A relations run (its conf names the streams) of a DAG with an express task.
+            dag = DBDagBag().get_latest_version_of_dag(dag_id, session=session) \
+                if isinstance(conf.get("streams"), list) else None
+            express = dag is not None and EXPRESS_TASK in dag.task_dict
             if express:
                 conf = {**conf, EXPRESS_CONF: True}
             run = trigger_dag(dag_id, run_id=run_id, conf=conf, session=session,
