@@ -5,7 +5,8 @@ The run is prepared as the receiver prepares it (``webhooks.trigger``): ``conf``
 streams the event concerns and ``express``, every step task marked skipped in the session that
 created the run. Then the ``express`` task runs those streams' steps in the DAG's order — a
 product's group before the product, both roles of an Odoo partner read before either decides
-— and a retry does not do again what an earlier try did, nor write anything twice.
+— and a retry keeps the streams an earlier try loaded, does the others again and writes nothing
+twice (a create an earlier try made is found by its reference, linked, its number written back).
 """
 from __future__ import annotations
 
@@ -119,37 +120,72 @@ def test_an_organisation_in_both_roles_becomes_one_odoo_partner_in_one_task(odoo
     assert order.index("tribe_customers.load") < order.index("tribe_suppliers.dedupe"), order
 
 
-def test_a_retry_goes_on_where_the_failed_try_stopped_and_writes_nothing_twice(sims, link_db, as_webhook_runs,
-                                                                             monkeypatch):
-    """The try dies after PowerOffice created the customer, before its link was bound. The retry
-    does not read, map or decide again (their steps are this run's already) and its load finds
-    the customer PowerOffice made: one customer, linked."""
+def test_a_retry_finds_the_customer_the_failed_try_created_and_writes_its_number_back(sims, link_db, as_webhook_runs,
+                                                                                    monkeypatch):
+    """The try dies after PowerOffice created the customer, before Tribe got PowerOffice's
+    number and before the link was bound. The retry reads and decides the stream again; its load
+    finds the customer by the reference the create wrote, links it and writes the number back:
+    one customer, one POST."""
+    from tribe_operators.systems.tribe.source import TribeSource
+
     export = no_retry_wait(dag_named("tribe_to_poweroffice"))
     org = sims.tribe.insert("Relation_Organization", {"Name": "Snel Herhaald BV", "EmailAddress": "post@herhaald.nl"})
     sims.tribe.insert(CUSTOMER, {"Organization": {"ID": org["ID"]}})
-    real_bind, died = LinkStore.bulk_bind, []
+    real, died = TribeSource.write_back, []
 
-    def dies_once(self: LinkStore, links: Any) -> Any:
-        if not died and any(link.entity == "customer" for link in links):
-            died.append(links[0].tribe_id)
+    def dies_once(self: TribeSource, spec: Any, source_id: str, changes: Any) -> Any:
+        if not died:
+            died.append(source_id)
             raise RuntimeError("worker lost")
-        return real_bind(self, links)
+        return real(self, spec, source_id, changes)
 
-    monkeypatch.setattr(LinkStore, "bulk_bind", dies_once)
+    monkeypatch.setattr(TribeSource, "write_back", dies_once)
     dagrun = webhook_run(export, "poweroffice", "Relationship.Organization.CommercialRelationship.Customer", 20)
 
     assert died == [org["ID"]]
     [customer] = [c for c in sims.po.all("customers") if c.get("ExternalImportReference") == f"tribe:{org['ID']}"]
     assert sims.po.counters()["calls"].get("POST Customers") == 1
     assert LinkStore(link_db, "poweroffice").to_external("customer", org["ID"]) == str(customer["Id"])
+    assert sims.tribe.get("Relation_Organization", org["ID"])["DebtorNumber"] == str(customer["Number"])
     [express] = [ti for ti in dagrun.get_task_instances() if ti.task_id == "express"]
     assert express.try_number == 2
-    recorded = steps_recorded(link_db, dagrun)
-    retry_started = express.start_date.timestamp()
-    for step in ("extract", "map", "dedupe"):  # done by the first try, not again
-        assert recorded[f"tribe_customers.{step}"]["started_at"].timestamp() < retry_started, step
-    assert recorded["tribe_customers.load"]["started_at"].timestamp() >= retry_started
-    assert recorded["tribe_customers.load"]["counts"]["created"] == 0  # linked, not created again
+    load = steps_recorded(link_db, dagrun)["tribe_customers.load"]["counts"]
+    assert (load["created"], load["linked"]) == (0, 1)  # linked, not created again
+
+
+def test_a_retry_keeps_the_stream_an_earlier_try_loaded(sims, link_db, as_webhook_runs, monkeypatch):
+    """Customers and suppliers in one run; the suppliers' try dies after PowerOffice created the
+    supplier. The retry keeps the customers as the first try loaded them (not read again, their
+    count stays the run's) and does the suppliers again: one POST each."""
+    export = no_retry_wait(dag_named("tribe_to_poweroffice"))
+    klant = sims.tribe.insert("Relation_Organization", {"Name": "Eerste Klant BV", "EmailAddress": "post@klant.nl"})
+    sims.tribe.insert(CUSTOMER, {"Organization": {"ID": klant["ID"]}})
+    leverancier = sims.tribe.insert("Relation_Organization", {"Name": "Tweede Leverancier BV"})
+    sims.tribe.insert(SUPPLIER, {"Organization": {"ID": leverancier["ID"]}})
+    real_bind, died = LinkStore.bulk_bind, []
+
+    def dies_once(self: LinkStore, links: Any) -> Any:
+        if not died and any(link.entity == "supplier" for link in links):
+            died.append(links[0].tribe_id)
+            raise RuntimeError("worker lost")
+        return real_bind(self, links)
+
+    monkeypatch.setattr(LinkStore, "bulk_bind", dies_once)
+    dagrun = webhook_run(export, "poweroffice", "Relationship.Organization", 20)
+
+    assert died == [leverancier["ID"]]
+    calls = sims.po.counters()["calls"]
+    assert (calls.get("POST Customers"), calls.get("POST Suppliers")) == (1, 1), calls
+    links = LinkStore(link_db, "poweroffice")
+    assert links.to_external("customer", klant["ID"]) and links.to_external("supplier", leverancier["ID"])
+    [express] = [ti for ti in dagrun.get_task_instances() if ti.task_id == "express"]
+    assert express.try_number == 2
+    recorded, retry_started = steps_recorded(link_db, dagrun), express.start_date.timestamp()
+    assert all(recorded[f"tribe_customers.{step}"]["started_at"].timestamp() < retry_started
+               for step in ("extract", "map", "dedupe", "load"))
+    assert recorded["tribe_customers.load"]["counts"]["created"] == 1  # the run's count, kept
+    assert recorded["tribe_suppliers.extract"]["started_at"].timestamp() >= retry_started  # read again
+    assert recorded["tribe_suppliers.load"]["counts"]["linked"] == 1
 
 
 def test_a_scheduled_run_runs_each_step_as_its_task_and_skips_the_express(sims, link_db):

@@ -14,10 +14,11 @@ the steps of the streams the event concerns (``conf["streams"]``) in its own pro
   quarantine and watermark, so the summary, the note and the tribe-sync page read the run as
   any other;
 * a step that fails does not stop the steps that do not come after it; the task fails after
-  them with the first error (a configuration fault at once, anything else retried by Airflow);
-* on a retry the steps this run recorded as done are not done again, and the load of a step
-  left half done reconciles its creates as a load task's retry does (the try number is this
-  task's): nothing is written twice.
+  them, retried by Airflow when any error may pass, at once when each is a configuration fault;
+* a retry keeps the streams this run loaded (their counts stay the run's) and does every other
+  one again from its read (its watermark has not moved): its load, on a try after the first,
+  finds the creates an earlier try made (bound, or by their reference or key) and links them,
+  as a load task's retry does. Nothing is written twice.
 
 In any other run (scheduled, manual, backfill) the extracts run and this task is skipped by its
 trigger rule (``all_skipped``) without starting a process.
@@ -88,12 +89,18 @@ class ExpressOperator(TribeOperator):
         return [t for t in tasks if str(getattr(states.get(t), "value", states.get(t))) != "skipped"]
 
     def _run(self, context: Any, order: list[str]) -> dict[str, str]:
-        """Each task of ``order`` as its trigger rule allows; the first error raised after all."""
+        """Each task of ``order`` as its trigger rule allows; then the error to raise, if any."""
         chosen = set(order)
+        retry = int(getattr(context["ti"], "try_number", 1) or 1) > 1
+        kept = self._loaded_streams(context, order) if retry else set()
         states: dict[str, str] = {}
         errors: list[BaseException] = []
         for task_id in order:
             op = self.dag.get_task(task_id)
+            if op.stream in kept:  # its counts stay this run's; its watermark has moved on
+                log.info("express: %s: %s was loaded by an earlier try of this run", task_id, op.stream)
+                states[task_id] = "success"
+                continue
             upstream = [states.get(u, "skipped") if u in chosen else "skipped" for u in op.upstream_task_ids]
             state = _by_trigger_rule(op, upstream)
             if state is None:
@@ -101,16 +108,25 @@ class ExpressOperator(TribeOperator):
             states[task_id] = state
             log.info("express: %s %s", task_id, state)
         if errors:
-            raise errors[0]
+            raise _to_raise(errors)
         return states
+
+    def _loaded_streams(self, context: Any, order: list[str]) -> set[str]:
+        """The streams of ``order`` whose load this run recorded (an earlier try finished them)."""
+        from tribe_operators.store.engine import engine_for
+        from tribe_operators.store.runs import run_counts
+
+        ops = [self.dag.get_task(t) for t in order if t.endswith(".load")]
+        for op in ops:
+            op.render_template_fields(context)
+        wanted = {(op.integration, op.stream, op.scope): op for op in ops}
+        engines = {op.db_conn_id for op in ops}
+        rows = [r for conn_id in engines for r in run_counts(engine_for(conn_id), context["run_id"])]
+        return {r["stream"] for r in rows if r["step"] == "load" and (r["integration"], r["stream"], r["scope"]) in wanted}
 
     def _perform(self, op: Any, context: Any, errors: list[BaseException]) -> str:
         """One step as its task runs it; its state (``success``, ``skipped`` or ``failed``)."""
         op.render_template_fields(context)
-        done = _recorded(op, context) if int(getattr(context["ti"], "try_number", 1) or 1) > 1 else None
-        if done is not None:
-            log.info("express: %s was done by an earlier try of this run", op.task_id)
-            return done
         try:
             counts = op.perform(context)
         except AirflowSkipException as exc:
@@ -122,6 +138,17 @@ class ExpressOperator(TribeOperator):
             return "failed"
         log.info("express: %s → %s", op.task_id, counts)
         return "success"
+
+
+def _to_raise(errors: list[BaseException]) -> BaseException:
+    """What the task fails with: the first error a retry may cure, so Airflow retries it (the
+    streams it stopped are then done again; a configuration fault fails again there); the first
+    configuration fault (no retry) only when every error is one."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from tribe_operators.exceptions import FatalError
+
+    return next((e for e in errors if not isinstance(e, FatalError | AirflowNotFoundException)), errors[0])
 
 
 def _by_trigger_rule(op: Any, upstream: list[str]) -> str | None:
@@ -137,19 +164,6 @@ def _by_trigger_rule(op: Any, upstream: list[str]) -> str | None:
 
     raise FatalError(f"{op.task_id}: trigger rule {rule} is not one the express task runs "
                              "(all_success, none_failed)")
-
-
-def _recorded(op: Any, context: Any) -> str | None:
-    """``success`` when this run recorded ``op``'s step as done (``skipped`` for a budget spent
-    there), None when it did not."""
-    from tribe_operators.store.engine import engine_for
-    from tribe_operators.store.runs import run_counts
-
-    for row in run_counts(engine_for(op.db_conn_id), context["run_id"]):
-        if (row["integration"], row["stream"], row["step"], row["scope"]) == (op.integration, op.stream, op.step,
-                                                                              op.scope):
-            return "skipped" if (row["counts"] or {}).get("budget_spent") else "success"
-    return None
 
 
 def _dag_order(dag: Any) -> list[str]:

@@ -25,34 +25,38 @@ def reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]]) 
         return chunk
     bound = ctx.links.bulk_to_internal(ctx.spec.target.link_entity, list(creates))
     unbound = {sid: r for sid, r in creates.items() if sid not in bound}
-    found: dict[str, str] = {}
+    found: dict[str, dict[str, Any]] = {}  # source id → the record an earlier attempt created
     keys = _recovery_keys(ctx)
     for key in keys[:2] if ctx.spec.target.reference else keys[:1]:  # the reference, the first match key
         values = {sid: tuple(field_value(r["mapped"]["fields"], f) for f in key)
                   for sid, r in unbound.items() if sid not in found}
         if values:
             matches = target.find(ctx.spec, key, list(values.values()))
-            found.update({sid: ctx.spec.target.record_id(ms[0], target.id_key)
-                          for sid, v in values.items() if len(ms := matches.get(v, [])) == 1})
+            found.update({sid: ms[0] for sid, v in values.items() if len(ms := matches.get(v, [])) == 1})
     out = []
     for row in chunk:
         sid = row["source_id"]
+        if sid in bound:
+            row = {**row, "decision": "link", "target_id": bound[sid]}
+        elif sid in found:  # its link was never bound: maybe not its write-back either (write.py)
+            row = {**row, "decision": "link", "target_id": ctx.spec.target.record_id(found[sid], target.id_key),
+                   "created_earlier": found[sid]}
         if sid in bound or sid in found:
-            row = {**row, "decision": "link", "target_id": bound.get(sid) or found[sid]}
             log.warning("record %s was created by an earlier attempt; linking, not creating again", sid)
         out.append(row)
     return out
 
 
-def find_created(ctx: StepContext, target: Any, fields: dict[str, Any]) -> str | None:
-    """The record a create whose answer was lost made, found by the first key that finds one."""
+def find_created(ctx: StepContext, target: Any, fields: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The record a create whose answer was lost made, found by the first key that finds one:
+    its id and the record."""
     for key in _recovery_keys(ctx):
         normalisers = next((k.normalisers() for k in ctx.spec.dedupe if k.match == key), ("text",) * len(key))
         value = tuple(field_value(fields, f) for f in key)
         if key_tuple(value, normalisers) is not None:
             records = target.find(ctx.spec, key, [value]).get(value, [])
             if len(records) == 1:
-                return ctx.spec.target.record_id(records[0], target.id_key)
+                return ctx.spec.target.record_id(records[0], target.id_key), records[0]
     return None
 
 

@@ -71,7 +71,9 @@ def _write(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
             # The create may have landed: look for it by its key before creating again.
             found = find_created(ctx, target, fields)
             if found is not None:
-                return found, "created", None, None
+                found_id, record = found
+                _write_back(ctx, source, row["source_id"], record, row["payload"])
+                return found_id, "created", None, None
             created = target.create(ctx.spec, mapper.creatable(fields))
         _write_back(ctx, source, row["source_id"], created, row["payload"])
         made = None
@@ -91,6 +93,8 @@ def _write(ctx: StepContext, target: Any, row: dict[str, Any], current: dict[str
             return row["target_id"], "skipped", now if answers else None, None  # already so (our own write's echo)
         written = target.update(ctx.spec, row["target_id"], wanted, now)
         return row["target_id"], "updated", written if answers else None, None
+    if decision == "link" and row.get("created_earlier"):  # an earlier try's create (reconcile.py)
+        _write_back(ctx, source, row["source_id"], row["created_earlier"], row["payload"])
     return row["target_id"], PAST[decision], None, None
 
 
