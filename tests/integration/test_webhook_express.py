@@ -10,7 +10,6 @@ twice (a create an earlier try made is found by its reference, linked, its numbe
 """
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,15 +44,17 @@ def as_webhook_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dagrun_module, "get_or_create_dagrun", prepared)
 
 
-def webhook_run(dag: Any, system: str, entity_type: str, minutes_ahead: int, *, succeed: bool = True) -> Any:
-    """A run of ``dag`` as Tribe's event for ``entity_type`` starts it (the receiver's conf)."""
-    from tribe_operators.webhooks.routing import streams_for
+def webhook_run(dag: Any, entity_type: str, minutes_ahead: int) -> Any:
+    """A run of ``dag`` as Tribe's event for ``entity_type`` starts it: the receiver's conf
+    (``routing.conf_for``) and the flag its trigger adds."""
+    from tests.fixtures.webhooks import event_body
+    from tribe_operators.operators.express import EXPRESS_CONF
+    from tribe_operators.webhooks.events import parse_event
+    from tribe_operators.webhooks.routing import conf_for
 
-    conf = {"webhook_event_id": str(uuid.uuid4()), "entity_type": entity_type, "entity_id": str(uuid.uuid4()),
-            "streams": streams_for(system, entity_type), "express": True}
+    conf = {**conf_for(parse_event(event_body(entity_type)), dag.dag_id), EXPRESS_CONF: True}
     dagrun = dag.test(logical_date=datetime.now(UTC) + timedelta(minutes=minutes_ahead), run_conf=conf)
-    if succeed:
-        assert str(dagrun.state).endswith("success"), dagrun.state
+    assert str(dagrun.state).endswith("success"), dagrun.state
     return dagrun
 
 
@@ -74,7 +75,7 @@ def test_a_product_event_exports_the_group_then_the_product_in_one_task(sims, li
     product = t.insert("Product", {"Name": "Webhook-kurs", "Code": "WK-1", "SalesPrice": 500.0, "Unit": {"ID": unit["ID"]},
                                    "VatGroup": {"ID": vat["ID"]}, "ProductGroup": {"ID": group["ID"]}})
 
-    dagrun = webhook_run(export, "poweroffice", "Product", 20)
+    dagrun = webhook_run(export, "Product", 20)
 
     links = LinkStore(link_db, "poweroffice")
     [made] = [p for p in sims.po.all("products") if p["Code"] == "WK-1"]
@@ -88,7 +89,7 @@ def test_a_product_event_exports_the_group_then_the_product_in_one_task(sims, li
                              for step in ("extract", "map", "dedupe", "load")}, sorted(recorded)
     assert [recorded[f"{s}.load"]["counts"]["created"] for s in ("tribe_product_groups", "tribe_products")] == [1, 1]
     # The same event again (Tribe redelivers as a new event): read, nothing to write.
-    again = steps_recorded(link_db, webhook_run(export, "poweroffice", "Product", 40))
+    again = steps_recorded(link_db, webhook_run(export, "Product", 40))
     assert {k: (r["counts"].get("created", 0), r["counts"].get("updated", 0))
             for k, r in again.items() if k.endswith(".load")} == {"tribe_product_groups.load": (0, 0),
                                                                   "tribe_products.load": (0, 0)}
@@ -104,7 +105,7 @@ def test_an_organisation_in_both_roles_becomes_one_odoo_partner_in_one_task(odoo
     t.insert(CUSTOMER, {"Organization": {"ID": org["ID"]}})
     t.insert(SUPPLIER, {"Organization": {"ID": org["ID"]}})
 
-    dagrun = webhook_run(export, "odoo", "Relationship.Organization", 20)
+    dagrun = webhook_run(export, "Relationship.Organization", 20)
 
     partners = odoo_sims.odoo.call("res.partner", "search_read", [["name", "=", "Snelle Beide BV"]],
                                    ["customer_rank", "supplier_rank"], context={"active_test": False})
@@ -140,7 +141,7 @@ def test_a_retry_finds_the_customer_the_failed_try_created_and_writes_its_number
         return real(self, spec, source_id, changes)
 
     monkeypatch.setattr(TribeSource, "write_back", dies_once)
-    dagrun = webhook_run(export, "poweroffice", "Relationship.Organization.CommercialRelationship.Customer", 20)
+    dagrun = webhook_run(export, "Relationship.Organization.CommercialRelationship.Customer", 20)
 
     assert died == [org["ID"]]
     [customer] = [c for c in sims.po.all("customers") if c.get("ExternalImportReference") == f"tribe:{org['ID']}"]
@@ -171,7 +172,7 @@ def test_a_retry_keeps_the_stream_an_earlier_try_loaded(sims, link_db, as_webhoo
         return real_bind(self, links)
 
     monkeypatch.setattr(LinkStore, "bulk_bind", dies_once)
-    dagrun = webhook_run(export, "poweroffice", "Relationship.Organization", 20)
+    dagrun = webhook_run(export, "Relationship.Organization", 20)
 
     assert died == [leverancier["ID"]]
     calls = sims.po.counters()["calls"]

@@ -26,8 +26,8 @@ def reconcile_retry(ctx: StepContext, target: Any, chunk: list[dict[str, Any]]) 
     bound = ctx.links.bulk_to_internal(ctx.spec.target.link_entity, list(creates))
     unbound = {sid: r for sid, r in creates.items() if sid not in bound}
     found: dict[str, dict[str, Any]] = {}  # source id → the record an earlier attempt created
-    keys = _recovery_keys(ctx)
-    for key in keys[:2] if ctx.spec.target.reference else keys[:1]:  # the reference, the first match key
+    # The reference (where the mapping names one), then the first match key.
+    for key in _recovery_keys(ctx)[:2 if ctx.spec.target.reference else 1]:
         values = {sid: tuple(field_value(r["mapped"]["fields"], f) for f in key)
                   for sid, r in unbound.items() if sid not in found}
         if values:
